@@ -1,0 +1,27 @@
+# kube-lbc: `make demo` runs the sandbox, `make test` runs every test.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: all build typecheck test test-unit test-integration demo bench clean
+
+all: build
+
+node_modules: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+build: node_modules
+	tsc -p tsconfig.json
+
+typecheck: node_modules
+	tsc -p tsconfig.json --noEmit
+
+# Type errors fail the run before a single test starts; the reporter prints "N passed, N failed".
+test: node_modules typecheck
+	mocha
+
+demo: build
+	node dist/cmd/kube-lbc.js sandbox
+
+clean:
+	rm -rf dist

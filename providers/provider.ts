@@ -1,0 +1,203 @@
+/**
+ * The provider contract: what kube-lbc asks of a load-balancer implementation.
+ *
+ * Shaped after k8s.io/cloud-provider's `LoadBalancer` interface (cloud.go): get, ensure with the
+ * node list, update hosts, ensure deleted, name. Everything here is a promise to plugin authors;
+ * change it only with a major version.
+ *
+ * The core owns Kubernetes: it watches Services and Nodes, picks the eligible nodes, allocates
+ * missing NodePorts, keeps the finalizer, writes status and records Events. A provider owns the
+ * cloud: it turns one Service plus a node list into cloud resources, and back into nothing.
+ */
+import type { V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
+import type { CloudCalls } from '../runtime/cloud-calls.js';
+import type { Logger } from '../runtime/logger.js';
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+/**
+ * What a provider can do, declared up front so the core can refuse a Service it cannot serve with
+ * a clear Warning Event naming the field, before any cloud call is made.
+ */
+export interface Capabilities {
+  /**
+   * The load balancer sends traffic to nodes at their NodePorts. When true, the core makes sure
+   * every port has a NodePort, allocating one itself where the API server did not
+   * (`allocateLoadBalancerNodePorts: false`).
+   */
+  readonly targetsNodePorts: boolean;
+  /** Protocols a Service port may use. */
+  readonly protocols: readonly Protocol[];
+  /** TCP and UDP ports on one load balancer (`MixedProtocolLBService`). */
+  readonly mixedProtocols: boolean;
+  /** Honours `spec.loadBalancerIP`. */
+  readonly requestedIP: boolean;
+  /** Honours `spec.loadBalancerSourceRanges`. */
+  readonly sourceRanges: boolean;
+  /** Serves IPv4 and IPv6 on one load balancer. */
+  readonly dualStack: boolean;
+  /** Nodes must carry `spec.providerID` to be targeted; nodes without it are not eligible. */
+  readonly needsProviderID: boolean;
+  /**
+   * How traffic reaches the Service: `VIP` (the destination stays the load balancer's IP, so
+   * kube-proxy may short-circuit it) or `Proxy` (the load balancer terminates and re-sends).
+   * The core writes it into `status.loadBalancer.ingress[].ipMode` for IP ingresses.
+   */
+  readonly ipMode: 'VIP' | 'Proxy';
+}
+
+/** One cloud call's worth of throttling: a token bucket plus a bound on calls in flight. */
+export interface CallBudget {
+  /** Sustained calls per second. */
+  readonly qps: number;
+  /** Calls allowed at once after a quiet period. */
+  readonly burst: number;
+  /** Calls in flight at once. */
+  readonly concurrency: number;
+}
+
+/** A load balancer the provider found in the cloud, tagged as owned by this cluster. */
+export interface OwnedLoadBalancer {
+  /** UID of the Service it was made for. The garbage collector compares it with live Services. */
+  readonly serviceUID: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** One invalid field of a Service, as the provider sees it. */
+export interface FieldError {
+  /** The path a user would search for: `metadata.annotations[service.beta.kubernetes.io/...]`. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/** Handed to every provider call. */
+export interface CallContext {
+  /** Aborted when the controller shuts down or loses leadership: stop before the next write. */
+  readonly signal: AbortSignal;
+  /** Carries `{ service }`. */
+  readonly logger: Logger;
+  /** Records an Event on the Service (for example a Warning for a node it had to skip). */
+  recordEvent(type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+/**
+ * What `ensureLoadBalancer` reports: the ingress points the core writes to status.
+ * Return the cloud's own addresses; the core fills in `ipMode` from the capabilities.
+ */
+export interface LoadBalancerStatus {
+  readonly ingress: readonly V1LoadBalancerIngress[];
+}
+
+/**
+ * A load-balancer implementation.
+ *
+ * Every method must:
+ * - treat the Service and Node objects as read-only (they are the informer's cache);
+ * - be idempotent and safe to retry after a crash at any point: find what exists by name or tag,
+ *   never by remembering it in memory, and never create a second copy of anything;
+ * - make no cloud write when the cloud already matches what is asked for;
+ * - throw errors from `./errors.js`, so the core can tell a retry-after from a bad Service from a
+ *   cloud failure. Any other error is retried with per-Service exponential backoff.
+ */
+export interface LoadBalancerProvider {
+  /** The name it was registered under: `aws`, `gcp`, `local`, or a plugin's own. */
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  /**
+   * Default limits on cloud calls, by budget name, used through the `CloudCalls` the factory was
+   * given. `default` is required; the `--cloud-qps`/`--cloud-burst` flags override it. An
+   * in-memory provider may declare `Infinity`.
+   */
+  readonly callBudgets: Readonly<Record<string, CallBudget>> & { readonly default: CallBudget };
+
+  /**
+   * The name the load balancer has (or would have) in the cloud. Deterministic from the cluster
+   * name and the Service UID, and within the cloud's length limit: two clusters sharing an
+   * account never collide, and a restart finds what it made before.
+   */
+  loadBalancerName(clusterName: string, service: Readonly<V1Service>): string;
+
+  /**
+   * Checks a Service's provider-specific settings (annotations, cloud-config overrides) and
+   * returns every problem at once; an empty list means valid. Pure: no cloud call. The core calls
+   * it before `ensureLoadBalancer` and `updateLoadBalancerHosts`, and on any error leaves the
+   * existing load balancer untouched.
+   */
+  validateService(service: Readonly<V1Service>): readonly FieldError[];
+
+  /**
+   * The load balancer's current status, or `undefined` if it does not exist. Read-only.
+   */
+  getLoadBalancer(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<LoadBalancerStatus | undefined>;
+
+  /**
+   * Creates the load balancer, or brings an existing one in line with the Service and the nodes,
+   * changing only what differs. `nodes` are the eligible nodes, already filtered by the core.
+   * Returns the status to publish. While the cloud is still provisioning it throws
+   * `RetryAfterError` (optionally carrying the status so far); the core retries after exactly
+   * that delay without counting a failure.
+   */
+  ensureLoadBalancer(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<LoadBalancerStatus>;
+
+  /**
+   * Points an existing load balancer at a new set of nodes. Called in one batched pass per node
+   * change, for every load balancer whose node set changed; it must touch nothing but targets.
+   * A load balancer that does not exist is not an error here (the next ensure creates it).
+   */
+  updateLoadBalancerHosts(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<void>;
+
+  /**
+   * Deletes everything made for the Service, including a half-built set left by a crash.
+   * Deleting what does not exist returns success. Only `metadata.uid`, `namespace` and `name`
+   * of the Service may be relied on: the garbage collector calls it for Services that are gone.
+   */
+  ensureLoadBalancerDeleted(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<void>;
+
+  /**
+   * Lists the load balancers this cluster owns, found by tag, for the garbage collector. Optional:
+   * a provider without it is never garbage-collected (finalizers still protect it).
+   */
+  listLoadBalancers?(ctx: CallContext, clusterName: string): Promise<readonly OwnedLoadBalancer[]>;
+
+  /** Releases sockets, timers and clients. Called once, on shutdown. */
+  close?(): Promise<void>;
+}
+
+/** What a provider factory is given. */
+export interface ProviderOptions {
+  /** The parsed `--cloud-config` file (YAML or JSON), or `{}`. Validate it and reject unknown keys. */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly clusterName: string;
+  readonly logger: Logger;
+  /**
+   * The shared gate every cloud call must go through: it applies the rate and concurrency limits
+   * declared in `callBudgets` across all workers, slows everyone down on a throttle, and counts
+   * calls for metrics.
+   */
+  readonly cloudCalls: CloudCalls;
+}
+
+/**
+ * Creates a provider. Throw `ProviderConfigError` for a bad config (the command exits 2 and
+ * names the key); anything else is reported as "provider failed to start".
+ */
+export type ProviderFactory = (options: ProviderOptions) => Promise<LoadBalancerProvider>;

@@ -1,0 +1,139 @@
+/**
+ * The gate every cloud API call goes through. One p-queue per budget (AWS limits describes,
+ * mutations and target registration separately) shared by all workers, so the rate limit is the
+ * cloud's and not one worker's. A throttled answer pauses the whole budget and retries the call,
+ * so a throttle slows everyone instead of failing the Service that happened to hit it.
+ */
+import PQueue from 'p-queue';
+import { CloudError, findCause } from '../providers/errors.js';
+import type { CallBudget } from '../providers/provider.js';
+
+export type CallOutcome = 'success' | 'error' | 'throttled';
+
+/** Told about each finished call attempt; the metrics module listens here. */
+export type CallObserver = (call: {
+  budget: string;
+  operation: string;
+  outcome: CallOutcome;
+  seconds: number;
+}) => void;
+
+export interface CloudCallsOptions {
+  /** Overrides the `default` budget's qps and burst (the `--cloud-qps`/`--cloud-burst` flags). */
+  defaultOverride?: Partial<CallBudget>;
+  observer?: CallObserver;
+  /** Attempts for a throttled call before the error reaches the provider. @default 5 */
+  throttleAttempts?: number;
+  /** Pause after the n-th consecutive throttle (n from 1). @default 1 s doubling to 30 s */
+  throttleBackoffMs?: (n: number) => number;
+  /** @default setTimeout-based */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+interface BudgetQueue {
+  readonly queue: PQueue;
+  consecutiveThrottles: number;
+  pausedUntil: number;
+}
+
+const unlimited: CallBudget = { qps: Infinity, burst: Infinity, concurrency: Infinity };
+
+export class CloudCalls {
+  readonly #budgets = new Map<string, BudgetQueue>();
+  #declared: Readonly<Record<string, CallBudget>> = { default: unlimited };
+  readonly #options: Required<Omit<CloudCallsOptions, 'defaultOverride' | 'observer'>> &
+    Pick<CloudCallsOptions, 'defaultOverride' | 'observer'>;
+  #calls = 0;
+
+  constructor(options: CloudCallsOptions = {}) {
+    this.#options = {
+      throttleAttempts: 5,
+      throttleBackoffMs: (n) => Math.min(30_000, 1000 * 2 ** (n - 1)),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+      now: Date.now,
+      ...options,
+    };
+  }
+
+  /**
+   * Installs the provider's declared budgets. Called once the provider exists; calls made before
+   * (during the provider's own start-up) run under an unlimited default.
+   */
+  configure(budgets: Readonly<Record<string, CallBudget>>): void {
+    this.#declared = budgets;
+    this.#budgets.clear();
+  }
+
+  /** Calls made through this gate since it was created (benchmarks read it). */
+  get totalCalls(): number {
+    return this.#calls;
+  }
+
+  /**
+   * Runs `fn` under `budget`'s limits. `operation` names the API call for metrics
+   * (`CreateLoadBalancer`). An unknown budget name uses `default`.
+   */
+  async call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    const name = budget in this.#declared ? budget : 'default';
+    const state = this.#queueFor(name);
+    for (let attempt = 1; ; attempt++) {
+      const started = this.#options.now();
+      try {
+        const result = await state.queue.add(fn);
+        state.consecutiveThrottles = 0;
+        this.#observe(name, operation, 'success', started);
+        return result as T;
+      } catch (err) {
+        const throttled = findCause(err, CloudError)?.throttled === true;
+        this.#observe(name, operation, throttled ? 'throttled' : 'error', started);
+        if (!throttled || attempt >= this.#options.throttleAttempts) throw err;
+        await this.#backOff(state);
+      }
+    }
+  }
+
+  #observe(budget: string, operation: string, outcome: CallOutcome, started: number): void {
+    this.#calls++;
+    this.#options.observer?.({
+      budget,
+      operation,
+      outcome,
+      seconds: (this.#options.now() - started) / 1000,
+    });
+  }
+
+  /** Pauses the whole budget so every worker waits, not only the one that was throttled. */
+  async #backOff(state: BudgetQueue): Promise<void> {
+    state.consecutiveThrottles++;
+    const delay = this.#options.throttleBackoffMs(state.consecutiveThrottles);
+    const until = this.#options.now() + delay;
+    if (until > state.pausedUntil) {
+      state.pausedUntil = until;
+      state.queue.pause();
+      void this.#options.sleep(delay).then(() => {
+        if (this.#options.now() >= state.pausedUntil) state.queue.start();
+      });
+    }
+    await this.#options.sleep(delay);
+  }
+
+  #queueFor(name: string): BudgetQueue {
+    let state = this.#budgets.get(name);
+    if (!state) {
+      const declared = this.#declared[name] ?? this.#declared.default ?? unlimited;
+      const b = name === 'default' ? { ...declared, ...this.#options.defaultOverride } : declared;
+      state = { queue: new PQueue(queueOptions(b)), consecutiveThrottles: 0, pausedUntil: 0 };
+      this.#budgets.set(name, state);
+    }
+    return state;
+  }
+}
+
+/** A token bucket of `burst` refilled at `qps`, approximated by p-queue's interval window. */
+function queueOptions(b: CallBudget): ConstructorParameters<typeof PQueue>[0] {
+  const concurrency = b.concurrency > 0 ? b.concurrency : Infinity;
+  if (!Number.isFinite(b.qps)) return { concurrency };
+  const burst = Math.max(1, Number.isFinite(b.burst) ? Math.floor(b.burst) : Math.ceil(b.qps));
+  return { concurrency, intervalCap: burst, interval: Math.ceil((burst / b.qps) * 1000) };
+}

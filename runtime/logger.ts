@@ -1,0 +1,71 @@
+/**
+ * The logger every module takes by injection. Its shape is pino's, so a pino child logger fits,
+ * and `noopLogger` (smithy's NoOpLogger) is the default where none is given.
+ */
+import { pino } from 'pino';
+
+type LogFn = {
+  (msg: string): void;
+  (obj: object, msg?: string): void;
+};
+
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+const noop = () => {};
+export const noopLogger: Logger = {
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+  child: () => noopLogger,
+};
+
+export interface LoggerOptions {
+  /** @default 'info' */
+  level?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** JSON lines for machines, or a short human line for the sandbox. @default 'json' */
+  format?: 'json' | 'text';
+  destination?: NodeJS.WritableStream;
+}
+
+/**
+ * A pino logger writing JSON lines. Secrets never reach it: credentials live in the SDKs' own
+ * chains, and the redact list below catches the field names that could carry one.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination = options.destination ?? process.stderr;
+  const base = pino(
+    {
+      level: options.level ?? 'info',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: {
+        paths: ['*.secretAccessKey', '*.sessionToken', '*.token', '*.password', '*.credentials'],
+        censor: '[redacted]',
+      },
+    },
+    options.format === 'text' ? textStream(destination) : (destination as pino.DestinationStream),
+  );
+  return base as unknown as Logger;
+}
+
+/** `LEVEL msg key=value ...`: what a person reads in `kube-lbc sandbox`. */
+function textStream(out: NodeJS.WritableStream): pino.DestinationStream {
+  return {
+    write(line: string) {
+      const { level, time, msg, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      void time;
+      const fields = Object.entries(rest)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
+      out.write(`${String(level).toUpperCase().padEnd(5)} ${String(msg ?? '')} ${fields}\n`);
+    },
+  };
+}
