@@ -194,6 +194,18 @@ export interface ProviderOptions {
    * calls for metrics.
    */
   readonly cloudCalls: CloudCalls;
+  /**
+   * A read-only view of the controller's informer caches, complete before the first provider call.
+   * For providers that keep their own state in the cluster (an address pool must know every
+   * address already in a Service's status after a restart, whichever Service is synced first).
+   */
+  readonly cluster: ClusterView;
+}
+
+/** The informer caches, read-only. Never mutate what these return. */
+export interface ClusterView {
+  services(): readonly Readonly<V1Service>[];
+  nodes(): readonly Readonly<V1Node>[];
 }
 
 /**
