@@ -25,3 +25,10 @@ demo: build
 
 clean:
 	rm -rf dist
+
+# Builds Kubernetes 1.20's kube-apiserver from Debian's source (cached in .cache/; needs root
+# for apt-get), starts it with etcd on loopback, and runs the contract suite and the controller's
+# integration tests against it with KUBECONFIG set. Scripts: scripts/real-apiserver/.
+.PHONY: test-real-apiserver
+test-real-apiserver: node_modules
+	scripts/real-apiserver/test.sh
