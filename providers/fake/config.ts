@@ -1,0 +1,97 @@
+/**
+ * The fake provider's `--cloud-config`. Every key is optional; an unknown key or a bad value is a
+ * `ProviderConfigError` naming it, so a typo is caught at start-up rather than ignored.
+ */
+import { ProviderConfigError } from '../errors.js';
+import type { Capabilities, Protocol } from '../provider.js';
+import { parseIngressMode, type IngressMode } from './addresses.js';
+
+export interface FakeConfig {
+  /** Delay charged to every cloud call. */
+  readonly latencyMs?: number;
+  /** `ip` (a distinct IP per load balancer), `hostname`, or a fixed IP or hostname. */
+  readonly ingress?: IngressMode;
+  /** Probability (0..1) that a cloud call fails with a retryable error. */
+  readonly failureRate?: number;
+  /** How long after creation `ensureLoadBalancer` answers "still provisioning". */
+  readonly provisioningDelayMs?: number;
+  /** Overrides of the default capabilities. */
+  readonly capabilities?: Partial<Capabilities>;
+}
+
+const protocols: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+const booleanCapabilities = [
+  'targetsNodePorts',
+  'mixedProtocols',
+  'requestedIP',
+  'sourceRanges',
+  'dualStack',
+  'needsProviderID',
+] as const;
+
+export function parseFakeConfig(raw: Readonly<Record<string, unknown>>): FakeConfig {
+  const config: {
+    -readonly [K in keyof FakeConfig]: FakeConfig[K];
+  } = {};
+  for (const [key, value] of Object.entries(raw)) {
+    switch (key) {
+      case 'latencyMs':
+      case 'provisioningDelayMs':
+        config[key] = nonNegative(key, value);
+        break;
+      case 'failureRate':
+        config.failureRate = nonNegative(key, value);
+        if (config.failureRate > 1) throw bad(key, value, 'a number from 0 to 1');
+        break;
+      case 'ingress': {
+        const mode = typeof value === 'string' ? parseIngressMode(value) : undefined;
+        if (!mode) throw bad(key, value, '"ip", "hostname", or an IP address or hostname');
+        config.ingress = mode;
+        break;
+      }
+      case 'capabilities':
+        config.capabilities = parseCapabilities(value);
+        break;
+      default:
+        throw new ProviderConfigError(
+          key,
+          'unknown key (known: latencyMs, ingress, failureRate, provisioningDelayMs, capabilities)',
+        );
+    }
+  }
+  return config;
+}
+
+function parseCapabilities(value: unknown): Partial<Capabilities> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw bad('capabilities', value, 'a mapping');
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(value)) {
+    const key = `capabilities.${name}`;
+    if ((booleanCapabilities as readonly string[]).includes(name)) {
+      if (typeof v !== 'boolean') throw bad(key, v, 'true or false');
+    } else if (name === 'protocols') {
+      if (!Array.isArray(v) || v.some((p) => !protocols.includes(p as Protocol))) {
+        throw bad(key, v, 'a list of TCP, UDP, SCTP');
+      }
+    } else if (name === 'ipMode') {
+      if (v !== 'VIP' && v !== 'Proxy') throw bad(key, v, 'VIP or Proxy');
+    } else {
+      throw new ProviderConfigError(key, 'unknown capability');
+    }
+    out[name] = v;
+  }
+  return out as Partial<Capabilities>;
+}
+
+function nonNegative(key: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw bad(key, value, 'a number >= 0');
+  }
+  return value;
+}
+
+function bad(key: string, value: unknown, expected: string): ProviderConfigError {
+  return new ProviderConfigError(key, `expected ${expected}, got ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,255 @@
+/**
+ * The fake provider: the `LoadBalancerProvider` adapter over a `FakeCloud`. It behaves as a careful
+ * real provider should (finds by name, writes only what differs, tolerates half-done state), so
+ * the core's tests exercise the same paths they would against a cloud.
+ */
+import { createHash } from 'node:crypto';
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import type { CloudCalls } from '../../runtime/cloud-calls.js';
+import { CloudError, findCause, InvalidServiceError, RetryAfterError } from '../errors.js';
+import type {
+  CallBudget,
+  CallContext,
+  Capabilities,
+  FieldError,
+  LoadBalancerProvider,
+  LoadBalancerStatus,
+  OwnedLoadBalancer,
+} from '../provider.js';
+import type { FakeCloud, FakeListenerSpec, FakeLoadBalancer, FakePort } from './cloud.js';
+import { optionAnnotation, validateFakeService } from './validation.js';
+
+/** Permissive, so most tests pass through; SCTP is off so the core's refusal path is reachable. */
+export const defaultFakeCapabilities: Capabilities = Object.freeze({
+  targetsNodePorts: true,
+  protocols: Object.freeze(['TCP', 'UDP'] as const),
+  mixedProtocols: true,
+  requestedIP: true,
+  sourceRanges: true,
+  dualStack: false,
+  needsProviderID: false,
+  ipMode: 'VIP',
+});
+
+const unlimited: CallBudget = Object.freeze({
+  qps: Infinity,
+  burst: Infinity,
+  concurrency: Infinity,
+});
+
+export interface FakeProviderSettings {
+  readonly cloud: FakeCloud;
+  readonly cloudCalls: CloudCalls;
+  readonly capabilities: Capabilities;
+  readonly callBudgets?: Readonly<Record<string, CallBudget>> & { readonly default: CallBudget };
+}
+
+export class FakeProvider implements LoadBalancerProvider {
+  readonly name = 'fake';
+  readonly capabilities: Capabilities;
+  readonly callBudgets: Readonly<Record<string, CallBudget>> & { readonly default: CallBudget };
+  readonly #cloud: FakeCloud;
+  readonly #calls: CloudCalls;
+
+  constructor(settings: FakeProviderSettings) {
+    this.#cloud = settings.cloud;
+    this.#calls = settings.cloudCalls;
+    this.capabilities = settings.capabilities;
+    this.callBudgets = settings.callBudgets ?? { default: unlimited };
+  }
+
+  /** `fake-<cluster hash>-<uid>`: 46 characters, so it fits a 63-character DNS label. */
+  loadBalancerName(clusterName: string, service: Readonly<V1Service>): string {
+    const uid = service.metadata?.uid ?? digest(`${namespacedName(service)}`, 32);
+    return `fake-${digest(clusterName, 8)}-${uid.replaceAll('-', '').toLowerCase().slice(0, 32)}`;
+  }
+
+  validateService(service: Readonly<V1Service>): readonly FieldError[] {
+    return validateFakeService(service);
+  }
+
+  async getLoadBalancer(
+    _ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<LoadBalancerStatus | undefined> {
+    const lb = await this.#describe(clusterName, service);
+    return lb && { ingress: lb.ingress };
+  }
+
+  async ensureLoadBalancer(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<LoadBalancerStatus> {
+    const fieldErrors = validateFakeService(service);
+    if (fieldErrors.length > 0) throw new InvalidServiceError(fieldErrors);
+    const name = this.loadBalancerName(clusterName, service);
+    const key = namespacedName(service);
+    const wanted = this.#listenerSpec(service);
+    const wantedNodes = nodeNames(nodes);
+    let lb = await this.#describe(clusterName, service);
+    if (!lb) {
+      ctx.signal.throwIfAborted();
+      ctx.logger.info({ loadBalancer: name }, 'creating load balancer');
+      const tags = {
+        cluster: clusterName,
+        serviceUID: service.metadata?.uid ?? '',
+        namespace: service.metadata?.namespace ?? '',
+        serviceName: service.metadata?.name ?? '',
+      };
+      const requestedIP = this.capabilities.requestedIP ? service.spec?.loadBalancerIP : undefined;
+      const spec = {
+        name,
+        tags,
+        ...wanted,
+        nodes: wantedNodes,
+        requestedIP: requestedIP || undefined,
+      };
+      lb = await this.#calls.call('default', 'CreateLoadBalancer', () =>
+        this.#cloud.createLoadBalancer(spec, key),
+      );
+    } else {
+      if (!sameListeners(lb, wanted)) {
+        ctx.signal.throwIfAborted();
+        ctx.logger.info({ loadBalancer: name }, 'updating load balancer listeners');
+        await this.#calls.call('default', 'UpdateLoadBalancer', () =>
+          this.#cloud.updateLoadBalancer(name, wanted, key),
+        );
+      }
+      await this.#updateHosts(ctx, name, lb, wantedNodes, key);
+    }
+    return this.#statusOrProvisioning(lb);
+  }
+
+  async updateLoadBalancerHosts(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<void> {
+    const lb = await this.#describe(clusterName, service);
+    if (!lb) return; // the next ensure creates it, with these nodes
+    const name = this.loadBalancerName(clusterName, service);
+    await this.#updateHosts(ctx, name, lb, nodeNames(nodes), namespacedName(service));
+  }
+
+  async ensureLoadBalancerDeleted(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<void> {
+    const lb = await this.#describe(clusterName, service);
+    if (!lb) return;
+    ctx.signal.throwIfAborted();
+    ctx.logger.info({ loadBalancer: lb.name }, 'deleting load balancer');
+    try {
+      await this.#calls.call('default', 'DeleteLoadBalancer', () =>
+        this.#cloud.deleteLoadBalancer(lb.name, namespacedName(service)),
+      );
+    } catch (err) {
+      // Someone (another replica, a retry that timed out) deleted it first: that is success.
+      if (!findCause(err, CloudError)?.notFound) throw err;
+    }
+  }
+
+  async listLoadBalancers(
+    _ctx: CallContext,
+    clusterName: string,
+  ): Promise<readonly OwnedLoadBalancer[]> {
+    const all = await this.#calls.call('default', 'ListLoadBalancers', () =>
+      this.#cloud.listLoadBalancers(),
+    );
+    return all
+      .filter((lb) => lb.tags.cluster === clusterName)
+      .map((lb) => ({
+        serviceUID: lb.tags.serviceUID,
+        namespace: lb.tags.namespace,
+        name: lb.tags.serviceName,
+      }));
+  }
+
+  #describe(
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<FakeLoadBalancer | undefined> {
+    const name = this.loadBalancerName(clusterName, service);
+    return this.#calls.call('default', 'GetLoadBalancer', () =>
+      this.#cloud.getLoadBalancer(name, namespacedName(service)),
+    );
+  }
+
+  async #updateHosts(
+    ctx: CallContext,
+    name: string,
+    lb: FakeLoadBalancer,
+    nodes: readonly string[],
+    key: string,
+  ): Promise<void> {
+    if (sameList(lb.nodes, nodes)) return;
+    ctx.signal.throwIfAborted();
+    ctx.logger.info({ loadBalancer: name, nodes: nodes.length }, 'updating load balancer hosts');
+    await this.#calls.call('default', 'UpdateHosts', () =>
+      this.#cloud.updateHosts(name, nodes, key),
+    );
+  }
+
+  #listenerSpec(service: Readonly<V1Service>): FakeListenerSpec {
+    const ports: FakePort[] = (service.spec?.ports ?? []).map((p, i) => {
+      if (this.capabilities.targetsNodePorts && !p.nodePort) {
+        // A real cloud rejects a target without a port; the core should have allocated one.
+        throw new CloudError(`spec.ports[${i}] has no nodePort`, {
+          operation: 'CreateLoadBalancer',
+          cloudCode: 'InvalidParameter',
+          retryable: false,
+        });
+      }
+      return {
+        ...(p.name ? { name: p.name } : {}),
+        protocol: p.protocol ?? 'TCP',
+        port: p.port,
+        ...(this.capabilities.targetsNodePorts ? { nodePort: p.nodePort } : {}),
+      };
+    });
+    ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
+    const sourceRanges = this.capabilities.sourceRanges
+      ? [...(service.spec?.loadBalancerSourceRanges ?? [])].sort()
+      : [];
+    const option = service.metadata?.annotations?.[optionAnnotation];
+    return { ports, sourceRanges, ...(option !== undefined ? { option } : {}) };
+  }
+
+  #statusOrProvisioning(lb: FakeLoadBalancer): LoadBalancerStatus {
+    const status = { ingress: lb.ingress };
+    const remaining = lb.createdAt + this.#cloud.provisioningDelayMs - this.#cloud.now();
+    if (remaining > 0) {
+      throw new RetryAfterError(`load balancer ${lb.name} is provisioning`, remaining, status);
+    }
+    return status;
+  }
+}
+
+function sameListeners(lb: FakeListenerSpec, wanted: FakeListenerSpec): boolean {
+  return (
+    JSON.stringify(lb.ports) === JSON.stringify(wanted.ports) &&
+    sameList(lb.sourceRanges, wanted.sourceRanges) &&
+    lb.option === wanted.option
+  );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function nodeNames(nodes: readonly Readonly<V1Node>[]): string[] {
+  return [...new Set(nodes.map((n) => n.metadata?.name ?? ''))].filter(Boolean).sort();
+}
+
+function namespacedName(service: Readonly<V1Service>): string {
+  return `${service.metadata?.namespace ?? ''}/${service.metadata?.name ?? ''}`;
+}
+
+function digest(text: string, length: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}

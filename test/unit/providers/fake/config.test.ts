@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { ProviderConfigError } from '../../../../providers/errors.js';
+import { nthAddress } from '../../../../providers/fake/addresses.js';
+import { parseFakeConfig } from '../../../../providers/fake/config.js';
+import { newService } from '../../../fixtures/builders.js';
+import { newFakeHarness } from './harness.js';
+
+describe('fake provider cloud-config', () => {
+  const rejected = [
+    { desc: 'an unknown key', config: { latency: 5 }, key: 'latency' },
+    { desc: 'a negative latency', config: { latencyMs: -1 }, key: 'latencyMs' },
+    { desc: 'a latency given as text', config: { latencyMs: '5' }, key: 'latencyMs' },
+    { desc: 'a failure rate above 1', config: { failureRate: 1.5 }, key: 'failureRate' },
+    { desc: 'an ingress that is neither', config: { ingress: 'not an address!' }, key: 'ingress' },
+    { desc: 'a bad delay', config: { provisioningDelayMs: null }, key: 'provisioningDelayMs' },
+    {
+      desc: 'an unknown capability',
+      config: { capabilities: { teleport: true } },
+      key: 'capabilities.teleport',
+    },
+    {
+      desc: 'a bad protocol',
+      config: { capabilities: { protocols: ['HTTP'] } },
+      key: 'capabilities.protocols',
+    },
+  ];
+  for (const c of rejected) {
+    it(`rejects ${c.desc}, naming the key`, () => {
+      assert.throws(
+        () => parseFakeConfig(c.config),
+        (err) => err instanceof ProviderConfigError && err.key === c.key,
+      );
+    });
+  }
+
+  it('accepts every known key', () => {
+    assert.deepEqual(
+      parseFakeConfig({
+        latencyMs: 100,
+        failureRate: 0.1,
+        ingress: 'hostname',
+        provisioningDelayMs: 0,
+        capabilities: { targetsNodePorts: false, protocols: ['TCP'], ipMode: 'Proxy' },
+      }),
+      {
+        latencyMs: 100,
+        failureRate: 0.1,
+        ingress: 'hostname',
+        provisioningDelayMs: 0,
+        capabilities: { targetsNodePorts: false, protocols: ['TCP'], ipMode: 'Proxy' },
+      },
+    );
+  });
+
+  const ingressTable = [
+    { ingress: 'hostname', expected: (lb: string) => [{ hostname: `${lb}.lb.fake.example` }] },
+    { ingress: '203.0.113.9', expected: () => [{ ip: '203.0.113.9' }] },
+    { ingress: '2001:db8::1', expected: () => [{ ip: '2001:db8::1' }] },
+    { ingress: 'lb.example.com', expected: () => [{ hostname: 'lb.example.com' }] },
+  ];
+  for (const c of ingressTable) {
+    it(`reports ingress "${c.ingress}" as configured`, async () => {
+      const { provider, ctx } = await newFakeHarness({ config: { ingress: c.ingress } });
+      const svc = newService('web');
+      const status = await provider.ensureLoadBalancer(ctx, 'test', svc, []);
+      assert.deepEqual(status.ingress, c.expected(provider.loadBalancerName('test', svc)));
+    });
+  }
+
+  it('applies the latency and capabilities from the config', async () => {
+    const { cloud, provider } = await newFakeHarness({
+      config: { latencyMs: 7, capabilities: { targetsNodePorts: false } },
+    });
+    assert.equal(cloud.latencyMs, 7);
+    assert.equal(provider.capabilities.targetsNodePorts, false);
+    assert.deepEqual(provider.capabilities.protocols, ['TCP', 'UDP']);
+  });
+
+  it('allocates addresses from TEST-NET-1, then the benchmarking range', () => {
+    assert.equal(nthAddress(0), '192.0.2.1');
+    assert.equal(nthAddress(253), '192.0.2.254');
+    assert.equal(nthAddress(254), '198.18.0.1');
+    assert.equal(nthAddress(254 + 254), '198.18.1.1');
+    assert.equal(nthAddress(254 + 256 * 254), '198.19.0.1');
+  });
+});
