@@ -1,0 +1,236 @@
+/**
+ * The service controller: informer handlers filter and enqueue keys, workers run `syncService`,
+ * and the retry bookkeeping lives in one place (`#process`), as in upstream's
+ * processNextServiceItem. Node changes and periodic resyncs only enqueue keys too, so one Service
+ * is never worked on by two workers at once.
+ */
+import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
+import type { ClusterView, LoadBalancerProvider } from '../../providers/provider.js';
+import type { BackoffOptions } from '../../runtime/backoff.js';
+import { Informer, objectKey } from '../../runtime/informer.js';
+import { noopLogger, type Logger } from '../../runtime/logger.js';
+import { WorkQueue, type WorkQueueMetrics } from '../../runtime/workqueue.js';
+import type { EventRecorder } from './events.js';
+import { collectGarbage } from './garbage-collector.js';
+import { noopServiceMetrics, type ServiceMetrics } from './metrics.js';
+import { NodeSync } from './node-sync.js';
+import type { NodePortRange } from './nodeports.js';
+import { needsCleanup, needsUpdate, wantsLoadBalancer, type ClassFilter } from './predicates.js';
+import { isConflict } from './status.js';
+import { ServiceSyncer } from './sync.js';
+
+export interface ServiceControllerConfig {
+  readonly clusterName: string;
+  readonly classes: ClassFilter;
+  readonly concurrentServiceSyncs: number;
+  readonly nodePortRange: NodePortRange;
+  /** Every this often, every LoadBalancer Service is re-checked (a no-op when nothing changed). */
+  readonly nodeSyncPeriodMs: number;
+  /** Node events within this window are handled in one pass. */
+  readonly nodeBatchWindowMs: number;
+  /** How often to look for orphaned load balancers; 0 disables. */
+  readonly gcPeriodMs: number;
+}
+
+/** The Service and Node caches, shared by the controller and (read-only) the provider. */
+export class ClusterInformers {
+  readonly services: Informer<V1Service>;
+  readonly nodes: Informer<V1Node>;
+
+  constructor(kubeConfig: KubeConfig, logger: Logger = noopLogger) {
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    this.services = new Informer<V1Service>({
+      kubeConfig,
+      name: 'services',
+      path: '/api/v1/services',
+      list: () => core.listServiceForAllNamespaces(),
+      logger,
+    });
+    this.nodes = new Informer<V1Node>({
+      kubeConfig,
+      name: 'nodes',
+      path: '/api/v1/nodes',
+      list: () => core.listNode(),
+      logger,
+    });
+  }
+
+  /** Resolves when both caches are synced. */
+  async start(): Promise<void> {
+    await Promise.all([this.services.start(), this.nodes.start()]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.services.stop(), this.nodes.stop()]);
+  }
+
+  get running(): boolean {
+    return this.services.running && this.nodes.running;
+  }
+
+  view(): ClusterView {
+    return { services: () => this.services.list(), nodes: () => this.nodes.list() };
+  }
+}
+
+export interface ServiceControllerDeps {
+  readonly api: CoreV1Api;
+  readonly informers: ClusterInformers;
+  readonly provider: LoadBalancerProvider;
+  readonly config: ServiceControllerConfig;
+  readonly recorder: EventRecorder;
+  readonly logger?: Logger;
+  readonly metrics?: ServiceMetrics;
+  readonly queueMetrics?: WorkQueueMetrics;
+  readonly backoff?: BackoffOptions;
+  readonly random?: () => number;
+}
+
+/** Requeue delay after a 409: someone else wrote first; read their version and go again. */
+const CONFLICT_RETRY_MS = 100;
+
+export class ServiceController {
+  readonly queue: WorkQueue<string>;
+  readonly #deps: ServiceControllerDeps;
+  readonly #logger: Logger;
+  readonly #nodeSync: NodeSync;
+  readonly #abort = new AbortController();
+  readonly #syncer: ServiceSyncer;
+  #nodeChangedAt = 0;
+
+  constructor(deps: ServiceControllerDeps) {
+    this.#deps = deps;
+    this.#logger = (deps.logger ?? noopLogger).child({ controller: 'service' });
+    this.queue = new WorkQueue<string>({ name: 'service', backoff: deps.backoff, metrics: deps.queueMetrics });
+    const { informers, config, provider } = deps;
+    this.#nodeSync = new NodeSync({
+      listNodes: () => informers.nodes.list(),
+      needsProviderID: provider.capabilities.needsProviderID,
+      windowMs: config.nodeBatchWindowMs,
+      onChange: (nodes) => this.#nodesChanged(nodes),
+    });
+    this.#syncer = new ServiceSyncer({
+      api: deps.api,
+      provider,
+      clusterName: config.clusterName,
+      classes: config.classes,
+      nodePortRange: config.nodePortRange,
+      services: informers.services,
+      eligibleNodes: () => this.#nodeSync.eligible,
+      recorder: deps.recorder,
+      metrics: deps.metrics ?? noopServiceMetrics,
+      logger: this.#logger,
+      signal: this.#abort.signal,
+      random: deps.random,
+    });
+    const classes = config.classes;
+    informers.services.addHandlers({
+      add: (svc) => {
+        if (wantsLoadBalancer(svc, classes) || needsCleanup(svc, classes)) this.queue.add(objectKey(svc));
+      },
+      update: (old, cur) => {
+        if (needsUpdate(old, cur, classes)) this.queue.add(objectKey(cur));
+      },
+      delete: (svc) => this.queue.add(objectKey(svc)),
+    });
+    const nodeEvent = () => this.#nodeSync.nodeEvent();
+    informers.nodes.addHandlers({ add: nodeEvent, update: nodeEvent, delete: nodeEvent });
+  }
+
+  /** The eligible nodes as of the last node sync. */
+  get eligibleNodes(): readonly V1Node[] {
+    return this.#nodeSync.eligible;
+  }
+
+  /**
+   * Runs the workers until `signal` aborts, then lets in-flight syncs finish and resolves. The
+   * informers must be synced first. One run per controller: a replica that lost the lease exits.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    if (!this.#deps.informers.services.synced || !this.#deps.informers.nodes.synced) {
+      throw new Error('ServiceController.run: informers are not synced');
+    }
+    const { config } = this.#deps;
+    this.#nodeSync.prime();
+    const timers: NodeJS.Timeout[] = [];
+    if (config.nodeSyncPeriodMs > 0) {
+      timers.push(setInterval(() => this.#resyncAll(), config.nodeSyncPeriodMs));
+    }
+    if (config.gcPeriodMs > 0) {
+      void this.collectGarbage();
+      timers.push(setInterval(() => void this.collectGarbage(), config.gcPeriodMs));
+    }
+    const stop = () => {
+      this.#abort.abort(signal.reason);
+      for (const t of timers) clearInterval(t);
+      this.#nodeSync.stop();
+      void this.queue.shutdown();
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+    this.#logger.info({ workers: config.concurrentServiceSyncs, provider: this.#deps.provider.name }, 'service controller started');
+    await this.queue.run(config.concurrentServiceSyncs, (key) => this.#process(key));
+    this.#logger.info('service controller stopped');
+  }
+
+  /** Deletes orphaned load balancers now; returns how many. Errors are logged, not thrown. */
+  async collectGarbage(): Promise<number> {
+    try {
+      return await collectGarbage({
+        provider: this.#deps.provider,
+        clusterName: this.#deps.config.clusterName,
+        services: () => this.#deps.informers.services.list(),
+        logger: this.#logger,
+        signal: this.#abort.signal,
+      });
+    } catch (err) {
+      if (!this.#abort.signal.aborted) this.#logger.error({ err: String(err) }, 'garbage collection failed');
+      return 0;
+    }
+  }
+
+  /** Recomputes the eligible node set now instead of after the batching window. */
+  flushNodeSync(): void {
+    this.#nodeSync.flush();
+  }
+
+  async #process(key: string): Promise<void> {
+    try {
+      const outcome = await this.#syncer.sync(key);
+      this.queue.forget(key);
+      if (outcome.retryAfterMs !== undefined) this.queue.addAfter(key, outcome.retryAfterMs);
+    } catch (err) {
+      if (this.#abort.signal.aborted) return;
+      if (isConflict(err)) {
+        this.queue.addAfter(key, CONFLICT_RETRY_MS);
+        return;
+      }
+      const delay = this.queue.addRateLimited(key);
+      this.#logger.error({ service: key, err: describeError(err), retryInMs: delay }, 'sync failed; will retry');
+    }
+  }
+
+  #nodesChanged(nodes: readonly V1Node[]): void {
+    this.#nodeChangedAt = performance.now();
+    this.#logger.info({ eligibleNodes: nodes.length }, 'eligible node set changed');
+    this.#resyncAll();
+    this.#deps.metrics?.nodeSync((performance.now() - this.#nodeChangedAt) / 1000, 0);
+  }
+
+  /** Queues every Service we manage; those whose cloud side already matches make no call. */
+  #resyncAll(): void {
+    for (const svc of this.#deps.informers.services.list()) {
+      const classes = this.#deps.config.classes;
+      if (wantsLoadBalancer(svc, classes) || needsCleanup(svc, classes)) this.queue.add(objectKey(svc));
+    }
+  }
+}
+
+/** `ensure load balancer: CreateLoadBalancer: Throttling: ...`: the whole cause chain, one line. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && parts.length < 8; e = e instanceof Error ? e.cause : undefined) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(': ');
+}

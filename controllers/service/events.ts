@@ -1,0 +1,85 @@
+/**
+ * Records core/v1 Events on Services, like client-go's recorder: fire-and-forget (an Event must
+ * never fail a sync), and repeats of the same Event within ten minutes bump its count instead of
+ * creating a new object, as the EventCorrelator does.
+ */
+import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { noopLogger, type Logger } from '../../runtime/logger.js';
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorder {
+  record(svc: Readonly<V1Service>, type: EventType, reason: string, message: string): void;
+}
+
+const CORRELATION_WINDOW_MS = 10 * 60 * 1000;
+const MAX_REMEMBERED = 4096;
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+interface Seen {
+  name: string;
+  namespace: string;
+  count: number;
+  firstAt: number;
+}
+
+export class ApiEventRecorder implements EventRecorder {
+  readonly #api: CoreV1Api;
+  readonly #component: string;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #seen = new Map<string, Seen>();
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(api: CoreV1Api, options: { component?: string; logger?: Logger; now?: () => number } = {}) {
+    this.#api = api;
+    this.#component = options.component ?? 'kube-lbc';
+    this.#logger = options.logger ?? noopLogger;
+    this.#now = options.now ?? Date.now;
+  }
+
+  record(svc: Readonly<V1Service>, type: EventType, reason: string, message: string): void {
+    const write = this.#write(svc, type, reason, message).catch((err) =>
+      this.#logger.warn({ err: String(err), reason }, 'could not record event'),
+    );
+    this.#inFlight.add(write);
+    void write.finally(() => this.#inFlight.delete(write));
+  }
+
+  /** Resolves when every Event recorded so far has been written (tests, shutdown). */
+  async flush(): Promise<void> {
+    while (this.#inFlight.size) await Promise.all([...this.#inFlight]);
+  }
+
+  async #write(svc: Readonly<V1Service>, type: EventType, reason: string, message: string): Promise<void> {
+    const { name = '', namespace = 'default', uid = '', resourceVersion } = svc.metadata ?? {};
+    const key = `${uid}\u0000${type}\u0000${reason}\u0000${message}`;
+    const now = this.#now();
+    const seen = this.#seen.get(key);
+    if (seen && now - seen.firstAt < CORRELATION_WINDOW_MS) {
+      seen.count++;
+      const body = { count: seen.count, lastTimestamp: new Date(now).toISOString() };
+      await this.#api.patchNamespacedEvent({ name: seen.name, namespace: seen.namespace, body }, mergePatch);
+      return;
+    }
+    const eventName = `${name}.${(BigInt(now) * 1_000_000n + BigInt(this.#seen.size)).toString(16)}`;
+    const at = new Date(now);
+    await this.#api.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { name: eventName, namespace },
+        involvedObject: { kind: 'Service', apiVersion: 'v1', name, namespace, uid, resourceVersion },
+        type,
+        reason,
+        message,
+        count: 1,
+        firstTimestamp: at,
+        lastTimestamp: at,
+        source: { component: this.#component },
+        reportingComponent: this.#component,
+      },
+    });
+    if (this.#seen.size >= MAX_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);
+    this.#seen.set(key, { name: eventName, namespace, count: 1, firstAt: now });
+  }
+}

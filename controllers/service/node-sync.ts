@@ -1,0 +1,70 @@
+/**
+ * Keeps the eligible node set and tells the controller when it really changed. Bursts of node
+ * events (a scale-up, a rolling restart) are coalesced within a short window into one pass, and
+ * events that leave every fingerprint alone (heartbeats, Ready flaps) trigger nothing at all.
+ */
+import type { V1Node } from '@kubernetes/client-node';
+import { isEligibleNode, nodeSetFingerprint } from './predicates.js';
+
+export interface NodeSyncOptions {
+  readonly listNodes: () => readonly V1Node[];
+  readonly needsProviderID: boolean;
+  /** How long to gather node events before recomputing. @default 1000 */
+  readonly windowMs?: number;
+  /** Called once per real change, with the new eligible set. */
+  readonly onChange: (nodes: readonly V1Node[]) => void;
+}
+
+export class NodeSync {
+  readonly #options: NodeSyncOptions;
+  #eligible: readonly V1Node[] = [];
+  #fingerprint = '';
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: NodeSyncOptions) {
+    this.#options = options;
+  }
+
+  /** The eligible nodes as of the last recompute. */
+  get eligible(): readonly V1Node[] {
+    return this.#eligible;
+  }
+
+  /** Computes the set now, without a change callback: call once the node cache is synced. */
+  prime(): void {
+    this.#recompute(false);
+  }
+
+  /** A node event: recompute once the window closes. */
+  nodeEvent(): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#recompute(true);
+    }, this.#options.windowMs ?? 1000);
+  }
+
+  /** Recomputes at once (tests, and the periodic node sync). */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#recompute(true);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #recompute(notify: boolean): void {
+    const eligible = this.#options
+      .listNodes()
+      .filter((n) => isEligibleNode(n, this.#options.needsProviderID))
+      .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+    const fingerprint = nodeSetFingerprint(eligible);
+    this.#eligible = eligible;
+    if (fingerprint === this.#fingerprint) return;
+    this.#fingerprint = fingerprint;
+    if (notify) this.#options.onChange(eligible);
+  }
+}

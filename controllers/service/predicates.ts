@@ -1,0 +1,93 @@
+/**
+ * Which Services and Nodes the controller acts on, as pure functions of the objects, so the
+ * informer handlers and `syncService` agree and tests can table them.
+ */
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+
+export const LOAD_BALANCER_CLEANUP_FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';
+export const EXCLUDE_FROM_LOAD_BALANCERS_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+export const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
+
+/** The classes this controller claims (`--load-balancer-class`) and whether it takes unclassed ones. */
+export interface ClassFilter {
+  readonly loadBalancerClasses: readonly string[];
+  readonly handleUnclassed: boolean;
+}
+
+export function isOurClass(svc: Readonly<V1Service>, filter: ClassFilter): boolean {
+  const cls = svc.spec?.loadBalancerClass;
+  return cls ? filter.loadBalancerClasses.includes(cls) : filter.handleUnclassed;
+}
+
+/** A live LoadBalancer Service of one of our classes. */
+export function wantsLoadBalancer(svc: Readonly<V1Service>, filter: ClassFilter): boolean {
+  return svc.spec?.type === 'LoadBalancer' && isOurClass(svc, filter);
+}
+
+export function hasCleanupFinalizer(svc: Readonly<V1Service>): boolean {
+  return svc.metadata?.finalizers?.includes(LOAD_BALANCER_CLEANUP_FINALIZER) ?? false;
+}
+
+/** We made cloud state for it (the finalizer says so) and it is going away or changed type/class. */
+export function needsCleanup(svc: Readonly<V1Service>, filter: ClassFilter): boolean {
+  if (!hasCleanupFinalizer(svc)) return false;
+  return svc.metadata?.deletionTimestamp != null || !wantsLoadBalancer(svc, filter);
+}
+
+/**
+ * Whether a change between two versions of a Service can matter to its load balancer. Our own
+ * status writes come back as updates too; they must not requeue the Service.
+ */
+export function needsUpdate(oldSvc: Readonly<V1Service>, cur: Readonly<V1Service>, filter: ClassFilter): boolean {
+  if (wantsLoadBalancer(oldSvc, filter) !== wantsLoadBalancer(cur, filter)) return true;
+  if (!wantsLoadBalancer(cur, filter) && !hasCleanupFinalizer(cur)) return false;
+  const o = oldSvc.metadata ?? {};
+  const c = cur.metadata ?? {};
+  return (
+    o.uid !== c.uid ||
+    !sameJson(oldSvc.spec, cur.spec) ||
+    !sameJson(o.annotations ?? {}, c.annotations ?? {}) ||
+    !sameJson(o.finalizers ?? [], c.finalizers ?? []) ||
+    (o.deletionTimestamp == null) !== (c.deletionTimestamp == null)
+  );
+}
+
+/**
+ * Whether a node may receive load-balancer traffic (KEP-3458, the stable node set): readiness is
+ * deliberately not a predicate, so a NotReady flap does not reconfigure every load balancer; the
+ * load balancer's own health checks take such a node out.
+ */
+export function isEligibleNode(node: Readonly<V1Node>, needsProviderID: boolean): boolean {
+  if (node.metadata?.deletionTimestamp != null) return false;
+  const exclude = node.metadata?.labels?.[EXCLUDE_FROM_LOAD_BALANCERS_LABEL];
+  if (exclude !== undefined && exclude !== 'false') return false;
+  if (node.spec?.taints?.some((t) => t.key === TO_BE_DELETED_TAINT)) return false;
+  if (needsProviderID && !node.spec?.providerID) return false;
+  return true;
+}
+
+/**
+ * What of a node a load balancer depends on. Equal fingerprints mean no host update is needed:
+ * heartbeats, conditions and unrelated labels leave it unchanged.
+ */
+export function nodeFingerprint(node: Readonly<V1Node>): string {
+  const addresses = (node.status?.addresses ?? [])
+    .filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')
+    .map((a) => `${a.type}=${a.address}`)
+    .sort();
+  const weight = node.metadata?.annotations?.['kube-lbc.io/weight'] ?? '';
+  return [node.metadata?.name, node.spec?.providerID ?? '', weight, ...addresses].join('|');
+}
+
+export function nodeSetFingerprint(nodes: readonly Readonly<V1Node>[]): string {
+  return nodes.map(nodeFingerprint).sort().join('\n');
+}
+
+/** What of a Service its load balancer depends on, beyond the nodes. */
+export function serviceFingerprint(svc: Readonly<V1Service>): string {
+  return JSON.stringify([svc.metadata?.uid, svc.metadata?.annotations ?? {}, svc.spec ?? {}]);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

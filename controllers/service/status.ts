@@ -1,0 +1,148 @@
+/**
+ * The Service writes the controller makes, written like upstream's service controller: the
+ * finalizer goes on before the first cloud call and comes off after the last; status is patched
+ * through the /status subresource only when it changed; NotFound once the finalizer is gone is
+ * success. Plus a `LoadBalancerReady` condition so a user sees why a Service is `<pending>`.
+ */
+import {
+  ApiException,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Api,
+  type V1Condition,
+  type V1LoadBalancerIngress,
+  type V1Service,
+} from '@kubernetes/client-node';
+import { LOAD_BALANCER_CLEANUP_FINALIZER } from './predicates.js';
+
+export const LOAD_BALANCER_READY_CONDITION = 'LoadBalancerReady';
+
+export type ReadyReason = 'Ready' | 'Provisioning' | 'Failed' | 'Invalid';
+
+export interface ReadyState {
+  readonly reason: ReadyReason;
+  readonly message: string;
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 404;
+}
+
+/** A 409 anywhere in the cause chain: someone else wrote first. */
+export function isConflict(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof ApiException && e.code === 409) return true;
+  }
+  return false;
+}
+
+/** Adds our finalizer; the resourceVersion makes it fail with 409 rather than drop another's. */
+export async function addFinalizer(api: CoreV1Api, svc: Readonly<V1Service>): Promise<V1Service> {
+  const finalizers = [...(svc.metadata?.finalizers ?? []), LOAD_BALANCER_CLEANUP_FINALIZER];
+  return patchMetadata(api, svc, finalizers);
+}
+
+/** Removes our finalizer; a Service already gone is success (returns undefined). */
+export async function removeFinalizer(api: CoreV1Api, svc: Readonly<V1Service>): Promise<V1Service | undefined> {
+  const finalizers = (svc.metadata?.finalizers ?? []).filter((f) => f !== LOAD_BALANCER_CLEANUP_FINALIZER);
+  try {
+    return await patchMetadata(api, svc, finalizers);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+function patchMetadata(api: CoreV1Api, svc: Readonly<V1Service>, finalizers: string[]): Promise<V1Service> {
+  const { name = '', namespace = '', resourceVersion } = svc.metadata ?? {};
+  const body = { metadata: { resourceVersion, finalizers: finalizers.length ? finalizers : null } };
+  return api.patchNamespacedService({ name, namespace, body }, mergePatch);
+}
+
+/** The condition as it should read, keeping lastTransitionTime when the status did not flip. */
+export function readyCondition(svc: Readonly<V1Service>, state: ReadyState, now: Date): V1Condition {
+  const status = state.reason === 'Ready' ? 'True' : 'False';
+  const previous = findReadyCondition(svc);
+  return {
+    type: LOAD_BALANCER_READY_CONDITION,
+    status,
+    reason: state.reason,
+    message: state.message,
+    observedGeneration: svc.metadata?.generation,
+    lastTransitionTime: previous?.status === status ? previous.lastTransitionTime : now,
+  };
+}
+
+export function findReadyCondition(svc: Readonly<V1Service>): V1Condition | undefined {
+  return svc.status?.conditions?.find((c) => c.type === LOAD_BALANCER_READY_CONDITION);
+}
+
+export interface DesiredStatus {
+  /** `undefined` leaves the ingress as it is; `[]` clears it. */
+  readonly ingress?: readonly V1LoadBalancerIngress[];
+  /** `null` removes our condition (on cleanup); `undefined` leaves it. */
+  readonly ready?: ReadyState | null;
+}
+
+/**
+ * Patches `status.loadBalancer` and our condition when either differs from the Service's current
+ * status; returns the Service as written, or undefined when nothing needed writing (or it is gone).
+ */
+export async function patchStatus(
+  api: CoreV1Api,
+  svc: Readonly<V1Service>,
+  desired: DesiredStatus,
+  now: () => Date = () => new Date(),
+): Promise<V1Service | undefined> {
+  const currentIngress = svc.status?.loadBalancer?.ingress ?? [];
+  const ingress = desired.ingress ?? currentIngress;
+  const others = (svc.status?.conditions ?? []).filter((c) => c.type !== LOAD_BALANCER_READY_CONDITION);
+  const current = findReadyCondition(svc);
+  let conditions = svc.status?.conditions ?? [];
+  if (desired.ready === null) conditions = others;
+  else if (desired.ready) {
+    const next = readyCondition(svc, desired.ready, now());
+    if (!sameCondition(current, next)) conditions = [...others, next];
+  }
+  const ingressChanged = !sameIngress(currentIngress, ingress);
+  const conditionsChanged = conditions !== (svc.status?.conditions ?? []);
+  if (!ingressChanged && !conditionsChanged) return undefined;
+  const status: Record<string, unknown> = {};
+  if (ingressChanged) status.loadBalancer = ingress.length ? { ingress } : { ingress: null };
+  if (conditionsChanged) status.conditions = conditions.length ? conditions : null;
+  const { name = '', namespace = '' } = svc.metadata ?? {};
+  try {
+    return await api.patchNamespacedServiceStatus({ name, namespace, body: { status } }, mergePatch);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Whether the cache has caught up with a write that produced `written`. resourceVersions are
+ * opaque, but every server we know issues increasing integers; anything else counts as caught up.
+ */
+export function cacheCaughtUp(cached: Readonly<V1Service>, written: string | undefined): boolean {
+  const a = Number(cached.metadata?.resourceVersion);
+  const b = Number(written);
+  return !(Number.isSafeInteger(a) && Number.isSafeInteger(b)) || a >= b;
+}
+
+function sameCondition(a: V1Condition | undefined, b: V1Condition): boolean {
+  return (
+    a !== undefined &&
+    a.status === b.status &&
+    a.reason === b.reason &&
+    a.message === b.message &&
+    a.observedGeneration === b.observedGeneration
+  );
+}
+
+export function sameIngress(a: readonly V1LoadBalancerIngress[], b: readonly V1LoadBalancerIngress[]): boolean {
+  const norm = (xs: readonly V1LoadBalancerIngress[]) =>
+    JSON.stringify(xs.map((i) => [i.ip ?? '', i.hostname ?? '', i.ipMode ?? '', i.ports ?? []]));
+  return norm(a) === norm(b);
+}

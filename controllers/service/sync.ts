@@ -1,0 +1,243 @@
+/**
+ * `syncService(key)`: reads the Service from the cache and picks a path: delete (cleanup), ensure
+ * (create or change), update hosts (only the node set changed) or nothing at all. Every path can be
+ * retried from the top after a crash at any point: what was done is found again in the cluster and
+ * the cloud, and the in-memory record below only saves calls, never decides correctness.
+ */
+import type { CoreV1Api, V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
+import { InvalidServiceError, RetryAfterError, errorMessage, findCause } from '../../providers/errors.js';
+import type { CallContext, FieldError, LoadBalancerProvider } from '../../providers/provider.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { EventRecorder } from './events.js';
+import type { ServiceMetrics, SyncOperation, SyncResult } from './metrics.js';
+import { allocateNodePorts, portsMissingNodePort, type NodePortRange } from './nodeports.js';
+import {
+  hasCleanupFinalizer,
+  needsCleanup,
+  nodeSetFingerprint,
+  serviceFingerprint,
+  wantsLoadBalancer,
+  type ClassFilter,
+} from './predicates.js';
+import { addFinalizer, cacheCaughtUp, patchStatus, removeFinalizer, sameIngress } from './status.js';
+import { formatFieldErrors, validateService } from './validate.js';
+
+export interface ServiceSyncerDeps {
+  readonly api: CoreV1Api;
+  readonly provider: LoadBalancerProvider;
+  readonly clusterName: string;
+  readonly classes: ClassFilter;
+  readonly nodePortRange: NodePortRange;
+  readonly services: { get(key: string): V1Service | undefined; list(): readonly V1Service[] };
+  /** The eligible nodes right now, as the node sync last computed them. */
+  readonly eligibleNodes: () => readonly V1Node[];
+  readonly recorder: EventRecorder;
+  readonly metrics: ServiceMetrics;
+  readonly logger: Logger;
+  /** Aborted on shutdown or lost leadership: no cloud write starts after it. */
+  readonly signal: AbortSignal;
+  readonly random?: () => number;
+  readonly now?: () => number;
+}
+
+/** What the queue should do with the key next; a thrown error means "back off and retry". */
+export type SyncOutcome = { readonly retryAfterMs?: number };
+
+/** What we last made the cloud match, per Service key: lets resyncs and node syncs skip work. */
+interface Applied {
+  readonly uid: string;
+  readonly serviceFingerprint: string;
+  nodesFingerprint: string;
+  readonly ingress: readonly V1LoadBalancerIngress[];
+  /** The resourceVersion our last status write produced. */
+  readonly statusVersion: string | undefined;
+  /** The Service as last ensured, to clean up if it vanishes without our finalizer. */
+  readonly service: V1Service;
+}
+
+export class ServiceSyncer {
+  readonly #deps: ServiceSyncerDeps;
+  readonly #applied = new Map<string, Applied>();
+
+  constructor(deps: ServiceSyncerDeps) {
+    this.#deps = deps;
+  }
+
+  async sync(key: string): Promise<SyncOutcome> {
+    const svc = this.#deps.services.get(key);
+    if (!svc) return this.#syncVanished(key);
+    if (needsCleanup(svc, this.#deps.classes)) return this.#timed('delete', () => this.#delete(key, svc));
+    if (!wantsLoadBalancer(svc, this.#deps.classes)) {
+      this.#applied.delete(key);
+      return {};
+    }
+    return this.#ensureOrUpdate(key, svc);
+  }
+
+  /** Gone from the cluster: if our finalizer was stripped by hand, clean up what we made. */
+  async #syncVanished(key: string): Promise<SyncOutcome> {
+    const applied = this.#applied.get(key);
+    if (!applied) return {};
+    return this.#timed('delete', async () => {
+      await this.#deps.provider.ensureLoadBalancerDeleted(this.#ctx(key, applied.service), this.#deps.clusterName, applied.service);
+      this.#applied.delete(key);
+      return {};
+    });
+  }
+
+  async #ensureOrUpdate(key: string, svc: V1Service): Promise<SyncOutcome> {
+    const { provider } = this.#deps;
+    const invalid = validateService(svc, provider);
+    if (invalid.length) return this.#timed('invalid', () => this.#reportInvalid(svc, invalid));
+
+    let cur = svc;
+    if (provider.capabilities.targetsNodePorts && portsMissingNodePort(cur).length) {
+      cur = await allocateNodePorts(this.#deps.api, cur, {
+        range: this.#deps.nodePortRange,
+        inUse: () => this.#deps.services.list(),
+        random: this.#deps.random,
+      });
+    }
+    const nodes = this.#deps.eligibleNodes();
+    const nodesFp = nodeSetFingerprint(nodes);
+    const serviceFp = serviceFingerprint(cur);
+    const applied = this.#applied.get(key);
+    if (applied && applied.uid === cur.metadata?.uid && applied.serviceFingerprint === serviceFp) {
+      if (applied.nodesFingerprint === nodesFp) return this.#timed('noop', () => this.#repairStatus(key, cur, applied));
+      return this.#timed('update_hosts', () => this.#updateHosts(key, cur, nodes, nodesFp, applied));
+    }
+    return this.#timed('ensure', () => this.#ensure(key, cur, nodes, nodesFp, serviceFp));
+  }
+
+  async #ensure(key: string, svc: V1Service, nodes: readonly V1Node[], nodesFp: string, serviceFp: string): Promise<SyncOutcome> {
+    const { api, provider, recorder, clusterName } = this.#deps;
+    let cur = svc;
+    if (!hasCleanupFinalizer(cur)) cur = await addFinalizer(api, cur);
+    this.#throwIfAborted();
+    const hadIngress = (cur.status?.loadBalancer?.ingress?.length ?? 0) > 0;
+    recorder.record(cur, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
+    let ingress: V1LoadBalancerIngress[];
+    try {
+      const status = await provider.ensureLoadBalancer(this.#ctx(key, cur), clusterName, cur, nodes);
+      ingress = this.#withIpMode(status.ingress);
+    } catch (err) {
+      return this.#ensureFailed(cur, err);
+    }
+    const written = await patchStatus(api, cur, { ingress, ready: { reason: 'Ready', message: 'Load balancer is ready' } });
+    if (!hadIngress && ingress.length) this.#observeFirstIngress(cur);
+    recorder.record(cur, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+    this.#applied.set(key, {
+      uid: cur.metadata?.uid ?? '',
+      serviceFingerprint: serviceFp,
+      nodesFingerprint: nodesFp,
+      ingress,
+      statusVersion: written?.metadata?.resourceVersion ?? cur.metadata?.resourceVersion,
+      service: cur,
+    });
+    return {};
+  }
+
+  async #ensureFailed(svc: V1Service, err: unknown): Promise<SyncOutcome> {
+    const { api, recorder } = this.#deps;
+    const retry = findCause(err, RetryAfterError);
+    if (retry) {
+      const ingress = retry.status ? this.#withIpMode(retry.status.ingress) : undefined;
+      await patchStatus(api, svc, { ingress, ready: { reason: 'Provisioning', message: retry.message } });
+      return { retryAfterMs: retry.delayMs };
+    }
+    const invalid = findCause(err, InvalidServiceError);
+    if (invalid) return this.#reportInvalid(svc, invalid.fieldErrors);
+    const message = `Error syncing load balancer: ${errorMessage(err)}`;
+    recorder.record(svc, 'Warning', 'SyncLoadBalancerFailed', message);
+    await patchStatus(api, svc, { ready: { reason: 'Failed', message } }).catch(() => undefined);
+    throw new Error('ensure load balancer', { cause: err });
+  }
+
+  async #updateHosts(key: string, svc: V1Service, nodes: readonly V1Node[], nodesFp: string, applied: Applied): Promise<SyncOutcome> {
+    const { provider, recorder, clusterName } = this.#deps;
+    this.#throwIfAborted();
+    try {
+      await provider.updateLoadBalancerHosts(this.#ctx(key, svc), clusterName, svc, nodes);
+    } catch (err) {
+      recorder.record(svc, 'Warning', 'UpdateLoadBalancerFailed', `Error updating load balancer with new hosts: ${errorMessage(err)}`);
+      throw new Error('update load balancer hosts', { cause: err });
+    }
+    applied.nodesFingerprint = nodesFp;
+    recorder.record(svc, 'Normal', 'UpdatedLoadBalancer', `Updated load balancer with new hosts (${nodes.length} nodes)`);
+    return {};
+  }
+
+  /** Nothing changed: no cloud call. Only put status back if someone changed it under us. */
+  async #repairStatus(key: string, svc: V1Service, applied: Applied): Promise<SyncOutcome> {
+    const current = svc.status?.loadBalancer?.ingress ?? [];
+    if (!sameIngress(current, applied.ingress) && cacheCaughtUp(svc, applied.statusVersion)) {
+      this.#deps.logger.info({ service: key }, 'status differs from the load balancer; rewriting it');
+      await patchStatus(this.#deps.api, svc, { ingress: applied.ingress, ready: { reason: 'Ready', message: 'Load balancer is ready' } });
+    }
+    return {};
+  }
+
+  async #delete(key: string, svc: V1Service): Promise<SyncOutcome> {
+    const { api, provider, recorder, clusterName } = this.#deps;
+    this.#throwIfAborted();
+    recorder.record(svc, 'Normal', 'DeletingLoadBalancer', 'Deleting load balancer');
+    try {
+      await provider.ensureLoadBalancerDeleted(this.#ctx(key, svc), clusterName, svc);
+    } catch (err) {
+      recorder.record(svc, 'Warning', 'DeleteLoadBalancerFailed', `Error deleting load balancer: ${errorMessage(err)}`);
+      throw new Error('delete load balancer', { cause: err });
+    }
+    // A Service that stays (type or class changed) must not keep advertising the old address.
+    if (svc.metadata?.deletionTimestamp == null) await patchStatus(api, svc, { ingress: [], ready: null });
+    await removeFinalizer(api, svc);
+    this.#applied.delete(key);
+    recorder.record(svc, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');
+    return {};
+  }
+
+  async #reportInvalid(svc: V1Service, errors: readonly FieldError[]): Promise<SyncOutcome> {
+    const message = `Invalid Service, load balancer left unchanged: ${formatFieldErrors(errors)}`;
+    const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
+    this.#deps.logger.warn({ service: key, fields: errors.map((e) => e.field) }, message);
+    this.#deps.recorder.record(svc, 'Warning', 'SyncLoadBalancerFailed', message);
+    await patchStatus(this.#deps.api, svc, { ready: { reason: 'Invalid', message } });
+    // Not retried: only a change to the Service (which requeues it) can make it valid.
+    return {};
+  }
+
+  #withIpMode(ingress: readonly V1LoadBalancerIngress[]): V1LoadBalancerIngress[] {
+    const ipMode = this.#deps.provider.capabilities.ipMode;
+    return ingress.map((i) => (i.ip && !i.ipMode ? { ...i, ipMode } : { ...i }));
+  }
+
+  #observeFirstIngress(svc: V1Service): void {
+    const created = svc.metadata?.creationTimestamp;
+    if (!created) return;
+    const now = this.#deps.now?.() ?? Date.now();
+    this.#deps.metrics.firstIngress(Math.max(0, (now - new Date(created).getTime()) / 1000));
+  }
+
+  #ctx(key: string, svc: V1Service): CallContext {
+    return {
+      signal: this.#deps.signal,
+      logger: this.#deps.logger.child({ service: key }),
+      recordEvent: (type, reason, message) => this.#deps.recorder.record(svc, type, reason, message),
+    };
+  }
+
+  #throwIfAborted(): void {
+    this.#deps.signal.throwIfAborted();
+  }
+
+  async #timed(operation: SyncOperation, fn: () => Promise<SyncOutcome>): Promise<SyncOutcome> {
+    const started = performance.now();
+    let result: SyncResult = 'error';
+    try {
+      const outcome = await fn();
+      result = operation === 'invalid' ? 'invalid' : outcome.retryAfterMs !== undefined ? 'retry_after' : 'success';
+      return outcome;
+    } finally {
+      this.#deps.metrics.sync(operation, result, (performance.now() - started) / 1000);
+    }
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * A shared informer over `@kubernetes/client-node`'s ListWatch, with the two things it lacks:
+ * it stops for good on any error but a 410 (we restart it with backoff, resuming from the last
+ * resourceVersion), and it hands update callbacks only the new object (we keep the last-seen one
+ * so handlers can compare old with new, as client-go's UpdateFunc does).
+ */
+import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { backoffDelay } from './backoff.js';
+import { noopLogger, type Logger } from './logger.js';
+
+export interface InformerHandlers<T> {
+  add?(obj: T): void;
+  update?(oldObj: T, newObj: T): void;
+  delete?(obj: T): void;
+}
+
+export interface InformerOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  /** Watch path, e.g. `/api/v1/services`. */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  /** Short name for logs and health checks: `services`. */
+  name: string;
+  logger?: Logger;
+  /** Restart delay after the n-th consecutive error. @default 1 s doubling to 30 s, jittered */
+  restartDelayMs?: (n: number) => number;
+}
+
+export function objectKey(obj: KubernetesObject): string {
+  const ns = obj.metadata?.namespace;
+  return ns ? `${ns}/${obj.metadata?.name}` : `${obj.metadata?.name}`;
+}
+
+export class Informer<T extends KubernetesObject> {
+  readonly name: string;
+  readonly #lw: ListWatch<T>;
+  readonly #options: InformerOptions<T>;
+  readonly #logger: Logger;
+  readonly #handlers: InformerHandlers<T>[] = [];
+  readonly #lastSeen = new Map<string, T>();
+  #errors = 0;
+  #running = false;
+  #synced = false;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #failedStart: ((err: unknown) => void) | undefined;
+
+  constructor(options: InformerOptions<T>) {
+    this.name = options.name;
+    this.#options = options;
+    this.#logger = (options.logger ?? noopLogger).child({ informer: options.name });
+    this.#lw = new ListWatch<T>(options.path, new Watch(options.kubeConfig), options.list, false);
+    this.#lw.on('add', (obj) => this.#onAdd(obj));
+    this.#lw.on('update', (obj) => this.#onUpdate(obj));
+    this.#lw.on('delete', (obj) => this.#onDelete(obj));
+    this.#lw.on('error', (err) => this.#onError(err));
+    this.#lw.on('connect', () => {
+      this.#errors = 0;
+    });
+  }
+
+  addHandlers(handlers: InformerHandlers<T>): void {
+    this.#handlers.push(handlers);
+  }
+
+  /**
+   * Lists, then watches. Resolves once the first list has landed in the cache (synced); a
+   * failing list is retried with backoff until it succeeds or `stop()` is called.
+   */
+  async start(): Promise<void> {
+    this.#running = true;
+    while (this.#running && !this.#synced) {
+      const failed = new Promise<unknown>((resolve) => (this.#failedStart = resolve));
+      const outcome = await Promise.race([this.#lw.start().then(() => 'ok' as const), failed]);
+      this.#failedStart = undefined;
+      if (outcome === 'ok' && this.#lw.latestResourceVersion() !== '') {
+        this.#synced = true;
+      } else if (this.#running) {
+        await new Promise((r) => (this.#restartTimer = setTimeout(r, this.#delay())));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#restartTimer);
+    this.#failedStart?.('stopped');
+    await this.#lw.stop();
+  }
+
+  /** True once the first list landed and while the informer has not been stopped. */
+  get running(): boolean {
+    return this.#running && this.#synced;
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  get(key: string): T | undefined {
+    const slash = key.indexOf('/');
+    return slash < 0 ? this.#lw.get(key) : this.#lw.get(key.slice(slash + 1), key.slice(0, slash));
+  }
+
+  list(): readonly T[] {
+    return this.#lw.list();
+  }
+
+  #onAdd(obj: T): void {
+    this.#lastSeen.set(objectKey(obj), obj);
+    for (const h of this.#handlers) h.add?.(obj);
+  }
+
+  #onUpdate(obj: T): void {
+    const key = objectKey(obj);
+    const old = this.#lastSeen.get(key) ?? obj;
+    this.#lastSeen.set(key, obj);
+    for (const h of this.#handlers) h.update?.(old, obj);
+  }
+
+  #onDelete(obj: T): void {
+    this.#lastSeen.delete(objectKey(obj));
+    for (const h of this.#handlers) h.delete?.(obj);
+  }
+
+  #onError(err: unknown): void {
+    if (!this.#running) return; // ListWatch.stop() fires `error` too
+    this.#errors++;
+    if (this.#failedStart) {
+      this.#failedStart(err);
+      return;
+    }
+    const delay = this.#delay();
+    this.#logger.warn({ err: String(err), retryInMs: delay }, 'watch failed; restarting');
+    this.#restartTimer = setTimeout(() => {
+      if (this.#running) void this.#lw.start();
+    }, delay);
+  }
+
+  #delay(): number {
+    const custom = this.#options.restartDelayMs;
+    return custom ? custom(this.#errors) : backoffDelay(this.#errors, { baseMs: 1000, maxMs: 30_000 });
+  }
+}
