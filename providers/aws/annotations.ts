@@ -1,0 +1,195 @@
+/**
+ * The cloud-provider-aws Service annotations this provider honours for NLBs, parsed and checked
+ * in one pass. `parseAnnotations` returns the settings and every problem at once, each naming its
+ * annotation, so a user fixes them all in one edit and nothing in AWS changes meanwhile.
+ */
+import type { V1Service } from '@kubernetes/client-node';
+import type { FieldError } from '../provider.js';
+import { isReservedTagKey } from './tags.js';
+
+const prefix = 'service.beta.kubernetes.io/';
+export const annotation = {
+  type: `${prefix}aws-load-balancer-type`,
+  internal: `${prefix}aws-load-balancer-internal`,
+  scheme: `${prefix}aws-load-balancer-scheme`,
+  subnets: `${prefix}aws-load-balancer-subnets`,
+  crossZone: `${prefix}aws-load-balancer-cross-zone-load-balancing-enabled`,
+  additionalTags: `${prefix}aws-load-balancer-additional-resource-tags`,
+  hcProtocol: `${prefix}aws-load-balancer-healthcheck-protocol`,
+  hcPort: `${prefix}aws-load-balancer-healthcheck-port`,
+  hcPath: `${prefix}aws-load-balancer-healthcheck-path`,
+  hcInterval: `${prefix}aws-load-balancer-healthcheck-interval`,
+  hcTimeout: `${prefix}aws-load-balancer-healthcheck-timeout`,
+  hcHealthy: `${prefix}aws-load-balancer-healthcheck-healthy-threshold`,
+  hcUnhealthy: `${prefix}aws-load-balancer-healthcheck-unhealthy-threshold`,
+  ipAddressType: `${prefix}aws-load-balancer-ip-address-type`,
+} as const;
+
+export type HealthCheckProtocol = 'TCP' | 'HTTP' | 'HTTPS';
+
+/** Health-check fields a user set; unset fields fall back to the traffic-policy defaults. */
+export interface HealthCheckOverrides {
+  protocol?: HealthCheckProtocol;
+  /** A port number or `traffic-port`. */
+  port?: number | 'traffic-port';
+  path?: string;
+  intervalSeconds?: number;
+  timeoutSeconds?: number;
+  healthyThreshold?: number;
+  unhealthyThreshold?: number;
+}
+
+export interface AwsServiceSettings {
+  scheme: 'internet-facing' | 'internal';
+  /** Subnet IDs (`subnet-...`) or Name tags, as written; undefined means discover by tag. */
+  subnets?: string[];
+  crossZone: boolean;
+  additionalTags: Record<string, string>;
+  healthCheck: HealthCheckOverrides;
+  ipAddressType: 'ipv4' | 'dualstack';
+}
+
+const field = (key: string) => `metadata.annotations[${key}]`;
+
+export function parseAnnotations(
+  service: Readonly<V1Service>,
+  clusterName: string,
+): { settings: AwsServiceSettings; errors: FieldError[] } {
+  const a = service.metadata?.annotations ?? {};
+  const errors: FieldError[] = [];
+  const fail = (key: string, message: string) => errors.push({ field: field(key), message });
+  const settings: AwsServiceSettings = {
+    scheme: 'internet-facing',
+    crossZone: false,
+    additionalTags: {},
+    healthCheck: {},
+    ipAddressType: 'ipv4',
+  };
+
+  const type = a[annotation.type];
+  if (type !== undefined && type !== 'nlb') {
+    fail(annotation.type, `"${type}" is not supported: this provider creates NLBs ("nlb")`);
+  }
+
+  const internal = a[annotation.internal];
+  if (internal !== undefined) {
+    // cloud-provider-aws also took "0.0.0.0/0" here, from the days of classic ELBs.
+    if (internal === 'true' || internal === '0.0.0.0/0') settings.scheme = 'internal';
+    else if (internal !== 'false')
+      fail(annotation.internal, `"${internal}" is not "true" or "false"`);
+  }
+  const scheme = a[annotation.scheme];
+  if (scheme !== undefined) {
+    if (scheme !== 'internal' && scheme !== 'internet-facing') {
+      fail(annotation.scheme, `"${scheme}" is not "internal" or "internet-facing"`);
+    } else if (internal !== undefined && scheme !== settings.scheme) {
+      fail(annotation.scheme, `"${scheme}" contradicts ${annotation.internal}="${internal}"`);
+    } else settings.scheme = scheme;
+  }
+
+  const subnets = a[annotation.subnets];
+  if (subnets !== undefined) {
+    const list = subnets.split(',').map((s) => s.trim());
+    if (list.some((s) => s === '')) fail(annotation.subnets, `"${subnets}" has an empty entry`);
+    else settings.subnets = list;
+  }
+
+  const crossZone = parseBool(a[annotation.crossZone]);
+  if (crossZone === 'invalid') {
+    fail(annotation.crossZone, `"${a[annotation.crossZone]}" is not "true" or "false"`);
+  } else settings.crossZone = crossZone ?? false;
+
+  const tags = a[annotation.additionalTags];
+  if (tags !== undefined)
+    parseTags(tags, clusterName, settings, (m) => fail(annotation.additionalTags, m));
+
+  parseHealthCheck(a, settings.healthCheck, fail);
+
+  const ipType = a[annotation.ipAddressType];
+  if (ipType !== undefined) {
+    if (ipType === 'ipv4' || ipType === 'dualstack') settings.ipAddressType = ipType;
+    else fail(annotation.ipAddressType, `"${ipType}" is not "ipv4" or "dualstack"`);
+  }
+  return { settings, errors };
+}
+
+function parseBool(value: string | undefined): boolean | undefined | 'invalid' {
+  if (value === undefined) return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return 'invalid';
+}
+
+/** `Key1=Value1,Key2=Value2`; a bare `Key` means an empty value, as upstream. */
+function parseTags(
+  raw: string,
+  clusterName: string,
+  settings: AwsServiceSettings,
+  fail: (message: string) => void,
+): void {
+  for (const pair of raw.split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    const key = (eq < 0 ? pair : pair.slice(0, eq)).trim();
+    const value = eq < 0 ? '' : pair.slice(eq + 1).trim();
+    if (key === '') fail(`"${pair}" has no tag key`);
+    else if (key.length > 128)
+      fail(`tag key "${key.slice(0, 20)}..." is longer than 128 characters`);
+    else if (value.length > 256) fail(`tag "${key}" has a value longer than 256 characters`);
+    else if (/^aws:/i.test(key)) fail(`tag key "${key}" uses the reserved "aws:" prefix`);
+    else if (isReservedTagKey(clusterName, key)) fail(`tag key "${key}" is set by kube-lbc itself`);
+    else settings.additionalTags[key] = value;
+  }
+}
+
+function parseHealthCheck(
+  a: Readonly<Record<string, string>>,
+  hc: HealthCheckOverrides,
+  fail: (key: string, message: string) => void,
+): void {
+  const protocol = a[annotation.hcProtocol];
+  if (protocol !== undefined) {
+    const upper = protocol.toUpperCase();
+    if (upper === 'TCP' || upper === 'HTTP' || upper === 'HTTPS') hc.protocol = upper;
+    else fail(annotation.hcProtocol, `"${protocol}" is not TCP, HTTP or HTTPS`);
+  }
+  const port = a[annotation.hcPort];
+  if (port !== undefined) {
+    if (port === 'traffic-port') hc.port = port;
+    else {
+      const n = parseIntStrict(port);
+      if (n === undefined || n < 1 || n > 65535) {
+        fail(annotation.hcPort, `"${port}" is not "traffic-port" or a port from 1 to 65535`);
+      } else hc.port = n;
+    }
+  }
+  const path = a[annotation.hcPath];
+  if (path !== undefined) {
+    if (!/^\/[\x21-\x7e]*$/.test(path) || path.length > 1024) {
+      fail(annotation.hcPath, `"${path}" is not an absolute URL path`);
+    } else hc.path = path;
+  }
+  const ranges: [keyof typeof annotation, keyof HealthCheckOverrides, number, number][] = [
+    ['hcInterval', 'intervalSeconds', 5, 300],
+    ['hcTimeout', 'timeoutSeconds', 2, 120],
+    ['hcHealthy', 'healthyThreshold', 2, 10],
+    ['hcUnhealthy', 'unhealthyThreshold', 2, 10],
+  ];
+  for (const [name, target, min, max] of ranges) {
+    const raw = a[annotation[name]];
+    if (raw === undefined) continue;
+    const n = parseIntStrict(raw);
+    if (n === undefined || n < min || n > max) {
+      fail(annotation[name], `"${raw}" is not a whole number from ${min} to ${max}`);
+    } else (hc as Record<string, unknown>)[target] = n;
+  }
+  if (hc.intervalSeconds !== undefined && hc.timeoutSeconds !== undefined) {
+    if (hc.timeoutSeconds >= hc.intervalSeconds) {
+      fail(annotation.hcTimeout, `timeout ${hc.timeoutSeconds}s must be less than the interval`);
+    }
+  }
+}
+
+function parseIntStrict(raw: string): number | undefined {
+  return /^\d{1,6}$/.test(raw.trim()) ? Number(raw.trim()) : undefined;
+}

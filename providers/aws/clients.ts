@@ -1,0 +1,97 @@
+/**
+ * The ELBv2 and EC2 clients, built from the SDK's standard chains, with one middleware that sends
+ * every call through the shared `CloudCalls` gate and classifies its errors. Nothing in the
+ * provider calls AWS any other way, so budgets, throttle backoff and call counts cover it all.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { CallBudget } from '../provider.js';
+import type { CloudCalls } from '../../runtime/cloud-calls.js';
+import type { AwsConfig } from './config.js';
+import { classifyAwsError } from './errors.js';
+
+/**
+ * Call budgets after AWS's published per-account, per-region token buckets. ELBv2 describes:
+ * bucket 40, refill 10/s. Mutations and target registration have smaller buckets of their own,
+ * so they get their own queues here and a burst of writes cannot starve the describes. EC2
+ * non-mutating calls: bucket 100, refill 20/s; EC2 mutations are far tighter. We stay below each
+ * bucket since other tools (console, Terraform, the LB controller) share the account's tokens.
+ */
+export const awsCallBudgets = {
+  default: { qps: 5, burst: 10, concurrency: 4 },
+  describe: { qps: 8, burst: 30, concurrency: 8 },
+  mutate: { qps: 3, burst: 10, concurrency: 4 },
+  register: { qps: 3, burst: 10, concurrency: 4 },
+  'ec2-describe': { qps: 15, burst: 50, concurrency: 8 },
+  'ec2-mutate': { qps: 3, burst: 10, concurrency: 4 },
+} as const satisfies Record<string, CallBudget>;
+
+/** Which budget an API call draws from. */
+export function budgetFor(client: 'elb' | 'ec2', commandName: string): keyof typeof awsCallBudgets {
+  const command = commandName.replace(/Command$/, '');
+  if (client === 'ec2') return /^Describe/.test(command) ? 'ec2-describe' : 'ec2-mutate';
+  if (/^Describe/.test(command)) return 'describe';
+  if (command === 'RegisterTargets' || command === 'DeregisterTargets') return 'register';
+  return 'mutate';
+}
+
+export interface AwsClients {
+  readonly elb: ElasticLoadBalancingV2Client;
+  readonly ec2: EC2Client;
+  destroy(): void;
+}
+
+/**
+ * `maxAttempts: 1` turns the SDK's own retry off: a throttle then surfaces at once as a
+ * `CloudError({ throttled })`, and the shared gate pauses the whole budget for every worker.
+ * Two retry loops stacked (SDK inside, gate outside) would multiply attempts and hide throttles
+ * from the gate. Transient non-throttle failures are retried by the core's per-Service backoff.
+ */
+export function createAwsClients(config: AwsConfig, cloudCalls: CloudCalls): AwsClients {
+  const common = {
+    maxAttempts: 1,
+    ...(config.region ? { region: config.region } : {}),
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+  };
+  const elb = new ElasticLoadBalancingV2Client(common);
+  const ec2 = new EC2Client(common);
+  throughGate(elb, 'elb', cloudCalls);
+  throughGate(ec2, 'ec2', cloudCalls);
+  return {
+    elb,
+    ec2,
+    destroy() {
+      elb.destroy();
+      ec2.destroy();
+    },
+  };
+}
+
+interface MiddlewareClient {
+  middlewareStack: {
+    add(
+      middleware: (
+        next: (args: unknown) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: unknown) => Promise<unknown>,
+      options: { step: 'initialize'; name: string; priority: 'high' },
+    ): void;
+  };
+}
+
+/** At the initialize step, so one gate entry covers one whole request (signing, sending). */
+function throughGate(client: unknown, kind: 'elb' | 'ec2', cloudCalls: CloudCalls): void {
+  (client as MiddlewareClient).middlewareStack.add(
+    (next, context) => (args) => {
+      const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      return cloudCalls.call(budgetFor(kind, operation), operation, async () => {
+        try {
+          return await next(args);
+        } catch (err) {
+          throw classifyAwsError(operation, err);
+        }
+      });
+    },
+    { step: 'initialize', name: 'kubeLbcCloudCalls', priority: 'high' },
+  );
+}

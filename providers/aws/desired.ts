@@ -1,0 +1,193 @@
+/**
+ * What one Service should look like in AWS: the NLB, one listener per Service port number, one
+ * target group per (port, protocol), the instance targets and the health checks. Pure: no AWS
+ * call, so it is unit-tested as a table and the reconcilers only compare.
+ */
+import { isIP } from 'node:net';
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import type { FieldError } from '../provider.js';
+import {
+  parseAnnotations,
+  type AwsServiceSettings,
+  type HealthCheckProtocol,
+} from './annotations.js';
+import { loadBalancerName, targetGroupName, type TargetProtocol } from './names.js';
+import { ownershipTags } from './tags.js';
+
+export interface HealthCheck {
+  readonly protocol: HealthCheckProtocol;
+  /** A port number as a string, or `traffic-port`, as ELBv2 takes it. */
+  readonly port: string;
+  /** Only for HTTP(S). */
+  readonly path?: string;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+export interface DesiredTargetGroup {
+  readonly name: string;
+  readonly protocol: TargetProtocol;
+  /** The NodePort: instance targets receive traffic there. */
+  readonly port: number;
+  readonly healthCheck: HealthCheck;
+}
+
+export interface DesiredListener {
+  readonly port: number;
+  readonly protocol: TargetProtocol;
+  readonly targetGroupName: string;
+}
+
+export interface DesiredLoadBalancer {
+  readonly name: string;
+  readonly settings: AwsServiceSettings;
+  /** Ownership plus additional-resource-tags, for every ELBv2 resource. */
+  readonly tags: Readonly<Record<string, string>>;
+  readonly listeners: readonly DesiredListener[];
+  readonly targetGroups: readonly DesiredTargetGroup[];
+  /** Who may connect; `0.0.0.0/0` (and `::/0` for dualstack) when the Service sets none. */
+  readonly sourceRanges: readonly string[];
+}
+
+/** kube-proxy's own health endpoint, used where the traffic port cannot answer TCP (UDP). */
+const kubeProxyHealthPort = 10256;
+
+/** Every problem with the Service, annotations and spec alike, for `validateService`. */
+export function validate(service: Readonly<V1Service>, clusterName: string): FieldError[] {
+  const errors = [...parseAnnotations(service, clusterName).errors];
+  const ports = service.spec?.ports ?? [];
+  if (ports.length === 0)
+    errors.push({ field: 'spec.ports', message: 'a load balancer needs at least one port' });
+  ports.forEach((p, i) => {
+    const protocol = p.protocol ?? 'TCP';
+    if (protocol !== 'TCP' && protocol !== 'UDP') {
+      errors.push({
+        field: `spec.ports[${i}].protocol`,
+        message: `${protocol} is not supported by NLBs here (TCP, UDP)`,
+      });
+    }
+    const twin = ports.findIndex((q, j) => j < i && q.port === p.port);
+    if (twin >= 0 && ports[twin]!.nodePort !== p.nodePort) {
+      errors.push({
+        field: `spec.ports[${i}].nodePort`,
+        message: `port ${p.port} is both TCP and UDP, which an NLB serves as one TCP_UDP target group on one node port; set the same nodePort as spec.ports[${twin}]`,
+      });
+    }
+  });
+  (service.spec?.loadBalancerSourceRanges ?? []).forEach((cidr, i) => {
+    if (!isCidr(cidr))
+      errors.push({
+        field: `spec.loadBalancerSourceRanges[${i}]`,
+        message: `"${cidr}" is not a CIDR`,
+      });
+  });
+  return errors;
+}
+
+export function isCidr(value: string): boolean {
+  const [ip, bits, extra] = value.trim().split('/');
+  if (extra !== undefined || ip === undefined || bits === undefined || !/^\d{1,3}$/.test(bits))
+    return false;
+  const family = isIP(ip);
+  return family !== 0 && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * The desired state. Callers validate first: this throws on the problems `validate` reports
+ * (a missing NodePort is the core's to fix, since it allocates them for this provider).
+ */
+export function desiredLoadBalancer(
+  clusterName: string,
+  service: Readonly<V1Service>,
+): DesiredLoadBalancer {
+  const { settings } = parseAnnotations(service, clusterName);
+  const uid = service.metadata!.uid!;
+  const byPort = new Map<number, { protocols: Set<string>; nodePort: number }>();
+  for (const p of service.spec?.ports ?? []) {
+    if (p.nodePort === undefined) throw new Error(`port ${p.port} has no nodePort yet`);
+    const entry = byPort.get(p.port) ?? { protocols: new Set<string>(), nodePort: p.nodePort };
+    entry.protocols.add(p.protocol ?? 'TCP');
+    byPort.set(p.port, entry);
+  }
+  const listeners: DesiredListener[] = [];
+  const targetGroups: DesiredTargetGroup[] = [];
+  for (const [port, { protocols, nodePort }] of [...byPort].sort((a, b) => a[0] - b[0])) {
+    const protocol: TargetProtocol =
+      protocols.size > 1 ? 'TCP_UDP' : protocols.has('UDP') ? 'UDP' : 'TCP';
+    const name = targetGroupName(clusterName, uid, port, protocol, nodePort);
+    listeners.push({ port, protocol, targetGroupName: name });
+    targetGroups.push({
+      name,
+      protocol,
+      port: nodePort,
+      healthCheck: healthCheckFor(service, settings, protocol),
+    });
+  }
+  const ranges = service.spec?.loadBalancerSourceRanges?.map((r) => r.trim()) ?? [];
+  const openTo = settings.ipAddressType === 'dualstack' ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'];
+  return {
+    name: loadBalancerName(clusterName, service),
+    settings,
+    tags: { ...settings.additionalTags, ...ownershipTags(clusterName, service) },
+    listeners,
+    targetGroups,
+    sourceRanges: ranges.length > 0 ? [...new Set(ranges)].sort() : openTo,
+  };
+}
+
+/**
+ * externalTrafficPolicy Local: HTTP `/healthz` on healthCheckNodePort, so only nodes with a ready
+ * endpoint receive traffic. Cluster: TCP on the traffic port; for UDP, whose node port cannot
+ * answer a TCP probe, kube-proxy's HTTP health endpoint instead. Annotations override each field.
+ */
+export function healthCheckFor(
+  service: Readonly<V1Service>,
+  settings: AwsServiceSettings,
+  protocol: TargetProtocol,
+): HealthCheck {
+  const local = service.spec?.externalTrafficPolicy === 'Local' && service.spec.healthCheckNodePort;
+  const base: { protocol: HealthCheckProtocol; port: string; path?: string } = local
+    ? { protocol: 'HTTP', port: String(service.spec!.healthCheckNodePort), path: '/healthz' }
+    : protocol === 'UDP'
+      ? { protocol: 'HTTP', port: String(kubeProxyHealthPort), path: '/healthz' }
+      : { protocol: 'TCP', port: 'traffic-port' };
+  const o = settings.healthCheck;
+  const hcProtocol = o.protocol ?? base.protocol;
+  const path = hcProtocol === 'TCP' ? undefined : (o.path ?? base.path ?? '/');
+  const interval = o.intervalSeconds ?? 30;
+  return {
+    protocol: hcProtocol,
+    port: o.port !== undefined ? String(o.port) : base.port,
+    ...(path !== undefined ? { path } : {}),
+    // cloud-provider-aws's NLB defaults; a default timeout never outlasts a shorter interval.
+    intervalSeconds: interval,
+    timeoutSeconds: o.timeoutSeconds ?? Math.min(hcProtocol === 'HTTP' ? 6 : 10, interval - 1),
+    healthyThreshold: o.healthyThreshold ?? 3,
+    unhealthyThreshold: o.unhealthyThreshold ?? 3,
+  };
+}
+
+/** `aws:///us-east-1a/i-0123abcd` -> `i-0123abcd`; undefined for anything else. */
+export function instanceIdOf(node: Readonly<V1Node>): string | undefined {
+  const id = node.spec?.providerID;
+  if (!id?.startsWith('aws://')) return undefined;
+  const last = id.split('/').pop() ?? '';
+  return /^i-[0-9a-f]+$/.test(last) ? last : undefined;
+}
+
+/** Instance IDs of the nodes, sorted, and the names of nodes that had none. */
+export function desiredTargets(nodes: readonly Readonly<V1Node>[]): {
+  instanceIds: string[];
+  skipped: string[];
+} {
+  const ids = new Set<string>();
+  const skipped: string[] = [];
+  for (const node of nodes) {
+    const id = instanceIdOf(node);
+    if (id) ids.add(id);
+    else skipped.push(node.metadata?.name ?? '?');
+  }
+  return { instanceIds: [...ids].sort(), skipped };
+}

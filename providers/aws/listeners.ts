@@ -1,0 +1,86 @@
+/**
+ * Listeners: one per Service port number, forwarding to that port's target group. An NLB allows
+ * one listener per port, which is why TCP and UDP on one port become a single TCP_UDP listener.
+ */
+import {
+  CreateListenerCommand,
+  DeleteListenerCommand,
+  DescribeListenersCommand,
+  ModifyListenerCommand,
+  type ElasticLoadBalancingV2Client,
+  type Listener,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { hasCloudCode, isNotFound } from './errors.js';
+import type { DesiredListener } from './desired.js';
+import { toAwsTags } from './tags.js';
+
+export async function describeListeners(
+  elb: ElasticLoadBalancingV2Client,
+  loadBalancerArn: string,
+): Promise<Listener[]> {
+  try {
+    const out = await elb.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn }));
+    return out.Listeners ?? [];
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+function forwardsTo(listener: Listener): string | undefined {
+  return listener.DefaultActions?.find((a) => a.Type === 'forward')?.TargetGroupArn;
+}
+
+/**
+ * Creates missing listeners, repoints or re-protocols changed ones, deletes those for ports the
+ * Service no longer has. `arnOf` maps a desired target group name to its ARN.
+ */
+export async function reconcileListeners(
+  elb: ElasticLoadBalancingV2Client,
+  loadBalancerArn: string,
+  actual: readonly Listener[],
+  desired: readonly DesiredListener[],
+  arnOf: (targetGroupName: string) => string,
+  tags: Readonly<Record<string, string>>,
+): Promise<void> {
+  const byPort = new Map(actual.map((l) => [l.Port, l]));
+  for (const want of desired) {
+    const targetGroupArn = arnOf(want.targetGroupName);
+    const DefaultActions = [{ Type: 'forward' as const, TargetGroupArn: targetGroupArn }];
+    const have = byPort.get(want.port);
+    if (!have) {
+      try {
+        await elb.send(
+          new CreateListenerCommand({
+            LoadBalancerArn: loadBalancerArn,
+            Port: want.port,
+            Protocol: want.protocol,
+            DefaultActions,
+            Tags: toAwsTags(tags),
+          }),
+        );
+      } catch (err) {
+        // Made by an attempt whose answer was lost; the next sync compares it like any other.
+        if (!hasCloudCode(err, 'DuplicateListener')) throw err;
+      }
+    } else if (have.Protocol !== want.protocol || forwardsTo(have) !== targetGroupArn) {
+      await elb.send(
+        new ModifyListenerCommand({
+          ListenerArn: have.ListenerArn,
+          Port: want.port,
+          Protocol: want.protocol,
+          DefaultActions,
+        }),
+      );
+    }
+  }
+  const wantedPorts = new Set(desired.map((l) => l.port));
+  for (const l of actual) {
+    if (wantedPorts.has(l.Port!)) continue;
+    try {
+      await elb.send(new DeleteListenerCommand({ ListenerArn: l.ListenerArn }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The NLB itself: find by name, create with its security group and tags, and keep the few
+ * settings that can change in place (attributes, IP address type, tags) in line.
+ */
+import {
+  AddTagsCommand,
+  CreateLoadBalancerCommand,
+  DeleteLoadBalancerCommand,
+  DescribeLoadBalancerAttributesCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  ModifyLoadBalancerAttributesCommand,
+  SetIpAddressTypeCommand,
+  type ElasticLoadBalancingV2Client,
+  type LoadBalancer,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { hasCloudCode, isNotFound } from './errors.js';
+import type { DesiredLoadBalancer } from './desired.js';
+import { fromAwsTags, toAwsTags } from './tags.js';
+
+/** The NLB named `name`, or undefined. */
+export async function findLoadBalancer(
+  elb: ElasticLoadBalancingV2Client,
+  name: string,
+): Promise<LoadBalancer | undefined> {
+  try {
+    const out = await elb.send(new DescribeLoadBalancersCommand({ Names: [name] }));
+    return out.LoadBalancers?.[0];
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function createLoadBalancer(
+  elb: ElasticLoadBalancingV2Client,
+  desired: DesiredLoadBalancer,
+  subnetIds: readonly string[],
+  securityGroupId: string,
+): Promise<LoadBalancer> {
+  try {
+    const out = await elb.send(
+      new CreateLoadBalancerCommand({
+        Name: desired.name,
+        Type: 'network',
+        Scheme: desired.settings.scheme,
+        IpAddressType: desired.settings.ipAddressType,
+        Subnets: [...subnetIds],
+        SecurityGroups: [securityGroupId],
+        Tags: toAwsTags(desired.tags),
+      }),
+    );
+    return out.LoadBalancers![0]!;
+  } catch (err) {
+    // Created by an earlier attempt whose answer was lost: it is ours (the name holds the UID).
+    if (!hasCloudCode(err, 'DuplicateLoadBalancerName')) throw err;
+    const found = await findLoadBalancer(elb, desired.name);
+    if (!found) throw err;
+    return found;
+  }
+}
+
+export async function deleteLoadBalancer(
+  elb: ElasticLoadBalancingV2Client,
+  arn: string,
+): Promise<void> {
+  try {
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: arn }));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+const crossZoneKey = 'load_balancing.cross_zone.enabled';
+
+export async function reconcileAttributes(
+  elb: ElasticLoadBalancingV2Client,
+  lb: LoadBalancer,
+  desired: DesiredLoadBalancer,
+): Promise<void> {
+  const out = await elb.send(
+    new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn }),
+  );
+  const current = out.Attributes?.find((a) => a.Key === crossZoneKey)?.Value ?? 'false';
+  const wanted = String(desired.settings.crossZone);
+  if (current !== wanted) {
+    await elb.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: lb.LoadBalancerArn,
+        Attributes: [{ Key: crossZoneKey, Value: wanted }],
+      }),
+    );
+  }
+  if ((lb.IpAddressType ?? 'ipv4') !== desired.settings.ipAddressType) {
+    await elb.send(
+      new SetIpAddressTypeCommand({
+        LoadBalancerArn: lb.LoadBalancerArn,
+        IpAddressType: desired.settings.ipAddressType,
+      }),
+    );
+  }
+}
+
+/** Tags of up to many resources, 20 ARNs per call (the API's limit). */
+export async function describeTags(
+  elb: ElasticLoadBalancingV2Client,
+  arns: readonly string[],
+): Promise<Map<string, Record<string, string>>> {
+  const tags = new Map<string, Record<string, string>>();
+  for (let i = 0; i < arns.length; i += 20) {
+    const out = await elb.send(new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) }));
+    for (const d of out.TagDescriptions ?? []) tags.set(d.ResourceArn!, fromAwsTags(d.Tags));
+  }
+  return tags;
+}
+
+/**
+ * Adds or updates tags that differ, with one AddTags for all resources missing the same set.
+ * Tags a user removes from additional-resource-tags stay: we cannot tell them from tags that
+ * someone else put on the resource.
+ */
+export async function reconcileTags(
+  elb: ElasticLoadBalancingV2Client,
+  actual: ReadonlyMap<string, Readonly<Record<string, string>>>,
+  desired: Readonly<Record<string, string>>,
+): Promise<void> {
+  const stale = [...actual].filter(([, tags]) =>
+    Object.entries(desired).some(([k, v]) => tags[k] !== v),
+  );
+  for (let i = 0; i < stale.length; i += 20) {
+    await elb.send(
+      new AddTagsCommand({
+        ResourceArns: stale.slice(i, i + 20).map(([arn]) => arn),
+        Tags: toAwsTags(desired),
+      }),
+    );
+  }
+}

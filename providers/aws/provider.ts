@@ -1,0 +1,102 @@
+/**
+ * The AWS provider: Services of type LoadBalancer as Network Load Balancers through ELBv2.
+ * A thin adapter over the modules that do the work (see reconcile.ts and teardown.ts).
+ */
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import { InvalidServiceError } from '../errors.js';
+import type {
+  CallContext,
+  Capabilities,
+  FieldError,
+  LoadBalancerProvider,
+  LoadBalancerStatus,
+  OwnedLoadBalancer,
+} from '../provider.js';
+import { awsCallBudgets } from './clients.js';
+import { validate } from './desired.js';
+import { loadBalancerName } from './names.js';
+import { ensureNlb, nlbStatus, updateNlbTargets, type AwsEnv } from './reconcile.js';
+import { deleteNlb, listOwned } from './teardown.js';
+
+export class AwsProvider implements LoadBalancerProvider {
+  readonly name = 'aws';
+  readonly capabilities: Capabilities = Object.freeze({
+    targetsNodePorts: true,
+    protocols: ['TCP', 'UDP'] as const,
+    mixedProtocols: true,
+    requestedIP: false,
+    sourceRanges: true,
+    dualStack: true,
+    needsProviderID: true,
+    // NLB ingress is a hostname, and ipMode only applies to IP ingress; VIP is the inert choice.
+    ipMode: 'VIP',
+  });
+  readonly callBudgets = awsCallBudgets;
+
+  constructor(readonly env: AwsEnv) {}
+
+  loadBalancerName(clusterName: string, service: Readonly<V1Service>): string {
+    return loadBalancerName(clusterName, service);
+  }
+
+  validateService(service: Readonly<V1Service>): readonly FieldError[] {
+    return validate(service, this.env.clusterName);
+  }
+
+  async getLoadBalancer(
+    _ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<LoadBalancerStatus | undefined> {
+    return nlbStatus(this.#env(clusterName), service);
+  }
+
+  async ensureLoadBalancer(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<LoadBalancerStatus> {
+    this.#validOrThrow(service);
+    return ensureNlb(this.#env(clusterName), ctx, service, nodes);
+  }
+
+  async updateLoadBalancerHosts(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<void> {
+    this.#validOrThrow(service);
+    await updateNlbTargets(this.#env(clusterName), ctx, service, nodes);
+  }
+
+  async ensureLoadBalancerDeleted(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<void> {
+    await deleteNlb(this.#env(clusterName), ctx, service);
+  }
+
+  async listLoadBalancers(
+    ctx: CallContext,
+    clusterName: string,
+  ): Promise<readonly OwnedLoadBalancer[]> {
+    return listOwned(this.#env(clusterName), ctx);
+  }
+
+  async close(): Promise<void> {
+    this.env.clients.destroy();
+  }
+
+  /** The core validates first; this guards direct callers so a bad Service never writes. */
+  #validOrThrow(service: Readonly<V1Service>): void {
+    const errors = this.validateService(service);
+    if (errors.length > 0) throw new InvalidServiceError(errors);
+  }
+
+  #env(clusterName: string): AwsEnv {
+    return clusterName === this.env.clusterName ? this.env : { ...this.env, clusterName };
+  }
+}

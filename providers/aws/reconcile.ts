@@ -1,0 +1,242 @@
+/**
+ * Brings one Service's NLB in line with the Service and the nodes: describe everything, compare
+ * with the desired state, write only what differs. Every lookup goes by name, so a run that died
+ * between two writes is finished by the next run, never duplicated.
+ */
+import {
+  SetSecurityGroupsCommand,
+  SetSubnetsCommand,
+  type LoadBalancer,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import { CloudError, RetryAfterError } from '../errors.js';
+import type { CallContext, LoadBalancerStatus } from '../provider.js';
+import type { AwsClients } from './clients.js';
+import type { AwsConfig } from './config.js';
+import { desiredLoadBalancer, desiredTargets, type DesiredLoadBalancer } from './desired.js';
+import { describeListeners, reconcileListeners } from './listeners.js';
+import {
+  createLoadBalancer,
+  deleteLoadBalancer,
+  describeTags,
+  findLoadBalancer,
+  reconcileAttributes,
+  reconcileTags,
+} from './load-balancer.js';
+import { loadBalancerName, securityGroupName, targetGroupPrefix } from './names.js';
+import { ensureFrontendSecurityGroup, findSecurityGroup } from './security.js';
+import { chooseSubnets } from './subnets.js';
+import {
+  attachedTargetGroups,
+  createTargetGroup,
+  deleteTargetGroup,
+  findTargetGroup,
+  reconcileHealthCheck,
+  reconcileTargets,
+} from './target-groups.js';
+
+export interface AwsEnv {
+  readonly clients: AwsClients;
+  readonly clusterName: string;
+  readonly config: AwsConfig;
+}
+
+/** How long to wait before looking again at an NLB that is still provisioning. */
+export const provisioningRecheckMs = 15_000;
+
+export async function ensureNlb(
+  env: AwsEnv,
+  ctx: CallContext,
+  service: Readonly<V1Service>,
+  nodes: readonly Readonly<V1Node>[],
+): Promise<LoadBalancerStatus> {
+  const { elb } = env.clients;
+  const desired = desiredLoadBalancer(env.clusterName, service);
+  const instanceIds = targetsWithWarnings(ctx, nodes);
+
+  let lb = await findLoadBalancer(elb, desired.name);
+  if (lb && lb.Scheme !== desired.settings.scheme) {
+    // The scheme is fixed at creation: replace the NLB. Its target groups are reused.
+    ctx.logger.info(
+      { from: lb.Scheme, to: desired.settings.scheme },
+      'replacing NLB to change its scheme',
+    );
+    ctx.signal.throwIfAborted();
+    await deleteLoadBalancer(elb, lb.LoadBalancerArn!);
+    lb = undefined;
+  }
+  ctx.signal.throwIfAborted();
+  lb = lb
+    ? await reconcileExisting(env, service, desired, lb)
+    : await create(env, service, desired);
+  const lbArn = lb.LoadBalancerArn!;
+
+  await reconcileAttributes(elb, lb, desired);
+  const attached = await attachedTargetGroups(elb, lbArn);
+  const arns = new Map<string, string>();
+  for (const want of desired.targetGroups) {
+    ctx.signal.throwIfAborted();
+    const have =
+      attached.find((tg) => tg.TargetGroupName === want.name) ??
+      (await findTargetGroup(elb, want.name));
+    if (have) await reconcileHealthCheck(elb, have, want);
+    const tg = have ?? (await createTargetGroup(elb, want, lb.VpcId!, desired.tags));
+    arns.set(want.name, tg.TargetGroupArn!);
+  }
+  await reconcileTags(elb, await describeTags(elb, [lbArn, ...arns.values()]), desired.tags);
+  for (const arn of arns.values()) {
+    ctx.signal.throwIfAborted();
+    await reconcileTargets(elb, arn, instanceIds);
+  }
+  const listeners = await describeListeners(elb, lbArn);
+  await reconcileListeners(
+    elb,
+    lbArn,
+    listeners,
+    desired.listeners,
+    (name) => arns.get(name)!,
+    desired.tags,
+  );
+
+  // Groups of ports the Service dropped, now that no listener points at them.
+  const prefix = targetGroupPrefix(env.clusterName, service.metadata!.uid!);
+  for (const tg of attached) {
+    if (!tg.TargetGroupName?.startsWith(prefix) || arns.has(tg.TargetGroupName)) continue;
+    if ((await deleteTargetGroup(elb, tg.TargetGroupArn!)) === 'in-use') {
+      ctx.logger.warn(
+        { targetGroup: tg.TargetGroupName },
+        'old target group still in use; next sync retries',
+      );
+    }
+  }
+  return statusOf(lb);
+}
+
+/** Points the NLB's target groups at `nodes`; touches nothing else. */
+export async function updateNlbTargets(
+  env: AwsEnv,
+  ctx: CallContext,
+  service: Readonly<V1Service>,
+  nodes: readonly Readonly<V1Node>[],
+): Promise<void> {
+  const { elb } = env.clients;
+  const instanceIds = targetsWithWarnings(ctx, nodes);
+  const lb = await findLoadBalancer(elb, loadBalancerName(env.clusterName, service));
+  if (!lb) return;
+  const prefix = targetGroupPrefix(env.clusterName, service.metadata!.uid!);
+  for (const tg of await attachedTargetGroups(elb, lb.LoadBalancerArn!)) {
+    if (!tg.TargetGroupName?.startsWith(prefix)) continue;
+    ctx.signal.throwIfAborted();
+    await reconcileTargets(elb, tg.TargetGroupArn!, instanceIds);
+  }
+}
+
+export async function nlbStatus(
+  env: AwsEnv,
+  service: Readonly<V1Service>,
+): Promise<LoadBalancerStatus | undefined> {
+  const lb = await findLoadBalancer(env.clients.elb, loadBalancerName(env.clusterName, service));
+  return lb?.DNSName ? { ingress: [{ hostname: lb.DNSName }] } : undefined;
+}
+
+function targetsWithWarnings(ctx: CallContext, nodes: readonly Readonly<V1Node>[]): string[] {
+  const { instanceIds, skipped } = desiredTargets(nodes);
+  for (const name of skipped) {
+    ctx.recordEvent(
+      'Warning',
+      'NodeWithoutInstanceID',
+      `Node ${name} has no spec.providerID of the form aws:///<zone>/<instance-id>; it is not a target`,
+    );
+  }
+  return instanceIds;
+}
+
+async function create(
+  env: AwsEnv,
+  service: Readonly<V1Service>,
+  desired: DesiredLoadBalancer,
+): Promise<LoadBalancer> {
+  const subnets = await chooseSubnets(env.clients.ec2, {
+    clusterName: env.clusterName,
+    scheme: desired.settings.scheme,
+    ...(desired.settings.subnets ? { requested: desired.settings.subnets } : {}),
+    ...(env.config.vpcId ? { vpcId: env.config.vpcId } : {}),
+  });
+  const groupId = await ensureFrontendSecurityGroup(
+    env.clients.ec2,
+    frontendSpec(env, service, desired, subnets.vpcId),
+  );
+  return createLoadBalancer(env.clients.elb, desired, subnets.subnetIds, groupId);
+}
+
+async function reconcileExisting(
+  env: AwsEnv,
+  service: Readonly<V1Service>,
+  desired: DesiredLoadBalancer,
+  lb: LoadBalancer,
+): Promise<LoadBalancer> {
+  const { elb, ec2 } = env.clients;
+  const spec = frontendSpec(env, service, desired, lb.VpcId!);
+  const group = await findSecurityGroup(ec2, spec.name, lb.VpcId);
+  const groupId = await ensureFrontendSecurityGroup(ec2, spec, group);
+  if (!lb.SecurityGroups?.includes(groupId)) {
+    // Deleted out of band and made again above: give the NLB the new one.
+    await elb.send(
+      new SetSecurityGroupsCommand({
+        LoadBalancerArn: lb.LoadBalancerArn,
+        SecurityGroups: [groupId],
+      }),
+    );
+  }
+  if (desired.settings.subnets) {
+    const wanted = await chooseSubnets(ec2, {
+      clusterName: env.clusterName,
+      scheme: desired.settings.scheme,
+      requested: desired.settings.subnets,
+      vpcId: lb.VpcId!,
+    });
+    const current = (lb.AvailabilityZones ?? []).map((z) => z.SubnetId).sort();
+    if (current.join() !== wanted.subnetIds.join()) {
+      await elb.send(
+        new SetSubnetsCommand({ LoadBalancerArn: lb.LoadBalancerArn, Subnets: wanted.subnetIds }),
+      );
+    }
+  }
+  return lb;
+}
+
+function frontendSpec(
+  env: AwsEnv,
+  service: Readonly<V1Service>,
+  desired: DesiredLoadBalancer,
+  vpcId: string,
+) {
+  return {
+    name: securityGroupName(env.clusterName, service),
+    vpcId,
+    tags: desired.tags,
+    sourceRanges: desired.sourceRanges,
+    listeners: desired.listeners,
+  };
+}
+
+/** Honest status: the hostname is published at once, Ready only once the NLB is `active`. */
+function statusOf(lb: LoadBalancer): LoadBalancerStatus {
+  const status = { ingress: lb.DNSName ? [{ hostname: lb.DNSName }] : [] };
+  const state = lb.State?.Code;
+  if (state === 'active' || state === 'active_impaired') return status;
+  if (state === 'provisioning' || state === undefined) {
+    throw new RetryAfterError(
+      `NLB ${lb.LoadBalancerName} is provisioning`,
+      provisioningRecheckMs,
+      status,
+    );
+  }
+  throw new CloudError(
+    `NLB ${lb.LoadBalancerName} is ${state}: ${lb.State?.Reason ?? 'no reason given'}`,
+    {
+      operation: 'DescribeLoadBalancers',
+      cloudCode: `LoadBalancerState.${state}`,
+    },
+  );
+}

@@ -1,0 +1,157 @@
+/**
+ * spec.loadBalancerSourceRanges, enforced by a security group on the NLB itself (NLBs take
+ * security groups since August 2023), one per Service, owned and tagged like the NLB.
+ *
+ * Why this and not cloud-provider-aws's way (client CIDRs added to the nodes' security group on
+ * each NodePort): that edits a group shared by every Service and every node, so two Services can
+ * fight over one rule and a crash can strand rules nobody owns. A group per Service has one owner
+ * and is deleted with its NLB. It also filters at the NLB, before traffic reaches any node.
+ * What it leaves to the cluster's setup: node security groups must admit the NodePort range from
+ * the NLB (its security group or the VPC CIDR), as every NLB-with-instance-targets setup needs.
+ * An NLB can only get security groups at creation, so every NLB is created with this group.
+ */
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
+  type EC2Client,
+  type IpPermission,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
+import { hasCloudCode, isNotFound } from './errors.js';
+import type { DesiredListener } from './desired.js';
+import { toAwsTags } from './tags.js';
+
+export interface FrontendGroupSpec {
+  readonly name: string;
+  readonly vpcId: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly sourceRanges: readonly string[];
+  readonly listeners: readonly DesiredListener[];
+}
+
+/** One ingress rule, flattened: `tcp|80|10.0.0.0/8`. */
+type RuleKey = string;
+
+export async function findSecurityGroup(
+  ec2: EC2Client,
+  name: string,
+  vpcId?: string,
+): Promise<SecurityGroup | undefined> {
+  const out = await ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'group-name', Values: [name] },
+        ...(vpcId ? [{ Name: 'vpc-id', Values: [vpcId] }] : []),
+      ],
+    }),
+  );
+  return out.SecurityGroups?.[0];
+}
+
+/** Creates the group if missing and makes its ingress rules exactly the desired ones. */
+export async function ensureFrontendSecurityGroup(
+  ec2: EC2Client,
+  spec: FrontendGroupSpec,
+  known?: SecurityGroup,
+): Promise<string> {
+  let group = known ?? (await findSecurityGroup(ec2, spec.name, spec.vpcId));
+  if (!group) group = await create(ec2, spec);
+  const desired = desiredRules(spec);
+  const actual = actualRules(group.IpPermissions ?? []);
+  const missing = [...desired].filter((k) => !actual.has(k));
+  const extra = [...actual].filter((k) => !desired.has(k));
+  if (missing.length > 0) {
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: group.GroupId,
+        IpPermissions: toPermissions(missing),
+      }),
+    );
+  }
+  if (extra.length > 0) {
+    await ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: group.GroupId,
+        IpPermissions: toPermissions(extra),
+      }),
+    );
+  }
+  return group.GroupId!;
+}
+
+async function create(ec2: EC2Client, spec: FrontendGroupSpec): Promise<SecurityGroup> {
+  try {
+    const out = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: spec.name,
+        VpcId: spec.vpcId,
+        Description: `kube-lbc: clients allowed to reach ${spec.tags['kubernetes.io/service-name'] ?? spec.name}`,
+        TagSpecifications: [{ ResourceType: 'security-group', Tags: toAwsTags(spec.tags) }],
+      }),
+    );
+    return { GroupId: out.GroupId, GroupName: spec.name, IpPermissions: [] };
+  } catch (err) {
+    // Made by an earlier attempt whose answer we never saw: use it.
+    if (!hasCloudCode(err, 'InvalidGroup.Duplicate')) throw err;
+    const found = await findSecurityGroup(ec2, spec.name, spec.vpcId);
+    if (!found) throw err;
+    return found;
+  }
+}
+
+/** Deletes the group; absent is success. AWS refuses while the NLB's interfaces still hold it. */
+export async function deleteSecurityGroup(
+  ec2: EC2Client,
+  groupId: string,
+): Promise<'deleted' | 'in-use'> {
+  try {
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
+    return 'deleted';
+  } catch (err) {
+    if (isNotFound(err)) return 'deleted';
+    if (hasCloudCode(err, 'DependencyViolation')) return 'in-use';
+    throw err;
+  }
+}
+
+function desiredRules(spec: FrontendGroupSpec): Set<RuleKey> {
+  const rules = new Set<RuleKey>();
+  for (const l of spec.listeners) {
+    const protocols = l.protocol === 'TCP_UDP' ? ['tcp', 'udp'] : [l.protocol.toLowerCase()];
+    for (const p of protocols)
+      for (const cidr of spec.sourceRanges) rules.add(`${p}|${l.port}|${cidr}`);
+  }
+  return rules;
+}
+
+function actualRules(permissions: readonly IpPermission[]): Set<RuleKey> {
+  const rules = new Set<RuleKey>();
+  for (const p of permissions) {
+    // Rules we never write (port ranges, group references) show up as extras and get revoked.
+    const port = p.FromPort === p.ToPort ? String(p.FromPort) : `${p.FromPort}-${p.ToPort}`;
+    for (const r of p.IpRanges ?? []) rules.add(`${p.IpProtocol}|${port}|${r.CidrIp}`);
+    for (const r of p.Ipv6Ranges ?? []) rules.add(`${p.IpProtocol}|${port}|${r.CidrIpv6}`);
+    for (const g of p.UserIdGroupPairs ?? [])
+      rules.add(`${p.IpProtocol}|${port}|group:${g.GroupId}`);
+  }
+  return rules;
+}
+
+function toPermissions(keys: readonly RuleKey[]): IpPermission[] {
+  return keys.map((key) => {
+    const [protocol, port, source] = key.split('|') as [string, string, string];
+    const [from, to = from] = port.split('-');
+    const permission: IpPermission = {
+      IpProtocol: protocol,
+      FromPort: Number(from),
+      ToPort: Number(to),
+    };
+    if (source.startsWith('group:')) permission.UserIdGroupPairs = [{ GroupId: source.slice(6) }];
+    else if (source.includes(':')) permission.Ipv6Ranges = [{ CidrIpv6: source }];
+    else permission.IpRanges = [{ CidrIp: source }];
+    return permission;
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * Ownership tags. Every resource carries all three, so a listing by tag tells whose it is
+ * (cluster, Service UID) and a person reading the console can tell which Service (namespace/name).
+ */
+import type { V1Service } from '@kubernetes/client-node';
+
+export const serviceNameTag = 'kubernetes.io/service-name';
+export const serviceUidTag = 'kube-lbc.io/service-uid';
+
+export function clusterTag(clusterName: string): string {
+  return `kubernetes.io/cluster/${clusterName}`;
+}
+
+export function ownershipTags(
+  clusterName: string,
+  service: Readonly<V1Service>,
+): Record<string, string> {
+  return {
+    [clusterTag(clusterName)]: 'owned',
+    [serviceNameTag]: `${service.metadata?.namespace ?? 'default'}/${service.metadata?.name ?? ''}`,
+    [serviceUidTag]: service.metadata?.uid ?? '',
+  };
+}
+
+/** Keys a user may not set through additional-resource-tags. */
+export function isReservedTagKey(clusterName: string, key: string): boolean {
+  return key === clusterTag(clusterName) || key === serviceNameTag || key === serviceUidTag;
+}
+
+/** True when `tags` say the resource belongs to this cluster and Service UID. */
+export function ownedBy(
+  tags: Readonly<Record<string, string>>,
+  clusterName: string,
+  uid?: string,
+): boolean {
+  if (tags[clusterTag(clusterName)] !== 'owned') return false;
+  return uid === undefined || tags[serviceUidTag] === uid;
+}
+
+export function toAwsTags(
+  tags: Readonly<Record<string, string>>,
+): { Key: string; Value: string }[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+export function fromAwsTags(
+  tags: readonly { Key?: string; Value?: string }[] | undefined,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
+  return out;
+}

@@ -1,0 +1,117 @@
+/**
+ * Deleting a Service's AWS resources, whatever state a crash left them in, and finding owned
+ * resources whose Service is gone. Order: listeners, target groups, NLB, security group, so the
+ * NLB (which the garbage collector lists) is the last thing to go, and an interrupted delete is
+ * always found again.
+ */
+import {
+  DeleteListenerCommand,
+  DescribeLoadBalancersCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import type { V1Service } from '@kubernetes/client-node';
+import { RetryAfterError } from '../errors.js';
+import type { CallContext, OwnedLoadBalancer } from '../provider.js';
+import { isNotFound } from './errors.js';
+import { describeListeners } from './listeners.js';
+import { deleteLoadBalancer, describeTags, findLoadBalancer } from './load-balancer.js';
+import { loadBalancerName, securityGroupName, targetGroupPrefix } from './names.js';
+import type { AwsEnv } from './reconcile.js';
+import { deleteSecurityGroup, findSecurityGroup } from './security.js';
+import { clusterTag, fromAwsTags, ownedBy, serviceNameTag, serviceUidTag } from './tags.js';
+import { deleteTargetGroup, targetGroupsNamed } from './target-groups.js';
+
+/** AWS releases an NLB's network interfaces (and so its security group) some seconds after. */
+export const releaseRecheckMs = 10_000;
+
+export async function deleteNlb(
+  env: AwsEnv,
+  ctx: CallContext,
+  service: Readonly<V1Service>,
+): Promise<void> {
+  const { elb, ec2 } = env.clients;
+  const uid = service.metadata!.uid!;
+  const lb = await findLoadBalancer(elb, loadBalancerName(env.clusterName, service));
+  if (lb) {
+    for (const listener of await describeListeners(elb, lb.LoadBalancerArn!)) {
+      ctx.signal.throwIfAborted();
+      try {
+        await elb.send(new DeleteListenerCommand({ ListenerArn: listener.ListenerArn }));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+  // By name, not by attachment: a crash may have left groups no listener points at.
+  const groups = await targetGroupsNamed(elb, targetGroupPrefix(env.clusterName, uid));
+  const tags = await describeTags(
+    elb,
+    groups.map((g) => g.TargetGroupArn!),
+  );
+  const busy: string[] = [];
+  for (const group of groups) {
+    if (!ownedBy(tags.get(group.TargetGroupArn!) ?? {}, env.clusterName, uid)) continue;
+    ctx.signal.throwIfAborted();
+    if ((await deleteTargetGroup(elb, group.TargetGroupArn!)) === 'in-use')
+      busy.push(group.TargetGroupName!);
+  }
+  if (busy.length > 0) {
+    throw new RetryAfterError(`target groups still in use: ${busy.join(', ')}`, releaseRecheckMs);
+  }
+  if (lb) await deleteLoadBalancer(elb, lb.LoadBalancerArn!);
+
+  const group = await findSecurityGroup(ec2, securityGroupName(env.clusterName, service));
+  if (group && ownedBy(fromAwsTags(group.Tags), env.clusterName, uid)) {
+    if ((await deleteSecurityGroup(ec2, group.GroupId!)) === 'in-use') {
+      throw new RetryAfterError(
+        `security group ${group.GroupId} still held by the deleted NLB`,
+        releaseRecheckMs,
+      );
+    }
+  }
+}
+
+/**
+ * Owned NLBs, plus security groups left behind by a delete that stopped after the NLB went:
+ * each reported once per Service UID, so the garbage collector's delete finishes the job.
+ */
+export async function listOwned(env: AwsEnv, _ctx: CallContext): Promise<OwnedLoadBalancer[]> {
+  const { elb, ec2 } = env.clients;
+  const arns: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await elb.send(new DescribeLoadBalancersCommand({ Marker, PageSize: 400 }));
+    for (const lb of page.LoadBalancers ?? [])
+      if (lb.Type === 'network') arns.push(lb.LoadBalancerArn!);
+    Marker = page.NextMarker;
+  } while (Marker);
+  const found = new Map<string, OwnedLoadBalancer>();
+  for (const tags of (await describeTags(elb, arns)).values()) add(found, env.clusterName, tags);
+
+  let NextToken: string | undefined;
+  do {
+    const page = await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: `tag:${clusterTag(env.clusterName)}`, Values: ['owned'] },
+          { Name: 'tag-key', Values: [serviceUidTag] },
+        ],
+        NextToken,
+      }),
+    );
+    for (const g of page.SecurityGroups ?? []) add(found, env.clusterName, fromAwsTags(g.Tags));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return [...found.values()];
+}
+
+function add(
+  found: Map<string, OwnedLoadBalancer>,
+  clusterName: string,
+  tags: Record<string, string>,
+): void {
+  const uid = tags[serviceUidTag];
+  if (!uid || !ownedBy(tags, clusterName) || found.has(uid)) return;
+  const [namespace = '', name = ''] = (tags[serviceNameTag] ?? '/').split('/');
+  found.set(uid, { serviceUID: uid, namespace, name });
+}
