@@ -1,0 +1,53 @@
+/**
+ * What a proxy agent serves, decided from the Service and Node caches: every LoadBalancer Service
+ * whose status carries an address from the pool, with the nodes the controller would target.
+ * Kept apart from the watching so it can be tested without an API server.
+ */
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import { isEligibleNode } from '../../controllers/service/predicates.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { AddressPool } from './address-pool.js';
+import { parseServiceSettings } from './annotations.js';
+import type { DataPath } from './data-path.js';
+import { virtualServiceFor, type VirtualServiceSpec } from './virtual-service.js';
+
+export function desiredServices(
+  services: readonly Readonly<V1Service>[],
+  nodes: readonly Readonly<V1Node>[],
+  pool: AddressPool,
+): VirtualServiceSpec[] {
+  const eligible = nodes.filter((n) => isEligibleNode(n, false));
+  const specs: VirtualServiceSpec[] = [];
+  for (const svc of services) {
+    if (svc.spec?.type !== 'LoadBalancer' || svc.metadata?.deletionTimestamp) continue;
+    const ip = svc.status?.loadBalancer?.ingress?.find((i) => i.ip && pool.contains(i.ip))?.ip;
+    if (!ip || !svc.metadata?.uid) continue;
+    // The controller refuses invalid Services before giving them an address; skip them here too.
+    const { settings, errors } = parseServiceSettings(svc);
+    if (errors.length === 0) specs.push(virtualServiceFor(svc, ip, settings, eligible));
+  }
+  return specs;
+}
+
+/**
+ * Brings the data path in line with `specs`. A listener that cannot bind is skipped and logged,
+ * not fatal: on an edge node that does not hold that address right now it is expected (the next
+ * resync binds it once the address moves here).
+ */
+export async function reconcileDataPath(
+  dataPath: DataPath,
+  specs: readonly VirtualServiceSpec[],
+  logger: Logger,
+): Promise<void> {
+  const wanted = new Set(specs.map((s) => s.key));
+  for (const key of dataPath.serviceKeys) if (!wanted.has(key)) await dataPath.remove(key);
+  for (const spec of specs) {
+    try {
+      await dataPath.apply(spec);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const level = code === 'EADDRNOTAVAIL' ? 'debug' : 'warn';
+      logger[level]({ service: spec.name, address: spec.address, code }, 'cannot serve yet');
+    }
+  }
+}

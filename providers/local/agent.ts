@@ -1,0 +1,94 @@
+/**
+ * `kube-lbc proxy`: the agent that serves load-balancer addresses on edge nodes, for clusters
+ * where the controller runs with `mode: controller` and only allocates addresses. It watches the
+ * same Services and Nodes and serves every Service whose status carries a pool address, on the
+ * same data path the in-process mode uses. Addresses are bound where the node holds them; the
+ * agent retries binding on a timer, so it picks an address up once (say) keepalived moves it here.
+ */
+import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
+import { Informer } from '../../runtime/informer.js';
+import type { Logger } from '../../runtime/logger.js';
+import { AddressPool } from './address-pool.js';
+import { desiredServices, reconcileDataPath } from './agent-sync.js';
+import { parseLocalConfig } from './config.js';
+import { DataPath } from './data-path.js';
+
+export interface ProxyAgentOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly logger: Logger;
+  /** Aborting stops the watches and closes every listener; the returned promise then resolves. */
+  readonly signal: AbortSignal;
+  /** The same `--cloud-config` the controller reads (`mode` is ignored here). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** How often to retry addresses that could not be bound. @default 10000 */
+  readonly resyncIntervalMs?: number;
+}
+
+export async function runProxyAgent(options: ProxyAgentOptions): Promise<void> {
+  const config = parseLocalConfig(options.config);
+  const logger = options.logger.child({ component: 'proxy' });
+  const pool = new AddressPool(config.addresses);
+  const dataPath = new DataPath({ ...config, logger });
+  const core = options.kubeConfig.makeApiClient(CoreV1Api);
+  const services = new Informer<V1Service>({
+    kubeConfig: options.kubeConfig,
+    name: 'services',
+    path: '/api/v1/services',
+    list: () => core.listServiceForAllNamespaces(),
+    logger,
+  });
+  const nodes = new Informer<V1Node>({
+    kubeConfig: options.kubeConfig,
+    name: 'nodes',
+    path: '/api/v1/nodes',
+    list: () => core.listNode(),
+    logger,
+  });
+
+  // Any change triggers one full pass; passes never overlap and bursts coalesce into one.
+  let running: Promise<void> | undefined;
+  let again = false;
+  const sync = (): void => {
+    if (options.signal.aborted) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = reconcileDataPath(
+      dataPath,
+      desiredServices(services.list(), nodes.list(), pool),
+      logger,
+    )
+      .catch((err) => logger.error({ err }, 'proxy sync failed'))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          sync();
+        }
+      });
+  };
+  for (const informer of [services, nodes] as const) {
+    (informer as Informer<V1Service | V1Node>).addHandlers({
+      add: sync,
+      update: sync,
+      delete: sync,
+    });
+  }
+
+  const stopped = new Promise<void>((resolve) => {
+    if (options.signal.aborted) resolve();
+    else options.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await Promise.race([Promise.all([services.start(), nodes.start()]), stopped]);
+  const timer = setInterval(sync, options.resyncIntervalMs ?? 10_000);
+  sync();
+  logger.info({ addresses: pool.size }, 'proxy agent serving');
+
+  await stopped;
+  clearInterval(timer);
+  await Promise.all([services.stop(), nodes.stop()]);
+  await running;
+  await dataPath.close();
+  logger.info('proxy agent stopped');
+}

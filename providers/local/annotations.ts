@@ -1,0 +1,97 @@
+/**
+ * The Service and Node settings the local provider reads, parsed and validated in one place so
+ * `validateService` and the balancer agree on what a Service asks for.
+ */
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import { isIPv4 } from 'node:net';
+import type { FieldError } from '../provider.js';
+import { parseRange, type IpRange } from './ipv4.js';
+import { schedulerNames, type SchedulerName } from './schedulers/index.js';
+
+export const schedulerAnnotation = 'kube-lbc.io/scheduler';
+export const loadBalancerIPAnnotation = 'kube-lbc.io/load-balancer-ip';
+export const weightAnnotation = 'kube-lbc.io/weight';
+
+/** Upstream's default for `sessionAffinityConfig.clientIP.timeoutSeconds`. */
+const defaultAffinitySeconds = 10_800;
+
+export interface ServiceSettings {
+  readonly scheduler: SchedulerName;
+  /** `sessionAffinity: ClientIP`: a client keeps its backend this long after its last flow. */
+  readonly affinityTimeoutMs: number | undefined;
+  readonly requestedIP: string | undefined;
+  /** Empty means every source is allowed. */
+  readonly sourceRanges: readonly IpRange[];
+}
+
+export function parseServiceSettings(service: Readonly<V1Service>): {
+  settings: ServiceSettings;
+  errors: FieldError[];
+} {
+  const errors: FieldError[] = [];
+  const annotations = service.metadata?.annotations ?? {};
+  const spec = service.spec ?? {};
+
+  let scheduler: SchedulerName = 'rr';
+  const asked = annotations[schedulerAnnotation];
+  if (asked !== undefined) {
+    if ((schedulerNames as readonly string[]).includes(asked)) scheduler = asked as SchedulerName;
+    else
+      errors.push({
+        field: `metadata.annotations[${schedulerAnnotation}]`,
+        message: `"${asked}" is not one of ${schedulerNames.join(', ')}`,
+      });
+  }
+
+  let affinityTimeoutMs: number | undefined;
+  if (spec.sessionAffinity === 'ClientIP') {
+    // Session affinity is source hashing: a scheduler annotation asking otherwise is a conflict.
+    if (asked !== undefined && asked !== 'sh') {
+      errors.push({
+        field: `metadata.annotations[${schedulerAnnotation}]`,
+        message: `"${asked}" conflicts with sessionAffinity ClientIP (which uses sh)`,
+      });
+    }
+    scheduler = 'sh';
+    const seconds = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? defaultAffinitySeconds;
+    affinityTimeoutMs = seconds * 1000;
+  }
+
+  const fromAnnotation = annotations[loadBalancerIPAnnotation];
+  const requestedIP = fromAnnotation ?? (spec.loadBalancerIP || undefined);
+  if (requestedIP !== undefined && !isIPv4(requestedIP)) {
+    errors.push({
+      field: fromAnnotation
+        ? `metadata.annotations[${loadBalancerIPAnnotation}]`
+        : 'spec.loadBalancerIP',
+      message: `"${requestedIP}" is not an IPv4 address`,
+    });
+  }
+
+  const sourceRanges: IpRange[] = [];
+  (spec.loadBalancerSourceRanges ?? []).forEach((text, i) => {
+    const range = parseRange(text);
+    if (typeof range === 'string') {
+      errors.push({ field: `spec.loadBalancerSourceRanges[${i}]`, message: range });
+    } else sourceRanges.push(range);
+  });
+
+  return { settings: { scheduler, affinityTimeoutMs, requestedIP, sourceRanges }, errors };
+}
+
+/** A node's weight for wrr/wlc/sed/nq: `kube-lbc.io/weight`, default 1; 0 takes it out. */
+export function nodeWeight(node: Readonly<V1Node>): number {
+  const text = node.metadata?.annotations?.[weightAnnotation];
+  if (text === undefined) return 1;
+  const weight = Number(text);
+  return Number.isInteger(weight) && weight >= 0 ? weight : 1;
+}
+
+/** InternalIP, else ExternalIP: the address the balancer sends to. */
+export function nodeAddress(node: Readonly<V1Node>): string | undefined {
+  const addresses = node.status?.addresses ?? [];
+  return (
+    addresses.find((a) => a.type === 'InternalIP')?.address ??
+    addresses.find((a) => a.type === 'ExternalIP')?.address
+  );
+}

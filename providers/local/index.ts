@@ -1,0 +1,18 @@
+/** The `local` provider: an address pool and an embedded L4 load balancer. */
+import type { ProviderFactory } from '../provider.js';
+import { parseLocalConfig } from './config.js';
+import { DataPath } from './data-path.js';
+import { LocalProvider } from './provider.js';
+
+export const createLocalProvider: ProviderFactory = async (options) => {
+  const config = parseLocalConfig(options.config);
+  const dataPath =
+    config.mode === 'in-process'
+      ? new DataPath({ ...config, logger: options.logger.child({ provider: 'local' }) })
+      : undefined;
+  return new LocalProvider(options, config, dataPath);
+};
+
+export { LocalProvider } from './provider.js';
+export { parseLocalConfig, type LocalConfig } from './config.js';
+export { runProxyAgent } from './agent.js';

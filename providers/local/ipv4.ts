@@ -1,0 +1,58 @@
+/**
+ * IPv4 arithmetic on unsigned 32-bit integers: the pool and source-range checks compare numbers,
+ * never strings. IPv6 is out of scope (the provider declares dualStack false).
+ */
+import { isIPv4 } from 'node:net';
+
+export function ipToInt(ip: string): number {
+  const parts = ip.split('.').map(Number);
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+export function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** An inclusive range of addresses. */
+export interface IpRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+/**
+ * Parses `10.0.0.0/24`, `10.0.0.5-10.0.0.9` or a single address. Returns an error message
+ * instead of throwing, so config validation can name the offending entry.
+ */
+export function parseRange(text: string): IpRange | string {
+  const trimmed = text.trim();
+  if (trimmed.includes('/')) {
+    const [base, bitsText] = trimmed.split('/');
+    const bits = Number(bitsText);
+    if (!isIPv4(base!) || !Number.isInteger(bits) || bits < 0 || bits > 32) {
+      return `"${text}" is not an IPv4 CIDR`;
+    }
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    const first = (ipToInt(base!) & mask) >>> 0;
+    return { first, last: (first | (~mask >>> 0)) >>> 0 };
+  }
+  if (trimmed.includes('-')) {
+    const [a, b] = trimmed.split('-').map((s) => s.trim());
+    if (!isIPv4(a!) || !isIPv4(b!)) return `"${text}" is not an IPv4 range a-b`;
+    const first = ipToInt(a!);
+    const last = ipToInt(b!);
+    if (last < first) return `"${text}" ends before it starts`;
+    return { first, last };
+  }
+  if (!isIPv4(trimmed)) return `"${text}" is not an IPv4 address, CIDR or range`;
+  const n = ipToInt(trimmed);
+  return { first: n, last: n };
+}
+
+export function inRanges(ranges: readonly IpRange[], n: number): boolean {
+  return ranges.some((r) => n >= r.first && n <= r.last);
+}
+
+/** The IPv4 address inside `::ffff:a.b.c.d`, which dual-stack sockets report. */
+export function unmapIPv4(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -1,0 +1,150 @@
+/**
+ * The `local` provider's adapter: the contract on one side, the address pool and the data path
+ * on the other. In `in-process` mode it also serves the listeners; in `controller` mode it only
+ * allocates addresses and the proxy agents on the edge nodes serve them.
+ */
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import { CloudError, InvalidServiceError } from '../errors.js';
+import type {
+  CallContext,
+  Capabilities,
+  FieldError,
+  LoadBalancerProvider,
+  LoadBalancerStatus,
+  ProviderOptions,
+} from '../provider.js';
+import { allocateAddress } from './address-allocator.js';
+import { AddressPool } from './address-pool.js';
+import { parseServiceSettings } from './annotations.js';
+import type { LocalConfig } from './config.js';
+import type { DataPath } from './data-path.js';
+import { virtualServiceFor } from './virtual-service.js';
+
+export const localCapabilities: Capabilities = Object.freeze({
+  targetsNodePorts: true,
+  protocols: Object.freeze(['TCP', 'UDP'] as const),
+  mixedProtocols: true,
+  requestedIP: true,
+  sourceRanges: true,
+  dualStack: false,
+  needsProviderID: false,
+  ipMode: 'VIP',
+});
+
+const unlimited = { qps: Infinity, burst: Infinity, concurrency: Infinity };
+
+export class LocalProvider implements LoadBalancerProvider {
+  readonly name = 'local';
+  readonly capabilities = localCapabilities;
+  readonly callBudgets = { default: unlimited };
+  readonly #options: ProviderOptions;
+  readonly #pool: AddressPool;
+  readonly #dataPath: DataPath | undefined;
+  #poolLoaded = false;
+
+  /** `dataPath` is absent in controller mode, where the agents serve. */
+  constructor(options: ProviderOptions, config: LocalConfig, dataPath: DataPath | undefined) {
+    this.#options = options;
+    this.#pool = new AddressPool(config.addresses);
+    this.#dataPath = dataPath;
+  }
+
+  /** For tests and the sandbox: where connections are served, if in-process. */
+  get dataPath(): DataPath | undefined {
+    return this.#dataPath;
+  }
+
+  loadBalancerName(clusterName: string, service: Readonly<V1Service>): string {
+    return `${clusterName}-${service.metadata?.uid ?? ''}`.slice(0, 63);
+  }
+
+  validateService(service: Readonly<V1Service>): readonly FieldError[] {
+    return parseServiceSettings(service).errors;
+  }
+
+  async getLoadBalancer(
+    _ctx: CallContext,
+    _clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<LoadBalancerStatus | undefined> {
+    const ip = this.#addressOf(service);
+    return ip ? { ingress: [{ ip }] } : undefined;
+  }
+
+  async ensureLoadBalancer(
+    ctx: CallContext,
+    _clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<LoadBalancerStatus> {
+    const { settings, errors } = parseServiceSettings(service);
+    if (errors.length > 0) throw new InvalidServiceError(errors);
+    const ip = await this.#call('AllocateAddress', async () => {
+      this.#loadPool();
+      return allocateAddress(this.#pool, ctx, service, settings.requestedIP);
+    });
+    await this.#serve(service, ip, nodes);
+    return { ingress: [{ ip }] };
+  }
+
+  async updateLoadBalancerHosts(
+    _ctx: CallContext,
+    _clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<void> {
+    const ip = this.#addressOf(service);
+    if (ip) await this.#serve(service, ip, nodes);
+  }
+
+  async ensureLoadBalancerDeleted(
+    _ctx: CallContext,
+    _clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<void> {
+    const uid = service.metadata?.uid ?? '';
+    if (this.#dataPath?.serviceKeys.includes(uid)) {
+      await this.#call('DeleteListeners', () => this.#dataPath!.remove(uid));
+    }
+    this.#loadPool();
+    if (this.#pool.addressOf(uid)) {
+      await this.#call('ReleaseAddress', async () => void this.#pool.release(uid));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#dataPath?.close();
+  }
+
+  #addressOf(service: Readonly<V1Service>): string | undefined {
+    this.#loadPool();
+    return this.#pool.addressOf(service.metadata?.uid ?? '');
+  }
+
+  async #serve(service: Readonly<V1Service>, ip: string, nodes: readonly Readonly<V1Node>[]) {
+    if (!this.#dataPath) return;
+    const spec = virtualServiceFor(service, ip, parseServiceSettings(service).settings, nodes);
+    await this.#call('ConfigureListeners', async () => {
+      try {
+        await this.#dataPath!.apply(spec);
+      } catch (cause) {
+        throw new CloudError(`cannot serve ${ip}: ${(cause as Error).message}`, {
+          operation: 'ConfigureListeners',
+          cloudCode: (cause as NodeJS.ErrnoException).code ?? 'ListenerFailed',
+          cause,
+        });
+      }
+    });
+  }
+
+  /** The pool is a cache of Service statuses, loaded on first use (the view is complete then). */
+  #loadPool(): void {
+    if (this.#poolLoaded) return;
+    this.#pool.rebuild(this.#options.cluster.services());
+    this.#poolLoaded = true;
+  }
+
+  #call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return this.#options.cloudCalls.call('default', operation, fn);
+  }
+}

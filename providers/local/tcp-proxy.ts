@@ -1,0 +1,190 @@
+/**
+ * The TCP data path: one listening socket per virtual address:port, each accepted connection
+ * piped both ways to a backend. `pipe` gives backpressure (a slow reader pauses the fast writer,
+ * so nothing buffers beyond the streams' high-water marks) and keeps JavaScript at one callback
+ * per chunk, never per byte. Half-close is forwarded (`allowHalfOpen`), so a client that shuts
+ * down its write side still gets the whole response.
+ */
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../runtime/logger.js';
+import type { Backend, Balancer } from './balancer.js';
+import { inRanges, ipToInt, unmapIPv4, type IpRange } from './ipv4.js';
+import { isIPv4 } from 'node:net';
+
+export interface ListenerLimits {
+  /** Open connections (TCP) or flows (UDP) at once; more are refused. */
+  readonly maxConnections: number;
+  readonly idleTimeoutMs: number;
+  /** @default 5000 */
+  readonly connectTimeoutMs?: number;
+}
+
+export interface ListenerOptions extends ListenerLimits {
+  readonly address: string;
+  readonly port: number;
+  readonly balancer: Balancer;
+  readonly logger: Logger;
+  /** Empty allows everyone. Read on every accept, so an update applies to the next client. */
+  sourceRanges: readonly IpRange[];
+}
+
+/** A connection attempt may move to another backend this many times after a refused connect. */
+const connectAttempts = 3;
+
+export function sourceAllowed(ranges: readonly IpRange[], remote: string | undefined): boolean {
+  if (ranges.length === 0) return true;
+  const address = unmapIPv4(remote ?? '');
+  return isIPv4(address) && inRanges(ranges, ipToInt(address));
+}
+
+interface Flow {
+  readonly client: net.Socket;
+  upstream: net.Socket | undefined;
+  done: boolean;
+}
+
+export interface TcpListenerEvents {
+  /** A client connection was refused (source range, limit, or no backend). */
+  rejected: [reason: 'source-range' | 'no-backend' | 'limit'];
+  /** A proxied connection ended; both sockets are closed. */
+  closed: [];
+}
+
+export class TcpListener extends EventEmitter<TcpListenerEvents> {
+  readonly protocol = 'TCP' as const;
+  readonly #options: ListenerOptions;
+  readonly #server: net.Server;
+  readonly #flows = new Set<Flow>();
+  #closed: Promise<void> | undefined;
+
+  private constructor(options: ListenerOptions) {
+    super();
+    this.#options = options;
+    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (c) => this.#accept(c));
+  }
+
+  /** Binds `address:port`; rejects if the address is not local or the port is taken. */
+  static async open(options: ListenerOptions): Promise<TcpListener> {
+    const listener = new TcpListener(options);
+    await new Promise<void>((resolve, reject) => {
+      listener.#server.once('error', reject);
+      listener.#server.listen({ host: options.address, port: options.port }, () => {
+        listener.#server.off('error', reject);
+        resolve();
+      });
+    });
+    listener.#server.on('error', (err) => options.logger.error({ err }, 'listener failed'));
+    return listener;
+  }
+
+  get connections(): number {
+    return this.#flows.size;
+  }
+
+  set sourceRanges(ranges: readonly IpRange[]) {
+    this.#options.sourceRanges = ranges;
+  }
+
+  /**
+   * Stops accepting at once. With `drain`, open connections run on until they end or idle out
+   * (the promise does not wait for them); without, they are cut and the promise waits for that.
+   */
+  async close(drain: boolean): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    if (drain) return;
+    for (const flow of this.#flows) {
+      flow.client.destroy();
+      flow.upstream?.destroy();
+    }
+    await this.#closed;
+  }
+
+  #accept(client: net.Socket): void {
+    client.on('error', () => {}); // reported through 'close'; an RST from a client is routine
+    if (!sourceAllowed(this.#options.sourceRanges, client.remoteAddress)) {
+      this.#reject(client, 'source-range');
+      return;
+    }
+    if (this.#flows.size >= this.#options.maxConnections) {
+      this.#reject(client, 'limit');
+      return;
+    }
+    const flow: Flow = { client, upstream: undefined, done: false };
+    this.#flows.add(flow);
+    client.setTimeout(this.#options.idleTimeoutMs, () => client.destroy());
+    client.once('close', () => this.#finish(flow));
+    this.#connect(flow, connectAttempts);
+  }
+
+  #connect(flow: Flow, attemptsLeft: number): void {
+    const { client } = flow;
+    const backend = this.#options.balancer.acquire({
+      clientAddress: unmapIPv4(client.remoteAddress ?? ''),
+      destinationAddress: this.#options.address,
+    });
+    if (!backend) {
+      this.emit('rejected', 'no-backend');
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect({
+      host: backend.host,
+      port: backend.port,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
+    flow.upstream = upstream;
+    const connectTimeout = this.#options.connectTimeoutMs ?? 5000;
+    upstream.setTimeout(connectTimeout, () => upstream.destroy(new Error('connect timeout')));
+    let connected = false;
+    upstream.once('connect', () => {
+      connected = true;
+      upstream.setTimeout(this.#options.idleTimeoutMs, () => upstream.destroy());
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    upstream.on('error', (err) => {
+      if (connected || client.destroyed) return;
+      this.#options.logger.debug(
+        { backend: backend.id, err: err.message },
+        'backend connect failed',
+      );
+      backend.onConnectFailure();
+    });
+    upstream.once('close', (hadError) => {
+      this.#options.balancer.release(backend);
+      if (!connected && !client.destroyed) {
+        // Retry on another backend: the failed one is now marked unhealthy, so it is skipped.
+        flow.upstream = undefined;
+        if (attemptsLeft > 1) this.#connect(flow, attemptsLeft - 1);
+        else client.destroy();
+        return;
+      }
+      // A clean close has already forwarded its end to the client (pipe); let that flush.
+      if (hadError) client.destroy();
+      else client.end();
+      this.#finish(flow);
+    });
+    client.once('close', (hadError) => {
+      if (!connected || hadError) upstream.destroy();
+      else upstream.end();
+    });
+  }
+
+  /** Counts a flow out once both of its sockets are closed. */
+  #finish(flow: Flow): void {
+    if (flow.done || !flow.client.destroyed) return;
+    if (flow.upstream && !flow.upstream.destroyed) return;
+    flow.done = true;
+    this.#flows.delete(flow);
+    this.emit('closed');
+  }
+
+  #reject(client: net.Socket, reason: 'source-range' | 'no-backend' | 'limit'): void {
+    this.emit('rejected', reason);
+    client.destroy();
+  }
+}
+
+export type { Backend };
