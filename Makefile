@@ -17,8 +17,10 @@ typecheck: node_modules
 	tsc -p tsconfig.json --noEmit
 
 # Type errors fail the run before a single test starts; the reporter prints "N passed, N failed".
+TEST_SPECS := 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/conformance/**/*.test.ts' 'test/integration/**/*.test.ts'
+
 test: node_modules typecheck
-	mocha
+	mocha $(TEST_SPECS)
 
 demo: build
 	node dist/cmd/kube-lbc.js sandbox

@@ -1,0 +1,167 @@
+/**
+ * The one configuration object, built from flags in `cmd/` and frozen; nothing else reads flags
+ * or the environment. `validate` returns every problem at once, each naming the flag and value.
+ */
+import type { NodePortRange } from '../controllers/service/nodeports.js';
+import { parseDuration } from './duration.js';
+
+export interface LeaderElectionConfig {
+  readonly enabled: boolean;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  readonly resourceName: string;
+  readonly resourceNamespace: string;
+}
+
+export interface Config {
+  readonly kubeconfig: string | undefined;
+  readonly cloudProvider: string;
+  readonly cloudConfigPath: string | undefined;
+  readonly clusterName: string;
+  readonly concurrentServiceSyncs: number;
+  readonly loadBalancerClasses: readonly string[];
+  readonly handleUnclassed: boolean;
+  readonly nodeSyncPeriodMs: number;
+  readonly nodeSyncBatchWindowMs: number;
+  readonly nodePortRange: NodePortRange;
+  readonly gcPeriodMs: number;
+  /** Overrides of the provider's default call budget; undefined keeps the provider's. */
+  readonly cloudQps: number | undefined;
+  readonly cloudBurst: number | undefined;
+  readonly leaderElection: LeaderElectionConfig;
+  readonly metricsBindAddress: string;
+  readonly healthProbeBindAddress: string;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly logFormat: 'json' | 'text';
+  readonly shutdownGracePeriodMs: number;
+}
+
+/** Flag values as commander hands them over: strings, booleans and string lists. */
+export type RawFlags = Record<string, string | boolean | string[] | undefined>;
+
+export class ConfigError extends Error {
+  constructor(readonly errors: readonly string[]) {
+    super(errors.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** Turns raw flags into a frozen Config, or throws ConfigError listing every bad flag. */
+export function buildConfig(flags: RawFlags): Config {
+  const errors: string[] = [];
+  const str = (name: string) => flags[name] as string | undefined;
+  const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const raw = str(name);
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      errors.push(`--${name}: expected an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' and up'}, got "${raw}"`);
+    }
+    return n;
+  };
+  const optionalNumber = (name: string) => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!(n > 0)) errors.push(`--${name}: expected a number above 0, got "${raw}"`);
+    return n;
+  };
+  const duration = (name: string, allowZero = false) => {
+    const raw = str(name) ?? '';
+    const ms = parseDuration(raw);
+    if (Number.isNaN(ms) || (!allowZero && ms <= 0)) errors.push(`--${name}: expected a duration such as 15s or 1m30s, got "${raw}"`);
+    return ms;
+  };
+  const bool = (name: string) => {
+    const raw = flags[name];
+    if (typeof raw === 'boolean') return raw;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    errors.push(`--${name}: expected true or false, got "${String(raw)}"`);
+    return false;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[]) => {
+    const raw = str(name) as T;
+    if (!allowed.includes(raw)) errors.push(`--${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+    return raw;
+  };
+
+  const cloudProvider = str('cloud-provider') ?? '';
+  if (!cloudProvider) errors.push('--cloud-provider: required (a built-in name such as aws, local or fake, or a plugin module)');
+  const classes = (flags['load-balancer-class'] as string[] | undefined) ?? [];
+  classes.forEach((c) => {
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[-a-zA-Z0-9_.]+)?$/.test(c)) {
+      errors.push(`--load-balancer-class: "${c}" is not a valid class name (a domain-prefixed name such as example.com/lb)`);
+    }
+  });
+  const handleUnclassed = bool('handle-unclassed');
+  if (classes.length === 0 && !handleUnclassed) {
+    errors.push('--handle-unclassed=false with no --load-balancer-class: the controller would act on nothing');
+  }
+  const range = parseRange(str('service-node-port-range') ?? '');
+  if (!range) errors.push(`--service-node-port-range: expected MIN-MAX within 1-65535, got "${str('service-node-port-range')}"`);
+
+  const leaseDurationMs = duration('leader-elect-lease-duration');
+  const renewDeadlineMs = duration('leader-elect-renew-deadline');
+  const retryPeriodMs = duration('leader-elect-retry-period');
+  if (renewDeadlineMs >= leaseDurationMs) {
+    errors.push(`--leader-elect-renew-deadline (${str('leader-elect-renew-deadline')}) must be shorter than --leader-elect-lease-duration (${str('leader-elect-lease-duration')})`);
+  }
+  if (retryPeriodMs >= renewDeadlineMs) {
+    errors.push(`--leader-elect-retry-period (${str('leader-elect-retry-period')}) must be shorter than --leader-elect-renew-deadline (${str('leader-elect-renew-deadline')})`);
+  }
+
+  const config: Config = {
+    kubeconfig: str('kubeconfig'),
+    cloudProvider,
+    cloudConfigPath: str('cloud-config'),
+    clusterName: validName(str('cluster-name') ?? '', errors),
+    concurrentServiceSyncs: int('concurrent-service-syncs', 1, 10_000),
+    loadBalancerClasses: Object.freeze([...new Set(classes)]),
+    handleUnclassed,
+    nodeSyncPeriodMs: duration('node-sync-period'),
+    nodeSyncBatchWindowMs: duration('node-sync-batch-window', true),
+    nodePortRange: Object.freeze(range ?? { min: 30000, max: 32767 }),
+    gcPeriodMs: duration('gc-period', true),
+    cloudQps: optionalNumber('cloud-qps'),
+    cloudBurst: optionalNumber('cloud-burst'),
+    leaderElection: Object.freeze({
+      enabled: bool('leader-elect'),
+      leaseDurationMs,
+      renewDeadlineMs,
+      retryPeriodMs,
+      resourceName: str('leader-elect-resource-name') ?? '',
+      resourceNamespace: str('leader-elect-resource-namespace') ?? '',
+    }),
+    metricsBindAddress: bindAddress('metrics-bind-address', str('metrics-bind-address'), errors),
+    healthProbeBindAddress: bindAddress('health-probe-bind-address', str('health-probe-bind-address'), errors),
+    logLevel: oneOf('log-level', ['debug', 'info', 'warn', 'error'] as const),
+    logFormat: oneOf('log-format', ['json', 'text'] as const),
+    shutdownGracePeriodMs: duration('shutdown-grace-period'),
+  };
+  if (errors.length) throw new ConfigError(errors);
+  return Object.freeze(config);
+}
+
+function parseRange(text: string): { min: number; max: number } | undefined {
+  const m = /^(\d+)-(\d+)$/.exec(text);
+  if (!m) return undefined;
+  const min = Number(m[1]);
+  const max = Number(m[2]);
+  return min >= 1 && max <= 65535 && min <= max ? { min, max } : undefined;
+}
+
+function validName(name: string, errors: string[]): string {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
+    errors.push(`--cluster-name: "${name}" must be 1-63 lower-case letters, digits or '-', starting and ending alphanumeric`);
+  }
+  return name;
+}
+
+/** `host:port`, `:port`, or `0` (disabled). */
+function bindAddress(flag: string, value: string | undefined, errors: string[]): string {
+  const v = value ?? '';
+  if (v === '0') return v;
+  const m = /^(.*):(\d+)$/.exec(v);
+  if (!m || Number(m[2]) > 65535) errors.push(`--${flag}: expected host:port, :port or 0 to disable, got "${v}"`);
+  return v;
+}

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import type { V1Service } from '@kubernetes/client-node';
+import {
+  isEligibleNode,
+  needsCleanup,
+  needsUpdate,
+  nodeSetFingerprint,
+  wantsLoadBalancer,
+  type ClassFilter,
+} from '../../../../controllers/service/predicates.js';
+import {
+  newNode,
+  newService,
+  tweakClass,
+  tweakFinalizer,
+  tweakNodeLabels,
+  tweakNotReady,
+  tweakProviderID,
+  tweakType,
+} from '../../../fixtures/builders.js';
+
+const unclassed: ClassFilter = { loadBalancerClasses: [], handleUnclassed: true };
+const onlyOurs: ClassFilter = { loadBalancerClasses: ['example.com/lb'], handleUnclassed: false };
+
+describe('predicates', () => {
+  describe('wantsLoadBalancer', () => {
+    const cases: { desc: string; svc: V1Service; filter: ClassFilter; want: boolean }[] = [
+      { desc: 'an unclassed LoadBalancer when handling unclassed', svc: newService('a'), filter: unclassed, want: true },
+      { desc: 'a ClusterIP Service', svc: newService('a', tweakType('ClusterIP')), filter: unclassed, want: false },
+      { desc: 'a NodePort Service', svc: newService('a', tweakType('NodePort')), filter: unclassed, want: false },
+      { desc: 'an ExternalName Service', svc: newService('a', tweakType('ExternalName')), filter: unclassed, want: false },
+      { desc: 'a Service of a class we claim', svc: newService('a', tweakClass('example.com/lb')), filter: onlyOurs, want: true },
+      { desc: 'a Service of another class', svc: newService('a', tweakClass('other.io/lb')), filter: unclassed, want: false },
+      { desc: 'an unclassed Service when not handling unclassed', svc: newService('a'), filter: onlyOurs, want: false },
+    ];
+    for (const c of cases) {
+      it(`is ${c.want} for ${c.desc}`, () => assert.equal(wantsLoadBalancer(c.svc, c.filter), c.want));
+    }
+  });
+
+  describe('needsCleanup', () => {
+    it('is true for a Service with our finalizer that is being deleted', () => {
+      const svc = newService('a', tweakFinalizer, (s) => (s.metadata!.deletionTimestamp = new Date()));
+      assert.equal(needsCleanup(svc, unclassed), true);
+    });
+    it('is true for a Service with our finalizer whose type changed', () => {
+      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakType('ClusterIP')), unclassed), true);
+    });
+    it('is true for a Service with our finalizer whose class is no longer ours', () => {
+      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakClass('other.io/lb')), unclassed), true);
+    });
+    it('is false without our finalizer (nothing was made)', () => {
+      assert.equal(needsCleanup(newService('a', tweakType('ClusterIP')), unclassed), false);
+    });
+    it('is false for a live LoadBalancer', () => {
+      assert.equal(needsCleanup(newService('a', tweakFinalizer), unclassed), false);
+    });
+  });
+
+  describe('needsUpdate', () => {
+    const base = newService('a', tweakFinalizer);
+    it('ignores a status-only change (our own status write)', () => {
+      const cur = structuredClone(base);
+      cur.status = { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } };
+      cur.metadata!.resourceVersion = '2';
+      assert.equal(needsUpdate(base, cur, unclassed), false);
+    });
+    it('sees a port change', () => {
+      const cur = structuredClone(base);
+      cur.spec!.ports![0]!.port = 81;
+      assert.equal(needsUpdate(base, cur, unclassed), true);
+    });
+    it('sees an annotation change', () => {
+      const cur = structuredClone(base);
+      cur.metadata!.annotations = { x: 'y' };
+      assert.equal(needsUpdate(base, cur, unclassed), true);
+    });
+    it('sees the deletion timestamp', () => {
+      const cur = structuredClone(base);
+      cur.metadata!.deletionTimestamp = new Date();
+      assert.equal(needsUpdate(base, cur, unclassed), true);
+    });
+    it('ignores changes to a ClusterIP Service we never handled', () => {
+      const old = newService('a', tweakType('ClusterIP'));
+      const cur = structuredClone(old);
+      cur.spec!.ports![0]!.port = 81;
+      assert.equal(needsUpdate(old, cur, unclassed), false);
+    });
+  });
+
+  describe('isEligibleNode', () => {
+    const cases = [
+      { desc: 'a plain node', node: newNode('n1'), want: true },
+      { desc: 'a NotReady node (readiness is not a predicate)', node: newNode('n1', tweakNotReady), want: true },
+      {
+        desc: 'a node labelled exclude-from-external-load-balancers',
+        node: newNode('n1', tweakNodeLabels({ 'node.kubernetes.io/exclude-from-external-load-balancers': '' })),
+        want: false,
+      },
+      {
+        desc: 'a node with the exclude label set to "false"',
+        node: newNode('n1', tweakNodeLabels({ 'node.kubernetes.io/exclude-from-external-load-balancers': 'false' })),
+        want: true,
+      },
+      {
+        desc: 'a node tainted ToBeDeletedByClusterAutoscaler',
+        node: newNode('n1', (n) => (n.spec!.taints = [{ key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' }])),
+        want: false,
+      },
+      { desc: 'a node being deleted', node: newNode('n1', (n) => (n.metadata!.deletionTimestamp = new Date())), want: false },
+      { desc: 'a node without providerID when the provider needs one', node: newNode('n1', tweakProviderID(undefined)), want: false, needsProviderID: true },
+      { desc: 'a node without providerID when the provider does not care', node: newNode('n1', tweakProviderID(undefined)), want: true },
+    ];
+    for (const c of cases) {
+      it(`is ${c.want} for ${c.desc}`, () => assert.equal(isEligibleNode(c.node, c.needsProviderID ?? false), c.want));
+    }
+  });
+
+  describe('nodeSetFingerprint', () => {
+    it('does not change with a heartbeat or a Ready flap', () => {
+      const node = newNode('n1');
+      const flapped = structuredClone(node);
+      flapped.status!.conditions = [{ type: 'Ready', status: 'False', lastHeartbeatTime: new Date() }];
+      assert.equal(nodeSetFingerprint([node]), nodeSetFingerprint([flapped]));
+    });
+    it('changes with an address', () => {
+      const node = newNode('n1');
+      const moved = structuredClone(node);
+      moved.status!.addresses = [{ type: 'InternalIP', address: '127.9.9.9' }];
+      assert.notEqual(nodeSetFingerprint([node]), nodeSetFingerprint([moved]));
+    });
+    it('does not depend on order', () => {
+      assert.equal(nodeSetFingerprint([newNode('n1'), newNode('n2')]), nodeSetFingerprint([newNode('n2'), newNode('n1')]));
+    });
+  });
+});
