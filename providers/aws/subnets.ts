@@ -52,13 +52,15 @@ export async function chooseSubnets(
   }
   const roleTag =
     options.scheme === 'internal' ? 'kubernetes.io/role/internal-elb' : 'kubernetes.io/role/elb';
-  const tagged = await describe(ec2, [
-    { Name: 'tag-key', Values: [roleTag] },
-    { Name: 'tag-key', Values: [clusterTag(options.clusterName)] },
-    ...vpcFilter,
-  ]);
+  // One tag-key filter only: moto keeps just the last of two filters with the same name.
+  const tagged = await describe(ec2, [{ Name: 'tag-key', Values: [roleTag] }, ...vpcFilter]);
+  const cluster = clusterTag(options.clusterName);
   // A role tag set to "0" opts a subnet out (the AWS Load Balancer Controller reads it so too).
-  const usable = tagged.filter((s) => s.Tags?.find((t) => t.Key === roleTag)?.Value !== '0');
+  const usable = tagged.filter(
+    (s) =>
+      s.Tags?.some((t) => t.Key === cluster) &&
+      s.Tags.find((t) => t.Key === roleTag)?.Value !== '0',
+  );
   return pick(usable, `subnets tagged ${roleTag} and ${clusterTag(options.clusterName)}`);
 }
 

@@ -1,0 +1,196 @@
+/**
+ * Shared set-up for the AWS provider's integration tests: one moto (or LocalStack) per file, a
+ * reset account per test, a provider wired to a recording gate, and the leak check that compares
+ * the whole account with the Services the test left alive.
+ *
+ * Where moto differs from AWS (each one matters to what these tests can prove):
+ * - NLB ARNs come back as `loadbalancer/app/...` even for Type network (AWS: `loadbalancer/net/`).
+ *   Nothing here parses ARNs, so this is harmless.
+ * - A new NLB is `provisioning` on CreateLoadBalancer and `active` on the very next describe
+ *   (AWS: minutes). The first ensure therefore throws RetryAfterError and the second is Ready.
+ * - RegisterTargets accepts instance IDs moto never made and every target reports healthy (or
+ *   `unused`/`initial`); health checks are never really run, so only their settings are checked.
+ * - Two `tag-key` filters in one DescribeSubnets keep only the last (AWS ANDs them): the provider
+ *   sends one and filters the cluster tag itself.
+ * - DescribeTargetGroups by LoadBalancerArn with none attached answers TargetGroupNotFound
+ *   (AWS: an empty list); the provider accepts both.
+ * - Deleting a security group still attached to an NLB succeeds (AWS: DependencyViolation until
+ *   the NLB's network interfaces go), so the RetryAfter path for it is covered by unit tests only.
+ * - Deregistered targets vanish at once (AWS: `draining` for the deregistration delay).
+ */
+import assert from 'node:assert/strict';
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import { createAwsProvider } from '../../../providers/aws/index.js';
+import { desiredLoadBalancer, desiredTargets } from '../../../providers/aws/desired.js';
+import { securityGroupName } from '../../../providers/aws/names.js';
+import { RetryAfterError } from '../../../providers/errors.js';
+import type {
+  CallContext,
+  LoadBalancerProvider,
+  LoadBalancerStatus,
+} from '../../../providers/provider.js';
+import { CloudCalls } from '../../../runtime/cloud-calls.js';
+import { noopLogger } from '../../../runtime/logger.js';
+import { newNode, tweakProviderID } from '../../fixtures/builders.js';
+import {
+  seedAccount,
+  startAwsEndpoint,
+  type AwsTestEndpoint,
+  type SeededAccount,
+} from '../../support/moto.js';
+import { readInventory } from './inventory.js';
+
+export const clusterName = 'kube-lbc-test';
+
+/** A gate that records every call and can simulate a crash right after a named call succeeded. */
+export class RecordingCalls extends CloudCalls {
+  readonly operations: string[] = [];
+  /** Throw after the n-th successful call of this operation, as if the process died then. */
+  crashAfter?: { operation: string; nth: number };
+  #seen = new Map<string, number>();
+
+  override async call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    const result = await super.call(budget, operation, fn);
+    this.operations.push(operation);
+    const n = (this.#seen.get(operation) ?? 0) + 1;
+    this.#seen.set(operation, n);
+    if (this.crashAfter?.operation === operation && this.crashAfter.nth === n) {
+      this.crashAfter = undefined;
+      throw new Error(`simulated crash after ${operation}`);
+    }
+    return result;
+  }
+
+  /** Calls that change something in AWS. */
+  writes(): string[] {
+    return this.operations.filter((op) => !/^Describe/.test(op));
+  }
+
+  clear(): void {
+    this.operations.length = 0;
+  }
+}
+
+export interface Harness {
+  endpoint: AwsTestEndpoint;
+  account: SeededAccount;
+  provider: LoadBalancerProvider;
+  calls: RecordingCalls;
+  events: { type: string; reason: string; message: string }[];
+  ctx: CallContext;
+  /** Services that should exist in AWS when the test ends, with their nodes. */
+  live: Map<string, { service: V1Service; nodes: V1Node[] }>;
+  nodes(count?: number): V1Node[];
+  /** Ensures until Ready (moto turns an NLB active on the next describe). */
+  ensureReady(service: V1Service, nodes: V1Node[]): Promise<LoadBalancerStatus>;
+}
+
+export function useAwsHarness(): Harness {
+  const h = { live: new Map(), events: [] } as unknown as Harness;
+  before(async function () {
+    this.timeout(60_000);
+    h.endpoint = await startAwsEndpoint();
+  });
+  after(async () => {
+    await h.endpoint?.stop();
+  });
+  beforeEach(async () => {
+    await h.endpoint.reset();
+    h.account = await seedAccount(clusterName);
+    h.calls = new RecordingCalls();
+    h.provider = await newProvider(h.calls);
+    h.events = [];
+    h.live = new Map();
+    h.ctx = {
+      signal: new AbortController().signal,
+      logger: noopLogger,
+      recordEvent: (type, reason, message) => h.events.push({ type, reason, message }),
+    };
+    h.nodes = (count = h.account.instances.length) =>
+      h.account.instances
+        .slice(0, count)
+        .map((i, n) => newNode(`node-${n + 1}`, tweakProviderID(`aws:///${i.zone}/${i.id}`)));
+    h.ensureReady = async (service, nodes) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const status = await h.provider.ensureLoadBalancer(h.ctx, clusterName, service, nodes);
+          h.live.set(service.metadata!.uid!, { service, nodes });
+          return status;
+        } catch (err) {
+          if (!(err instanceof RetryAfterError) || attempt >= 3) throw err;
+        }
+      }
+    };
+  });
+  afterEach(async function () {
+    await h.provider?.close?.();
+    if (this.currentTest?.state === 'passed') await assertInventoryMatches(h.live);
+  });
+  return h;
+}
+
+export async function newProvider(calls: CloudCalls): Promise<LoadBalancerProvider> {
+  const provider = await createAwsProvider({
+    config: {},
+    clusterName,
+    logger: noopLogger,
+    cloudCalls: calls,
+    cluster: { services: () => [], nodes: () => [] },
+  });
+  // The declared budgets, a hundred times wider: same queues, without real-time waits in tests.
+  calls.configure(
+    Object.fromEntries(
+      Object.entries(provider.callBudgets).map(([name, b]) => [
+        name,
+        { qps: b.qps * 100, burst: b.burst * 100, concurrency: b.concurrency },
+      ]),
+    ) as typeof provider.callBudgets,
+  );
+  return provider;
+}
+
+/** The whole account holds exactly what `live` asks for: nothing missing, nothing leaked. */
+export async function assertInventoryMatches(
+  live: ReadonlyMap<string, { service: V1Service; nodes: V1Node[] }>,
+): Promise<void> {
+  const inventory = await readInventory();
+  const wanted = [...live.values()].map(({ service, nodes }) => ({
+    desired: desiredLoadBalancer(clusterName, service),
+    targets: desiredTargets(nodes).instanceIds,
+    sg: securityGroupName(clusterName, service),
+  }));
+  assert.deepEqual(
+    inventory.loadBalancers.map((lb) => lb.name),
+    wanted.map((w) => w.desired.name).sort(),
+    'load balancers in the account',
+  );
+  for (const lb of inventory.loadBalancers) {
+    const w = wanted.find((x) => x.desired.name === lb.name)!;
+    assert.deepEqual(
+      lb.listeners,
+      w.desired.listeners.map((l) => `${l.port}/${l.protocol} -> ${l.targetGroupName}`).sort(),
+      `listeners of ${lb.name}`,
+    );
+    assert.equal(lb.scheme, w.desired.settings.scheme);
+  }
+  assert.deepEqual(
+    inventory.targetGroups.map((tg) => tg.name),
+    wanted.flatMap((w) => w.desired.targetGroups.map((tg) => tg.name)).sort(),
+    'target groups in the account',
+  );
+  for (const tg of inventory.targetGroups) {
+    const w = wanted.find((x) => x.desired.targetGroups.some((t) => t.name === tg.name))!;
+    const port = w.desired.targetGroups.find((t) => t.name === tg.name)!.port;
+    assert.deepEqual(
+      tg.targets,
+      w.targets.map((id) => `${id}:${port}`).sort(),
+      `targets of ${tg.name}`,
+    );
+    assert.equal(tg.attached, true, `${tg.name} is attached`);
+  }
+  assert.deepEqual(
+    inventory.securityGroups.map((g) => g.name),
+    wanted.map((w) => w.sg).sort(),
+    'security groups in the account',
+  );
+}

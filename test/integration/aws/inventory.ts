@@ -1,0 +1,138 @@
+/**
+ * What the AWS account holds, read back with describe calls and flattened into plain data the
+ * tests compare with `deepStrictEqual`: after every test the inventory must be exactly what the
+ * live Services ask for, so anything leaked or left over fails the test.
+ */
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancerAttributesCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+
+export interface LoadBalancerInventory {
+  name: string;
+  scheme: string;
+  ipAddressType: string;
+  crossZone: string;
+  subnets: string[];
+  securityGroups: string[];
+  tags: Record<string, string>;
+  /** `80/TCP -> k8s-...` */
+  listeners: string[];
+}
+
+export interface TargetGroupInventory {
+  name: string;
+  protocol: string;
+  port: number;
+  healthCheck: string;
+  targets: string[];
+  attached: boolean;
+  tags: Record<string, string>;
+}
+
+export interface SecurityGroupInventory {
+  name: string;
+  /** `tcp/80 from 10.0.0.0/8` */
+  ingress: string[];
+  tags: Record<string, string>;
+}
+
+export interface Inventory {
+  loadBalancers: LoadBalancerInventory[];
+  targetGroups: TargetGroupInventory[];
+  securityGroups: SecurityGroupInventory[];
+}
+
+/** Raw SDK clients (not through the provider's gate): the tests' own eyes on the account. */
+export async function readInventory(): Promise<Inventory> {
+  const elb = new ElasticLoadBalancingV2Client({});
+  const ec2 = new EC2Client({});
+  try {
+    const tagsOf = async (arn: string) => {
+      const out = await elb.send(new DescribeTagsCommand({ ResourceArns: [arn] }));
+      return Object.fromEntries(
+        (out.TagDescriptions?.[0]?.Tags ?? []).map((t) => [t.Key!, t.Value ?? '']),
+      );
+    };
+    const lbs = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
+    const tgs = (await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+    const tgName = new Map(tgs.map((tg) => [tg.TargetGroupArn!, tg.TargetGroupName!]));
+    const loadBalancers: LoadBalancerInventory[] = [];
+    for (const lb of lbs) {
+      const listeners =
+        (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn })))
+          .Listeners ?? [];
+      const attrs = await elb.send(
+        new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn }),
+      );
+      loadBalancers.push({
+        name: lb.LoadBalancerName!,
+        scheme: lb.Scheme!,
+        ipAddressType: lb.IpAddressType ?? 'ipv4',
+        crossZone:
+          attrs.Attributes?.find((a) => a.Key === 'load_balancing.cross_zone.enabled')?.Value ??
+          'false',
+        subnets: (lb.AvailabilityZones ?? []).map((z) => z.SubnetId!).sort(),
+        securityGroups: [...(lb.SecurityGroups ?? [])].sort(),
+        tags: await tagsOf(lb.LoadBalancerArn!),
+        listeners: listeners
+          .map(
+            (l) =>
+              `${l.Port}/${l.Protocol} -> ${tgName.get(l.DefaultActions?.[0]?.TargetGroupArn ?? '') ?? '?'}`,
+          )
+          .sort(),
+      });
+    }
+    const targetGroups: TargetGroupInventory[] = [];
+    for (const tg of tgs) {
+      const health = await elb.send(
+        new DescribeTargetHealthCommand({ TargetGroupArn: tg.TargetGroupArn }),
+      );
+      const hc = [
+        tg.HealthCheckProtocol,
+        tg.HealthCheckPort,
+        tg.HealthCheckProtocol === 'TCP' ? '' : tg.HealthCheckPath,
+      ];
+      targetGroups.push({
+        name: tg.TargetGroupName!,
+        protocol: tg.Protocol!,
+        port: tg.Port!,
+        healthCheck: `${hc.filter(Boolean).join(' ')} every ${tg.HealthCheckIntervalSeconds}s`,
+        targets: (health.TargetHealthDescriptions ?? [])
+          .filter((d) => d.TargetHealth?.State !== 'draining')
+          .map((d) => `${d.Target!.Id}:${d.Target!.Port}`)
+          .sort(),
+        attached: (tg.LoadBalancerArns ?? []).length > 0,
+        tags: await tagsOf(tg.TargetGroupArn!),
+      });
+    }
+    const groups = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
+    const securityGroups: SecurityGroupInventory[] = groups
+      .filter((g) => g.GroupName !== 'default')
+      .map((g) => ({
+        name: g.GroupName!,
+        ingress: (g.IpPermissions ?? [])
+          .flatMap((p) => [
+            ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort} from ${r.CidrIp}`),
+            ...(p.Ipv6Ranges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort} from ${r.CidrIpv6}`),
+          ])
+          .sort(),
+        tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
+      }));
+    const byName = <T extends { name: string }>(a: T, b: T) => a.name.localeCompare(b.name);
+    return {
+      loadBalancers: loadBalancers.sort(byName),
+      targetGroups: targetGroups.sort(byName),
+      securityGroups: securityGroups.sort(byName),
+    };
+  } finally {
+    elb.destroy();
+    ec2.destroy();
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The AWS provider against moto (or LocalStack with LOCALSTACK_ENDPOINT): create, change, node
+ * churn, delete. After each test the harness checks that the account holds exactly what the
+ * live Services need. Crash and garbage-collection cases are in recovery.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { annotation } from '../../../providers/aws/annotations.js';
+import { InvalidServiceError, RetryAfterError } from '../../../providers/errors.js';
+import {
+  newService,
+  tweakAddPorts,
+  tweakAnnotations,
+  tweakLocalTraffic,
+  tweakPorts,
+  tweakProviderID,
+  tweakSourceRanges,
+  newNode,
+} from '../../fixtures/builders.js';
+import { clusterName, useAwsHarness } from './harness.js';
+import { readInventory } from './inventory.js';
+
+describe('aws provider against moto', function () {
+  this.timeout(30_000);
+  const h = useAwsHarness();
+
+  it('creates an NLB, reports provisioning with the hostname, then Ready once active', async () => {
+    const svc = newService(
+      'web',
+      tweakAddPorts({ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }),
+    );
+    const nodes = h.nodes();
+    const first = await h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, nodes).then(
+      () => assert.fail('a fresh NLB is provisioning'),
+      (err: unknown) => err,
+    );
+    assert.ok(first instanceof RetryAfterError);
+    const hostname = first.status?.ingress[0]?.hostname;
+    assert.match(hostname ?? '', /^k8s-[0-9a-f]{28}-.*\.elb\.amazonaws\.com$/);
+
+    const status = await h.ensureReady(svc, nodes);
+    assert.deepEqual(status, { ingress: [{ hostname }] });
+    const [lb] = (await readInventory()).loadBalancers;
+    assert.deepEqual(
+      lb!.subnets,
+      [...h.account.publicSubnets].sort(),
+      'internet-facing uses the elb-tagged subnets',
+    );
+    assert.deepEqual(await h.provider.getLoadBalancer(h.ctx, clusterName, svc), {
+      ingress: [{ hostname }],
+    });
+  });
+
+  it('serves TCP and UDP on one port as a TCP_UDP listener and target group', async () => {
+    const svc = newService(
+      'dns',
+      tweakPorts(
+        { name: 'dns-udp', port: 53, protocol: 'UDP', nodePort: 30053 },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP', nodePort: 30053 },
+      ),
+    );
+    await h.ensureReady(svc, h.nodes());
+    const inv = await readInventory();
+    assert.equal(inv.targetGroups.length, 1);
+    assert.equal(inv.targetGroups[0]!.protocol, 'TCP_UDP');
+    assert.match(
+      inv.loadBalancers[0]!.listeners[0]!,
+      /^53\/TCP_UDP -> k8s-[0-9a-f]{10}-tcpudp-53-30053$/,
+    );
+    assert.deepEqual(inv.securityGroups[0]!.ingress, [
+      'tcp/53 from 0.0.0.0/0',
+      'udp/53 from 0.0.0.0/0',
+    ]);
+  });
+
+  it('makes no write call for an unchanged Service', async () => {
+    const svc = newService('web');
+    const nodes = h.nodes();
+    await h.ensureReady(svc, nodes);
+    h.calls.clear();
+    await h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, nodes);
+    assert.deepEqual(h.calls.writes(), []);
+    assert.ok(h.calls.operations.length > 0);
+  });
+
+  it('replaces listener and target group when a port changes, and deletes the old group', async () => {
+    const svc = newService('web');
+    await h.ensureReady(svc, h.nodes());
+    const changed = structuredClone(svc);
+    changed.spec!.ports = [{ name: 'http', port: 8080, protocol: 'TCP', nodePort: 30081 }];
+    h.calls.clear();
+    await h.ensureReady(changed, h.nodes());
+    assert.deepEqual(h.calls.writes().sort(), [
+      'AuthorizeSecurityGroupIngress',
+      'CreateListener',
+      'CreateTargetGroup',
+      'DeleteListener',
+      'DeleteTargetGroup',
+      'RegisterTargets',
+      'RevokeSecurityGroupIngress',
+    ]);
+  });
+
+  it('registers a joining node and deregisters a leaving one, touching only targets', async () => {
+    const svc = newService(
+      'web',
+      tweakAddPorts({ name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 }),
+    );
+    await h.ensureReady(svc, h.nodes(2));
+    h.calls.clear();
+    await h.provider.updateLoadBalancerHosts(h.ctx, clusterName, svc, h.nodes(3));
+    assert.deepEqual(h.calls.writes(), ['RegisterTargets', 'RegisterTargets']);
+    h.calls.clear();
+    const [, second, third] = h.nodes(3);
+    await h.provider.updateLoadBalancerHosts(h.ctx, clusterName, svc, [second!, third!]);
+    assert.deepEqual(h.calls.writes(), ['DeregisterTargets', 'DeregisterTargets']);
+    h.live.set(svc.metadata!.uid!, { service: svc, nodes: [second!, third!] });
+  });
+
+  it('skips a node without an AWS providerID and records a Warning naming it', async () => {
+    const svc = newService('web');
+    const nodes = [...h.nodes(2), newNode('bare-9', tweakProviderID(undefined))];
+    await h.ensureReady(svc, nodes);
+    assert.ok(h.events.some((e) => e.type === 'Warning' && e.message.includes('bare-9')));
+  });
+
+  it('health-checks externalTrafficPolicy Local on healthCheckNodePort /healthz, and follows annotations', async () => {
+    const svc = newService('web', tweakLocalTraffic(32000));
+    await h.ensureReady(svc, h.nodes());
+    assert.equal(
+      (await readInventory()).targetGroups[0]!.healthCheck,
+      'HTTP 32000 /healthz every 30s',
+    );
+
+    const tuned = structuredClone(svc);
+    tuned.metadata!.annotations = { [annotation.hcPath]: '/ready', [annotation.hcInterval]: '10' };
+    h.calls.clear();
+    await h.ensureReady(tuned, h.nodes());
+    assert.deepEqual(h.calls.writes(), ['ModifyTargetGroup']);
+    assert.equal(
+      (await readInventory()).targetGroups[0]!.healthCheck,
+      'HTTP 32000 /ready every 10s',
+    );
+  });
+
+  it('admits only loadBalancerSourceRanges through the NLB security group, and follows changes', async () => {
+    const svc = newService('web', tweakSourceRanges('10.0.0.0/8', '192.168.1.0/24'));
+    await h.ensureReady(svc, h.nodes());
+    assert.deepEqual((await readInventory()).securityGroups[0]!.ingress, [
+      'tcp/80 from 10.0.0.0/8',
+      'tcp/80 from 192.168.1.0/24',
+    ]);
+    const narrowed = structuredClone(svc);
+    narrowed.spec!.loadBalancerSourceRanges = ['10.0.0.0/8', '172.16.0.0/12'];
+    h.calls.clear();
+    await h.ensureReady(narrowed, h.nodes());
+    assert.deepEqual(h.calls.writes().sort(), [
+      'AuthorizeSecurityGroupIngress',
+      'RevokeSecurityGroupIngress',
+    ]);
+    assert.deepEqual((await readInventory()).securityGroups[0]!.ingress, [
+      'tcp/80 from 10.0.0.0/8',
+      'tcp/80 from 172.16.0.0/12',
+    ]);
+  });
+
+  it('follows annotation changes: cross-zone, extra tags, internal scheme (a new NLB)', async () => {
+    const svc = newService('web');
+    await h.ensureReady(svc, h.nodes());
+    const tagged = structuredClone(svc);
+    tagged.metadata!.annotations = {
+      [annotation.crossZone]: 'true',
+      [annotation.additionalTags]: 'team=edge,cost-center=42',
+    };
+    h.calls.clear();
+    await h.ensureReady(tagged, h.nodes());
+    assert.deepEqual(h.calls.writes().sort(), ['AddTags', 'ModifyLoadBalancerAttributes']);
+    let inv = await readInventory();
+    assert.equal(inv.loadBalancers[0]!.crossZone, 'true');
+    assert.equal(inv.loadBalancers[0]!.tags.team, 'edge');
+    assert.equal(inv.targetGroups[0]!.tags['cost-center'], '42');
+
+    const internal = structuredClone(tagged);
+    internal.metadata!.annotations![annotation.scheme] = 'internal';
+    await h.ensureReady(internal, h.nodes());
+    inv = await readInventory();
+    assert.equal(inv.loadBalancers[0]!.scheme, 'internal');
+    assert.deepEqual(inv.loadBalancers[0]!.subnets, [...h.account.privateSubnets].sort());
+  });
+
+  it('rejects bad annotations, naming each one, without a single AWS call', async () => {
+    const svc = newService(
+      'web',
+      tweakAnnotations({
+        [annotation.type]: 'classic',
+        [annotation.hcInterval]: 'often',
+        [annotation.ipAddressType]: 'ipv6-only',
+        [annotation.additionalTags]: `kubernetes.io/cluster/${clusterName}=mine`,
+      }),
+    );
+    const fields = h.provider.validateService(svc).map((e) => e.field);
+    assert.deepEqual(fields, [
+      `metadata.annotations[${annotation.type}]`,
+      `metadata.annotations[${annotation.additionalTags}]`,
+      `metadata.annotations[${annotation.hcInterval}]`,
+      `metadata.annotations[${annotation.ipAddressType}]`,
+    ]);
+    await assert.rejects(
+      h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, h.nodes()),
+      InvalidServiceError,
+    );
+    assert.deepEqual(h.calls.operations, []);
+  });
+
+  it('deletes everything, and deleting again succeeds', async () => {
+    const keep = newService('keep');
+    const gone = newService(
+      'gone',
+      tweakAddPorts({ name: 'q', port: 5000, protocol: 'UDP', nodePort: 30500 }),
+    );
+    await h.ensureReady(keep, h.nodes());
+    await h.ensureReady(gone, h.nodes());
+    await h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, gone);
+    h.live.delete(gone.metadata!.uid!);
+    h.calls.clear();
+    await h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, gone);
+    assert.deepEqual(h.calls.writes(), []);
+  });
+
+  it('recreates an NLB deleted out of band on the next ensure', async () => {
+    const svc = newService('web');
+    await h.ensureReady(svc, h.nodes());
+    const {
+      ElasticLoadBalancingV2Client,
+      DescribeLoadBalancersCommand,
+      DeleteLoadBalancerCommand,
+    } = await import('@aws-sdk/client-elastic-load-balancing-v2');
+    const elb = new ElasticLoadBalancingV2Client({});
+    const [lb] = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!;
+    await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lb!.LoadBalancerArn }));
+    elb.destroy();
+    await h.ensureReady(svc, h.nodes());
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * The AWS provider after a crash: a create or delete interrupted right after any write call
+ * (the call succeeded, the process never saw the answer) is finished by the next run without a
+ * duplicate, and the garbage collector's listing finds what a Service left behind.
+ */
+import assert from 'node:assert/strict';
+import type { V1Service } from '@kubernetes/client-node';
+import { RetryAfterError } from '../../../providers/errors.js';
+import { newService, tweakAddPorts, tweakSourceRanges } from '../../fixtures/builders.js';
+import { clusterName, newProvider, RecordingCalls, useAwsHarness } from './harness.js';
+import { readInventory } from './inventory.js';
+
+/** Every write a create makes, in order, as seen on a clean run. */
+const createWrites = [
+  { operation: 'CreateSecurityGroup', nth: 1 },
+  { operation: 'AuthorizeSecurityGroupIngress', nth: 1 },
+  { operation: 'CreateLoadBalancer', nth: 1 },
+  { operation: 'CreateTargetGroup', nth: 1 },
+  { operation: 'CreateTargetGroup', nth: 2 },
+  { operation: 'RegisterTargets', nth: 1 },
+  { operation: 'CreateListener', nth: 1 },
+  { operation: 'CreateListener', nth: 2 },
+];
+
+const twoPorts = () =>
+  newService(
+    'web',
+    tweakSourceRanges('10.0.0.0/8'),
+    tweakAddPorts({ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }),
+  );
+
+describe('aws provider crash recovery against moto', function () {
+  this.timeout(60_000);
+  const h = useAwsHarness();
+
+  it('makes the writes this table expects on a clean create', async () => {
+    await h.ensureReady(twoPorts(), h.nodes(1));
+    const writes = h.calls.writes();
+    for (const { operation, nth } of createWrites) {
+      assert.ok(
+        writes.filter((w) => w === operation).length >= nth,
+        `${operation} #${nth} happens`,
+      );
+    }
+  });
+
+  for (const crash of createWrites) {
+    it(`finishes a create that died after ${crash.operation} #${crash.nth}, without duplicates`, async () => {
+      const svc = twoPorts();
+      h.calls.crashAfter = crash;
+      await assert.rejects(
+        h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, h.nodes()),
+        /simulated crash/,
+      );
+      // A restarted controller: a new provider, no memory of the first.
+      await h.provider.close?.();
+      h.calls = new RecordingCalls();
+      h.provider = await newProvider(h.calls);
+      await h.ensureReady(svc, h.nodes());
+    });
+
+    it(`deletes a create that died after ${crash.operation} #${crash.nth}`, async () => {
+      const svc = twoPorts();
+      h.calls.crashAfter = crash;
+      await assert.rejects(
+        h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, h.nodes()),
+        /simulated crash/,
+      );
+      await deleteUntilDone(svc);
+    });
+  }
+
+  for (const crash of [
+    { operation: 'DeleteListener', nth: 1 },
+    { operation: 'DeleteTargetGroup', nth: 1 },
+    { operation: 'DeleteLoadBalancer', nth: 1 },
+  ]) {
+    it(`finishes a delete that died after ${crash.operation}, and the GC still finds what is left`, async () => {
+      const svc = twoPorts();
+      await h.ensureReady(svc, h.nodes());
+      h.live.clear();
+      h.calls.crashAfter = crash;
+      await assert.rejects(
+        h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, svc),
+        /simulated crash/,
+      );
+      const owned = await h.provider.listLoadBalancers!(h.ctx, clusterName);
+      assert.deepEqual(
+        owned.map((o) => o.serviceUID),
+        [svc.metadata!.uid],
+      );
+      // The garbage collector knows only UID, namespace and name.
+      await deleteUntilDone({
+        metadata: {
+          uid: owned[0]!.serviceUID,
+          namespace: owned[0]!.namespace,
+          name: owned[0]!.name,
+        },
+      });
+    });
+  }
+
+  it('lists owned NLBs by tag for the garbage collector, and only this cluster’s', async () => {
+    const a = newService('a');
+    const b = newService('b');
+    await h.ensureReady(a, h.nodes());
+    await h.ensureReady(b, h.nodes());
+    const owned = await h.provider.listLoadBalancers!(h.ctx, clusterName);
+    assert.deepEqual(
+      owned.map((o) => `${o.namespace}/${o.name} ${o.serviceUID}`).sort(),
+      [`default/a ${a.metadata!.uid}`, `default/b ${b.metadata!.uid}`].sort(),
+    );
+    assert.deepEqual(await h.provider.listLoadBalancers!(h.ctx, 'another-cluster'), []);
+  });
+
+  async function deleteUntilDone(svc: V1Service): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, svc);
+        break;
+      } catch (err) {
+        if (!(err instanceof RetryAfterError) || attempt >= 3) throw err;
+      }
+    }
+    const inv = await readInventory();
+    assert.deepEqual([inv.loadBalancers, inv.targetGroups, inv.securityGroups], [[], [], []]);
+  }
+});

@@ -1,0 +1,172 @@
+/**
+ * A moto server for integration tests: started as a child process on a free loopback port,
+ * reset between tests through moto's own API, stopped at the end. When LOCALSTACK_ENDPOINT is set
+ * the same helpers point at LocalStack instead (reset there is LocalStack's state reset).
+ *
+ * Also seeds what a cluster's AWS account would hold: a VPC, subnets in two zones tagged for
+ * load balancers and the cluster, and running instances whose IDs the test nodes carry.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import {
+  EC2Client,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  CreateTagsCommand,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
+
+export interface AwsTestEndpoint {
+  readonly url: string;
+  readonly kind: 'moto' | 'localstack';
+  /** Forgets every resource, as a fresh account. */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Dummy credentials and region for the SDK's env chain; nothing here is a secret. */
+export function useDummyAwsEnv(url: string): void {
+  process.env.AWS_ACCESS_KEY_ID = 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+  process.env.AWS_SESSION_TOKEN = 'testing';
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ENDPOINT_URL = url;
+  delete process.env.AWS_PROFILE;
+}
+
+export async function startAwsEndpoint(): Promise<AwsTestEndpoint> {
+  const localstack = process.env.LOCALSTACK_ENDPOINT;
+  if (localstack) {
+    useDummyAwsEnv(localstack);
+    return {
+      url: localstack,
+      kind: 'localstack',
+      reset: () => post(`${localstack}/_localstack/state/reset`),
+      stop: async () => {},
+    };
+  }
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${stderr}`))),
+  );
+  exited.catch(() => {});
+  // moto_server takes a second or two to import its backends: a bounded poll on an external process.
+  await Promise.race([waitUntilAnswers(url, 30_000), exited]);
+  useDummyAwsEnv(url);
+  return {
+    url,
+    kind: 'moto',
+    reset: () => post(`${url}/moto-api/reset`),
+    stop: () => stop(child),
+  };
+}
+
+async function waitUntilAnswers(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/moto-api/`);
+      await res.arrayBuffer();
+      if (res.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`moto_server did not answer at ${url} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function post(url: string): Promise<void> {
+  const res = await fetch(url, { method: 'POST' });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`POST ${url}: ${res.status}`);
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface SeededAccount {
+  readonly vpcId: string;
+  /** Public subnets tagged kubernetes.io/role/elb, one per zone (a, b). */
+  readonly publicSubnets: string[];
+  /** Private subnets tagged kubernetes.io/role/internal-elb, one per zone. */
+  readonly privateSubnets: string[];
+  /** Running instances, to put in nodes' providerIDs. */
+  readonly instances: { id: string; zone: string }[];
+}
+
+/** A VPC with tagged subnets in two zones and `instanceCount` running instances. */
+export async function seedAccount(clusterName: string, instanceCount = 4): Promise<SeededAccount> {
+  const ec2 = new EC2Client({});
+  try {
+    const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
+    const vpcId = vpc.Vpc!.VpcId!;
+    const subnet = async (cidr: string, zone: string, role: string) => {
+      const out = await ec2.send(
+        new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zone }),
+      );
+      const id = out.Subnet!.SubnetId!;
+      await ec2.send(
+        new CreateTagsCommand({
+          Resources: [id],
+          Tags: [
+            { Key: role, Value: '1' },
+            { Key: `kubernetes.io/cluster/${clusterName}`, Value: 'shared' },
+            { Key: 'Name', Value: `${role.split('/').pop()}-${zone}` },
+          ],
+        }),
+      );
+      return id;
+    };
+    const publicSubnets = [
+      await subnet('10.0.1.0/24', 'us-east-1a', 'kubernetes.io/role/elb'),
+      await subnet('10.0.2.0/24', 'us-east-1b', 'kubernetes.io/role/elb'),
+    ];
+    const privateSubnets = [
+      await subnet('10.0.11.0/24', 'us-east-1a', 'kubernetes.io/role/internal-elb'),
+      await subnet('10.0.12.0/24', 'us-east-1b', 'kubernetes.io/role/internal-elb'),
+    ];
+    const instances: { id: string; zone: string }[] = [];
+    for (let i = 0; i < instanceCount; i++) {
+      const zone = i % 2 === 0 ? 'us-east-1a' : 'us-east-1b';
+      const out = await ec2.send(
+        new RunInstancesCommand({
+          ImageId: 'ami-12c6146b',
+          MinCount: 1,
+          MaxCount: 1,
+          InstanceType: 't3.small',
+          SubnetId: privateSubnets[i % 2],
+        }),
+      );
+      instances.push({ id: out.Instances![0]!.InstanceId!, zone });
+    }
+    return { vpcId, publicSubnets, privateSubnets, instances };
+  } finally {
+    ec2.destroy();
+  }
+}
