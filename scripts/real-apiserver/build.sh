@@ -101,13 +101,16 @@ build() {
   log "built $BIN ($("$BIN" --version))"
 }
 
-# Without these the binary reports v0.0.0 and clients that gate on the server version misjudge it.
+# Without these the binary reports v0.0.0 and clients that gate on the server version misjudge
+# it. /version is answered by the aggregator, which reads client-go's copy, hence both.
 version_ldflags() {
-  local pkg=k8s.io/kubernetes/vendor/k8s.io/component-base/version
-  local v
+  local v pkg
   v="v$(basename "$SRC_DIR" | sed -E 's/^kubernetes-.*really//')"
-  printf -- '-X %s.gitVersion=%s -X %s.gitMajor=1 -X %s.gitMinor=20 -X %s.gitTreeState=clean' \
-    "$pkg" "$v" "$pkg" "$pkg" "$pkg"
+  for pkg in component-base/version client-go/pkg/version; do
+    pkg="k8s.io/kubernetes/vendor/k8s.io/$pkg"
+    printf -- '-X %s.gitVersion=%s -X %s.gitMajor=1 -X %s.gitMinor=20 -X %s.gitTreeState=clean ' \
+      "$pkg" "$v" "$pkg" "$pkg" "$pkg"
+  done
 }
 
 ensure_apt_sources

@@ -7,7 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${REAL_APISERVER_CACHE:-$ROOT/.cache/real-apiserver}"
 BIN="$CACHE/bin/kube-apiserver"
-CURRENT="$CACHE/current"
+# Another state link lets a second server run beside the first (e.g. stock 1.20 gates).
+CURRENT="${REAL_APISERVER_STATE:-$CACHE/current}"
 READY_TIMEOUT_S="${REAL_APISERVER_READY_TIMEOUT_S:-180}"
 # Alpha gates in 1.20 that bring its Service API closer to current Kubernetes:
 # allocateLoadBalancerNodePorts (GA 1.24), mixed TCP/UDP load balancers (GA 1.26) and

@@ -5,7 +5,8 @@ set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${REAL_APISERVER_CACHE:-$ROOT/.cache/real-apiserver}"
-CURRENT="$CACHE/current"
+# Another state link lets a second server run beside the first (e.g. stock 1.20 gates).
+CURRENT="${REAL_APISERVER_STATE:-$CACHE/current}"
 
 [[ -L "$CURRENT" ]] || { echo "[real-apiserver] not running" >&2; exit 0; }
 RUN_DIR="$(readlink "$CURRENT")"
