@@ -154,7 +154,7 @@ export class ServiceController {
     this.#nodeSync.prime();
     const timers: NodeJS.Timeout[] = [];
     if (config.nodeSyncPeriodMs > 0) {
-      timers.push(setInterval(() => this.#resyncAll(), config.nodeSyncPeriodMs));
+      timers.push(setInterval(() => this.resyncAll(), config.nodeSyncPeriodMs));
     }
     if (config.gcPeriodMs > 0) {
       void this.collectGarbage();
@@ -213,12 +213,12 @@ export class ServiceController {
   #nodesChanged(nodes: readonly V1Node[]): void {
     this.#nodeChangedAt = performance.now();
     this.#logger.info({ eligibleNodes: nodes.length }, 'eligible node set changed');
-    this.#resyncAll();
+    this.resyncAll();
     this.#deps.metrics?.nodeSync((performance.now() - this.#nodeChangedAt) / 1000, 0);
   }
 
   /** Queues every Service we manage; those whose cloud side already matches make no call. */
-  #resyncAll(): void {
+  resyncAll(): void {
     for (const svc of this.#deps.informers.services.list()) {
       const classes = this.#deps.config.classes;
       if (wantsLoadBalancer(svc, classes) || needsCleanup(svc, classes)) this.queue.add(objectKey(svc));

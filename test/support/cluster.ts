@@ -35,6 +35,8 @@ export interface TestClusterOptions {
   readonly apiServerOptions?: ApiServerOptions;
   readonly backoff?: BackoffOptions;
   readonly logger?: Logger;
+  /** Where NodePort allocation starts in the range (0..1). */
+  readonly random?: () => number;
 }
 
 export interface TestCluster {
@@ -111,6 +113,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     logger,
     metrics,
     backoff: options.backoff ?? { baseMs: 20, maxMs: 200, jitter: 0 },
+    random: options.random,
   });
   const emit = () => changed.emit('change');
   informers.services.addHandlers({ add: emit, update: emit, delete: emit });

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+/**
+ * The kube-lbc command: `run` (the controller), `sandbox` (the controller against an embedded
+ * API server, with the local load balancer: the demo), `proxy` (the local provider's edge agent).
+ * Bad flags or config exit 2 with every problem named; a lost lease exits 1.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { ProviderConfigError, ProviderStartError, UnknownProviderError, errorMessage } from '../providers/errors.js';
+import { createLogger } from '../runtime/logger.js';
+import { Shutdown } from '../runtime/shutdown.js';
+import { runSandbox } from '../sandbox/sandbox.js';
+import { buildConfig, ConfigError, type RawFlags } from './config.js';
+import { addControllerFlags } from './flags.js';
+import { loadCloudConfig, loadKubeConfig } from './inputs.js';
+import { startController } from './run.js';
+
+const version = readVersion();
+
+function readVersion(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // compiled (dist/cmd) and source (cmd) layouts sit at different depths
+    }
+  }
+  return 'unknown';
+}
+
+/** Exit code 2 for anything the user can fix in flags or config, as upstream's CCM does. */
+function fail(err: unknown): never {
+  if (err instanceof ConfigError) {
+    for (const e of err.errors) process.stderr.write(`kube-lbc: ${e}\n`);
+    process.exit(2);
+  }
+  if (err instanceof ProviderConfigError || err instanceof UnknownProviderError) {
+    process.stderr.write(`kube-lbc: --cloud-provider/--cloud-config: ${err.message}${err.cause ? ` (${errorMessage(err.cause)})` : ''}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`kube-lbc: ${err instanceof ProviderStartError ? err.message : errorMessage(err)}\n`);
+  process.exit(1);
+}
+
+const program = new Command('kube-lbc')
+  .description('A cloud controller manager for Kubernetes Services of type LoadBalancer')
+  .version(version)
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+addControllerFlags(program.command('run').description('run the service controller against a cluster')).action(async (flags: RawFlags) => {
+  try {
+    const config = buildConfig(flags);
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+    const kubeConfig = loadKubeConfig(config.kubeconfig);
+    const cloudConfig = loadCloudConfig(config.cloudConfigPath);
+    const shutdown = new Shutdown({ drainTimeoutMs: config.shutdownGracePeriodMs, logger }).install();
+    const running = await startController(config, {
+      kubeConfig,
+      cloudConfig,
+      logger,
+      version,
+      onLostLeadership: () => void shutdown.shutdown('leader election lost', 1),
+    });
+    shutdown.onShutdown('controller', () => running.stop());
+  } catch (err) {
+    fail(err);
+  }
+});
+
+program
+  .command('sandbox')
+  .description('run the whole thing with no cluster: an embedded API server, the controller, the local load balancer and a sample Service')
+  .option('--cloud-provider <name>', 'provider to demo', 'local')
+  .option('--port <n>', 'port of the embedded API server (0 picks one)', '6443')
+  .option('--kubeconfig-out <path>', 'where to write a kubeconfig for kubectl', './sandbox.kubeconfig')
+  .option('--no-sample', 'do not create the sample Service and demo backends')
+  .option('--exit-after-demo', 'stop once the sample Service has been shown to carry traffic')
+  .action(async (opts: { cloudProvider: string; port: string; kubeconfigOut: string; sample: boolean; exitAfterDemo?: boolean }) => {
+    try {
+      const code = await runSandbox({
+        provider: opts.cloudProvider,
+        port: Number(opts.port),
+        kubeconfigPath: opts.kubeconfigOut,
+        sample: opts.sample,
+        exitAfterDemo: opts.exitAfterDemo ?? false,
+        version,
+      });
+      if (code !== undefined) process.exit(code);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('proxy')
+  .description("the local provider's edge agent: serve the pool's addresses on this node")
+  .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)')
+  .option('--cloud-config <path>', "the local provider's configuration (the controller's file)")
+  .option('--log-level <level>', 'debug, info, warn or error', 'info')
+  .action(async (opts: { kubeconfig?: string; cloudConfig?: string; logLevel: 'info' }) => {
+    try {
+      const logger = createLogger({ level: opts.logLevel });
+      const kubeConfig = loadKubeConfig(opts.kubeconfig);
+      const config = loadCloudConfig(opts.cloudConfig);
+      const shutdown = new Shutdown({ logger }).install();
+      const stop = new AbortController();
+      const { runProxyAgent } = await import('../providers/local/agent.js');
+      const done = runProxyAgent({ kubeConfig, logger, signal: stop.signal, config });
+      shutdown.onShutdown('proxy', async () => {
+        stop.abort();
+        await done;
+      });
+      await done;
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,147 @@
+/**
+ * Wires one kube-lbc process together from a frozen Config: HTTP endpoints, informers, the
+ * provider behind the shared cloud-call gate, the service controller, and leader election.
+ * `kube-lbc run` and `kube-lbc sandbox` both start here.
+ */
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ClusterInformers, ServiceController } from '../controllers/service/controller.js';
+import { ApiEventRecorder } from '../controllers/service/events.js';
+import { createServiceMetrics } from '../controllers/service/metrics.js';
+import type { LoadBalancerProvider } from '../providers/provider.js';
+import { createProvider } from '../providers/registry.js';
+import { CloudCalls } from '../runtime/cloud-calls.js';
+import { addLeaderElectionChecks, HealthChecks, startHttpServers, type RunningHttpServers } from '../runtime/http-server.js';
+import { LeaderElector } from '../runtime/leader-election.js';
+import type { Logger } from '../runtime/logger.js';
+import { createMetrics } from '../runtime/metrics.js';
+import type { Config } from './config.js';
+
+export interface RunDeps {
+  readonly kubeConfig: KubeConfig;
+  readonly cloudConfig: Readonly<Record<string, unknown>>;
+  readonly logger: Logger;
+  readonly version: string;
+  /** Called when this replica loses the lease: the process must stop and exit non-zero. */
+  readonly onLostLeadership?: () => void;
+}
+
+export interface RunningController {
+  readonly controller: ServiceController;
+  readonly provider: LoadBalancerProvider;
+  readonly informers: ClusterInformers;
+  readonly servers: RunningHttpServers;
+  readonly cloudCalls: CloudCalls;
+  /**
+   * Stops in upstream's order: no new work, in-flight syncs finish, the Lease is released (so a
+   * standby takes over at once), then caches, provider and endpoints close.
+   */
+  stop(): Promise<void>;
+}
+
+export async function startController(config: Config, deps: RunDeps): Promise<RunningController> {
+  const { kubeConfig, logger } = deps;
+  const metrics = createMetrics({ version: deps.version });
+  const checks = new HealthChecks();
+  const servers = await startHttpServers({
+    metricsBindAddress: config.metricsBindAddress,
+    healthProbeBindAddress: config.healthProbeBindAddress,
+    registry: metrics.registry,
+    checks,
+    logger,
+  });
+  const informers = new ClusterInformers(kubeConfig, logger);
+  checks.addHealthCheck('informers', () => {
+    if (informers.services.synced && !informers.running) throw new Error('an informer has stopped');
+  });
+  checks.addReadyCheck('informer-sync', () => {
+    if (!informers.services.synced || !informers.nodes.synced) throw new Error('caches not synced yet');
+  });
+
+  const cloudCalls = new CloudCalls({
+    defaultOverride: {
+      ...(config.cloudQps !== undefined && { qps: config.cloudQps }),
+      ...(config.cloudBurst !== undefined && { burst: config.cloudBurst }),
+    },
+    observer: metrics.cloudCallObserver(config.cloudProvider),
+  });
+  const provider = await createProvider(config.cloudProvider, {
+    config: deps.cloudConfig,
+    clusterName: config.clusterName,
+    logger: logger.child({ provider: config.cloudProvider }),
+    cloudCalls,
+    cluster: informers.view(),
+  });
+  cloudCalls.configure(provider.callBudgets);
+
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const recorder = new ApiEventRecorder(core, { logger });
+  const controller = new ServiceController({
+    api: core,
+    informers,
+    provider,
+    config: {
+      clusterName: config.clusterName,
+      classes: { loadBalancerClasses: config.loadBalancerClasses, handleUnclassed: config.handleUnclassed },
+      concurrentServiceSyncs: config.concurrentServiceSyncs,
+      nodePortRange: config.nodePortRange,
+      nodeSyncPeriodMs: config.nodeSyncPeriodMs,
+      nodeBatchWindowMs: config.nodeSyncBatchWindowMs,
+      gcPeriodMs: config.gcPeriodMs,
+    },
+    recorder,
+    logger,
+    metrics: createServiceMetrics(metrics.registry),
+    queueMetrics: metrics.workQueue,
+  });
+
+  // Standbys keep warm caches too, so a takeover starts reconciling at once.
+  await informers.start();
+  logger.info({ services: informers.services.list().length, nodes: informers.nodes.list().length }, 'caches synced');
+
+  const stopping = new AbortController();
+  let running: Promise<void> | undefined;
+  let elector: LeaderElector | undefined;
+  const runUntil = (signal: AbortSignal) => {
+    running = controller.run(AbortSignal.any([signal, stopping.signal])).catch((err) => {
+      logger.error({ err: String(err) }, 'controller failed');
+    });
+  };
+  if (config.leaderElection.enabled) {
+    const le = config.leaderElection;
+    elector = new LeaderElector({
+      kubeConfig,
+      namespace: le.resourceNamespace,
+      name: le.resourceName,
+      leaseDurationMs: le.leaseDurationMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      onStartedLeading: runUntil,
+      onStoppedLeading: () => {
+        if (!stopping.signal.aborted) deps.onLostLeadership?.();
+      },
+      metrics: metrics.leader,
+      logger,
+    });
+    addLeaderElectionChecks(checks, elector, le.leaseDurationMs);
+    void elector.run();
+  } else {
+    runUntil(new AbortController().signal);
+  }
+
+  return {
+    controller,
+    provider,
+    informers,
+    servers,
+    cloudCalls,
+    async stop() {
+      stopping.abort(new Error('shutting down'));
+      await running;
+      await elector?.release();
+      await informers.stop();
+      await recorder.flush();
+      await provider.close?.();
+      await servers.close();
+    },
+  };
+}
