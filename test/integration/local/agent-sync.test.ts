@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import type { V1Service } from '@kubernetes/client-node';
+import { AddressPool } from '../../../providers/local/address-pool.js';
+import { desiredServices, reconcileDataPath } from '../../../providers/local/agent-sync.js';
+import { DataPath } from '../../../providers/local/data-path.js';
+import { parseRange, type IpRange } from '../../../providers/local/ipv4.js';
+import { noopLogger } from '../../../runtime/logger.js';
+import { newNode, newService, tweakNodeAddress, tweakNodeLabels } from '../../fixtures/builders.js';
+import { startBackends, whoAnswers, type NamedBackend } from './helpers.js';
+
+const withStatus = (ip: string) => (s: V1Service) => {
+  s.status = { loadBalancer: { ingress: [{ ip }] } };
+};
+
+describe('local proxy agent sync', () => {
+  const pool = new AddressPool([
+    parseRange('127.243.200.0/24') as IpRange,
+    parseRange('192.0.2.0/24') as IpRange, // TEST-NET-1: never local, so it cannot bind
+  ]);
+  let backends: NamedBackend[];
+  let dataPath: DataPath;
+
+  beforeEach(async () => {
+    backends = await startBackends('127.243.4', ['node-1', 'node-2']);
+    dataPath = new DataPath({
+      maxConnections: 10,
+      tcpIdleTimeoutMs: 10_000,
+      udpIdleTimeoutMs: 10_000,
+      healthCheck: { intervalMs: 1000, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1 },
+    });
+  });
+  afterEach(async () => {
+    await dataPath.close();
+    await Promise.all(backends.map((b) => b.stop()));
+  });
+
+  function service(name: string, ...tweaks: ((s: V1Service) => void)[]): V1Service {
+    return newService(
+      name,
+      (s) => {
+        s.spec!.ports = [{ port: 18082, protocol: 'TCP', nodePort: backends[0]!.port }];
+      },
+      ...tweaks,
+    );
+  }
+
+  it('serves only LoadBalancer Services whose status carries a pool address, on eligible nodes', () => {
+    const nodes = [
+      newNode('node-1', tweakNodeAddress(backends[0]!.host)),
+      newNode(
+        'node-2',
+        tweakNodeAddress(backends[1]!.host),
+        tweakNodeLabels({ 'node.kubernetes.io/exclude-from-external-load-balancers': '' }),
+      ),
+    ];
+    const specs = desiredServices(
+      [
+        service('served', withStatus('127.243.200.1')),
+        service('pending'),
+        service('elsewhere', withStatus('10.0.0.1')),
+        service('nodeport', withStatus('127.243.200.2'), (s) => (s.spec!.type = 'NodePort')),
+      ],
+      nodes,
+      pool,
+    );
+    assert.deepEqual(
+      specs.map((s) => s.name),
+      ['default/served'],
+    );
+    assert.deepEqual(
+      specs[0]!.ports[0]!.backends.map((b) => b.host),
+      [backends[0]!.host],
+    );
+  });
+
+  it('binds what it can, skips addresses this node does not hold, and removes what is gone', async () => {
+    const nodes = backends.map((b) => newNode(b.name, tweakNodeAddress(b.host)));
+    const here = service('here', withStatus('127.243.200.1'));
+    const away = service('away', withStatus('192.0.2.1'));
+    await reconcileDataPath(dataPath, desiredServices([here, away], nodes, pool), noopLogger);
+    assert.equal(await whoAnswers('127.243.200.1', 18082), 'node-1');
+    await reconcileDataPath(dataPath, desiredServices([away], nodes, pool), noopLogger);
+    await assert.rejects(whoAnswers('127.243.200.1', 18082), /ECONNREFUSED/);
+  });
+});
