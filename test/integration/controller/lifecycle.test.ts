@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { PatchStrategy, setHeaderOptions, type CoreV1Event, type V1Service } from '@kubernetes/client-node';
+import { CloudError } from '../../../providers/errors.js';
+import { failValidationAnnotation } from '../../../providers/fake/index.js';
+import { findReadyCondition } from '../../../controllers/service/status.js';
+import { startTestCluster, type TestCluster } from '../../support/cluster.js';
+import {
+  newNode,
+  newService,
+  tweakAnnotations,
+  tweakClass,
+  tweakSourceRanges,
+} from '../../fixtures/builders.js';
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';
+
+/** A Service as a user would POST it: no uid, status or NodePorts (the API server assigns them). */
+function userService(name: string, ...tweaks: Parameters<typeof newService>[1][]): V1Service {
+  const svc = newService(name, ...tweaks);
+  delete svc.metadata!.uid;
+  delete svc.metadata!.resourceVersion;
+  delete svc.metadata!.generation;
+  delete svc.status;
+  for (const p of svc.spec!.ports ?? []) delete p.nodePort;
+  return svc;
+}
+
+async function create(c: TestCluster, svc: V1Service): Promise<V1Service> {
+  return c.core.createNamespacedService({ namespace: svc.metadata!.namespace ?? 'default', body: svc });
+}
+
+function ready(c: TestCluster, name: string, ns = 'default'): Promise<V1Service> {
+  return c.until(() => {
+    const s = c.cached(ns, name);
+    return s && findReadyCondition(s)?.reason === 'Ready' && (s.status?.loadBalancer?.ingress?.length ?? 0) > 0 && s;
+  }, `${ns}/${name} to be ready`);
+}
+
+async function events(c: TestCluster, name: string): Promise<CoreV1Event[]> {
+  await c.recorder.flush();
+  const list = await c.core.listNamespacedEvent({ namespace: 'default' });
+  return list.items.filter((e) => e.involvedObject.name === name);
+}
+
+describe('service controller against the API emulator', function () {
+  let c: TestCluster;
+  afterEach(async () => c?.stop());
+
+  describe('creating a LoadBalancer Service', () => {
+    beforeEach(async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1'), newNode('node-2')] });
+    });
+
+    it('adds the finalizer, makes one load balancer over every node and publishes its address', async () => {
+      await create(c, userService('web'));
+      const svc = await ready(c, 'web');
+      assert.deepEqual(svc.metadata?.finalizers, [FINALIZER]);
+      const [lb, ...rest] = c.cloud.loadBalancers();
+      assert.equal(rest.length, 0);
+      assert.deepEqual(lb!.nodes, ['node-1', 'node-2']);
+      assert.equal(lb!.ports[0]!.nodePort, svc.spec!.ports![0]!.nodePort, 'targets the NodePort the API server allocated');
+      assert.deepEqual(svc.status!.loadBalancer!.ingress, [{ ip: lb!.ingress[0]!.ip, ipMode: 'VIP' }]);
+      const cond = findReadyCondition(svc)!;
+      assert.equal(cond.status, 'True');
+      assert.equal(cond.observedGeneration, svc.metadata!.generation);
+      const reasons = (await events(c, 'web')).map((e) => e.reason);
+      assert.deepEqual(reasons, ['EnsuringLoadBalancer', 'EnsuredLoadBalancer']);
+    });
+
+    it('makes no cloud write when nothing changed (a resync is a no-op)', async () => {
+      await create(c, userService('web'));
+      await ready(c, 'web');
+      c.cloud.clearCalls();
+      const before = c.syncs.length;
+      c.controller.resyncAll();
+      const after = await c.syncsAfter(before, 1);
+      assert.equal(after[0]!.operation, 'noop');
+      assert.deepEqual(c.cloud.calls, [], 'not even a read');
+    });
+
+    it('ignores Services of another type or class', async () => {
+      await create(c, userService('plain', (s) => (s.spec!.type = 'ClusterIP')));
+      await create(c, userService('theirs', tweakClass('other.example.com/lb')));
+      await create(c, userService('ours'));
+      await ready(c, 'ours');
+      assert.equal(c.cloud.loadBalancers().length, 1);
+      assert.equal(c.cached('default', 'theirs')?.metadata?.finalizers, undefined);
+    });
+  });
+
+  describe('changing a Service', () => {
+    beforeEach(async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1')] });
+      await create(c, userService('web'));
+      await ready(c, 'web');
+      c.cloud.clearCalls();
+    });
+
+    it('applies a port change with one update', async () => {
+      const cur = c.cached('default', 'web')!;
+      const ports = [...cur.spec!.ports!, { name: 'https', port: 443, protocol: 'TCP' }];
+      await c.core.patchNamespacedService({ name: 'web', namespace: 'default', body: { spec: { ports } } }, mergePatch);
+      await c.until(() => c.cloud.loadBalancers()[0]!.ports.length === 2, 'the second listener');
+      assert.deepEqual(c.cloud.writes().map((w) => w.method), ['UpdateLoadBalancer']);
+    });
+
+    it('tears the cloud side down when the type changes to ClusterIP, and clears the status', async () => {
+      await c.core.patchNamespacedService({ name: 'web', namespace: 'default', body: { spec: { type: 'ClusterIP' } } }, mergePatch);
+      const svc = await c.until(() => {
+        const s = c.cached('default', 'web');
+        return s && !s.metadata?.finalizers?.length && s;
+      }, 'the finalizer to go');
+      assert.deepEqual(c.cloud.loadBalancers(), []);
+      assert.equal(svc.status?.loadBalancer?.ingress, undefined);
+      assert.equal(findReadyCondition(svc), undefined);
+      const reasons = (await events(c, 'web')).map((e) => e.reason);
+      assert.deepEqual(reasons.slice(-2), ['DeletingLoadBalancer', 'DeletedLoadBalancer']);
+    });
+
+    it('tears the cloud side down when the type changes to NodePort', async () => {
+      await c.core.patchNamespacedService({ name: 'web', namespace: 'default', body: { spec: { type: 'NodePort' } } }, mergePatch);
+      await c.until(() => c.cloud.loadBalancers().length === 0 && !c.cached('default', 'web')?.metadata?.finalizers?.length, 'teardown');
+    });
+
+    it('deletes the load balancer before the Service goes', async () => {
+      await c.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
+      await c.until(() => c.cached('default', 'web') === undefined, 'the Service to go');
+      assert.deepEqual(c.cloud.loadBalancers(), []);
+      assert.deepEqual(c.cloud.writes().map((w) => w.method), ['DeleteLoadBalancer']);
+    });
+  });
+
+  describe('class filtering', () => {
+    it('acts only on its own classes, and cleans up when a Service leaves them', async () => {
+      c = await startTestCluster({
+        nodes: [newNode('node-1')],
+        config: { classes: { loadBalancerClasses: ['example.com/lb'], handleUnclassed: false } },
+      });
+      await create(c, userService('unclassed'));
+      await create(c, userService('ours', tweakClass('example.com/lb')));
+      await ready(c, 'ours');
+      assert.equal(c.cloud.loadBalancers().length, 1);
+      assert.equal(c.cached('default', 'unclassed')?.metadata?.finalizers, undefined);
+      // spec.loadBalancerClass is immutable, so the way out of our class is a type change.
+      await c.core.patchNamespacedService({ name: 'ours', namespace: 'default', body: { spec: { type: 'ClusterIP', loadBalancerClass: null } } }, mergePatch);
+      await c.until(() => c.cloud.loadBalancers().length === 0 && !c.cached('default', 'ours')?.metadata?.finalizers?.length, 'cleanup');
+    });
+  });
+
+  describe('cloud failures', () => {
+    it('reports a failure honestly, backs off and recovers', async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1')] });
+      c.cloud.failNext('CreateLoadBalancer', new CloudError('capacity', { operation: 'CreateLoadBalancer', cloudCode: 'InsufficientCapacity' }), 2);
+      await create(c, userService('web'));
+      const failed = await c.until(() => {
+        const s = c.cached('default', 'web');
+        return s && findReadyCondition(s)?.reason === 'Failed' && s;
+      }, 'a Failed condition');
+      assert.match(findReadyCondition(failed)!.message, /capacity/);
+      await ready(c, 'web');
+      assert.equal(c.cloud.loadBalancers().length, 1, 'exactly one load balancer after the retries');
+      const reasons = (await events(c, 'web')).filter((e) => e.type === 'Warning').map((e) => e.reason);
+      assert.ok(reasons.includes('SyncLoadBalancerFailed'));
+    });
+
+    it('reports Provisioning while the cloud says so, then Ready', async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1')], cloudConfig: { provisioningDelayMs: 150 } });
+      await create(c, userService('web'));
+      await c.until(() => findReadyCondition(c.cached('default', 'web') ?? {})?.reason === 'Provisioning', 'Provisioning');
+      await ready(c, 'web');
+      assert.equal(c.syncs.filter((s) => s.result === 'error').length, 0, 'provisioning is not a failure');
+    });
+  });
+
+  describe('bad input', () => {
+    it('warns naming the field, leaves the cloud alone, and does not hold up other Services', async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1')] });
+      await create(c, userService('bad', tweakSourceRanges('10.0.0.0/8', '300.1.2.3/40')));
+      await create(c, userService('good'));
+      await ready(c, 'good');
+      const bad = await c.until(() => {
+        const s = c.cached('default', 'bad');
+        return s && findReadyCondition(s)?.reason === 'Invalid' && s;
+      }, 'an Invalid condition');
+      assert.match(findReadyCondition(bad)!.message, /spec\.loadBalancerSourceRanges\[1\]/);
+      assert.equal(c.cloud.loadBalancers().length, 1);
+      assert.ok(!c.cloud.calls.some((call) => call.service === 'default/bad'), 'no cloud call for the bad Service');
+      const warning = (await events(c, 'bad')).find((e) => e.type === 'Warning');
+      assert.match(warning!.message!, /loadBalancerSourceRanges\[1\]/);
+    });
+
+    it('keeps the existing load balancer untouched when a valid Service turns invalid', async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1')] });
+      await create(c, userService('web'));
+      await ready(c, 'web');
+      const lbBefore = c.cloud.loadBalancers();
+      c.cloud.clearCalls();
+      await c.core.patchNamespacedService(
+        { name: 'web', namespace: 'default', body: { metadata: { annotations: { [failValidationAnnotation]: 'no' } } } },
+        mergePatch,
+      );
+      await c.until(() => findReadyCondition(c.cached('default', 'web') ?? {})?.reason === 'Invalid', 'Invalid');
+      assert.deepEqual(c.cloud.calls, []);
+      assert.deepEqual(c.cloud.loadBalancers(), lbBefore);
+      assert.ok((c.cached('default', 'web')!.status!.loadBalancer!.ingress?.length ?? 0) > 0, 'the address stays published');
+    });
+
+    it('refuses a protocol the provider does not support, before any cloud call', async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1')], capabilities: { protocols: ['TCP'] } });
+      await create(c, userService('dns', (s) => (s.spec!.ports = [{ name: 'dns', port: 53, protocol: 'UDP' }])));
+      const svc = await c.until(() => {
+        const s = c.cached('default', 'dns');
+        return s && findReadyCondition(s)?.reason === 'Invalid' && s;
+      }, 'Invalid');
+      assert.match(findReadyCondition(svc)!.message, /spec\.ports\[0\]\.protocol/);
+      assert.deepEqual(c.cloud.calls, []);
+    });
+  });
+
+  describe('annotations', () => {
+    it('applies an annotation change with one update', async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1')] });
+      await create(c, userService('web', tweakAnnotations({ 'fake.kube-lbc.io/option': 'enabled' })));
+      await ready(c, 'web');
+      c.cloud.clearCalls();
+      await c.core.patchNamespacedService(
+        { name: 'web', namespace: 'default', body: { metadata: { annotations: { 'fake.kube-lbc.io/option': 'disabled' } } } },
+        mergePatch,
+      );
+      await c.until(() => c.cloud.loadBalancers()[0]!.option === 'disabled', 'the option to change');
+      assert.deepEqual(c.cloud.writes().map((w) => w.method), ['UpdateLoadBalancer']);
+    });
+  });
+});
