@@ -23,6 +23,8 @@ export class Harness {
   readonly #started: LoadBalancerProvider[] = [];
   /** Services the test handed to a provider, by UID, with the status last published. */
   readonly #services = new Map<string, Readonly<V1Service>>();
+  readonly #allNodes: Readonly<V1Node>[] = [];
+  /** The nodes last handed to the provider, for the cluster view. */
   #nodes: readonly Readonly<V1Node>[] = [];
   #serial = 0;
 
@@ -74,13 +76,14 @@ export class Harness {
   nodes(count: number): readonly Readonly<V1Node>[] {
     const max = this.#options.nodeCount ?? 3;
     if (count > max) throw new Error(`the test needs ${count} nodes; nodeCount is ${max}`);
-    const nodes = Array.from({ length: count }, (_, i) => {
-      const node = plainNode(i);
-      this.#options.tweakNode?.(node, i);
-      return deepFreeze(node);
-    });
-    this.#nodes = nodes;
-    return nodes;
+    // The same objects every time: a node keeps its UID, as in a real cluster.
+    while (this.#allNodes.length < count) {
+      const node = plainNode(this.#allNodes.length);
+      this.#options.tweakNode?.(node, this.#allNodes.length);
+      this.#allNodes.push(deepFreeze(node));
+    }
+    this.#nodes = this.#allNodes.slice(0, count);
+    return this.#nodes;
   }
 
   /**

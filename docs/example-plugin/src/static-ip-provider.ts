@@ -87,7 +87,7 @@ export class StaticIPProvider implements LoadBalancerProvider {
     } else if (!same(found.listeners, listeners)) {
       ctx.signal.throwIfAborted();
       await this.#calls.call('default', 'SetListeners', () =>
-        this.#book.setListeners(name, listeners),
+        this.#book.setListeners(name, listeners).catch(classify('SetListeners')),
       );
     }
     await this.#setTargets(ctx, found, nodes);
@@ -137,7 +137,7 @@ export class StaticIPProvider implements LoadBalancerProvider {
     if (same(found.targets, targets)) return;
     ctx.signal.throwIfAborted();
     await this.#calls.call('default', 'SetTargets', () =>
-      this.#book.setTargets(found.name, targets),
+      this.#book.setTargets(found.name, targets).catch(classify('SetTargets')),
     );
   }
 }
