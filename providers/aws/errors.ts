@@ -38,7 +38,7 @@ interface SdkErrorShape {
 export function awsErrorCode(err: unknown): string {
   const e = (err ?? {}) as SdkErrorShape;
   const raw = e.Code ?? (typeof e.code === 'string' ? e.code : undefined) ?? e.name ?? 'Unknown';
-  return notFoundCodes.has(raw) || throttleCodes.has(raw) ? raw : raw.replace(/Exception$/, '');
+  return raw.replace(/Exception$/, '');
 }
 
 export function classifyAwsError(operation: string, err: unknown): CloudError {

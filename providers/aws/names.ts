@@ -27,17 +27,17 @@ export function loadBalancerName(clusterName: string, service: Readonly<V1Servic
 }
 
 /**
- * Every target group of one Service starts with this (15 characters), so deletion can find the
+ * Every target group of one Service starts with this (14 characters), so deletion can find the
  * ones left unattached by a crash by listing names, then confirm ownership by tag.
  */
 export function targetGroupPrefix(clusterName: string, uid: string): string {
-  return `k8s-${serviceHash(clusterName, uid).slice(0, 10)}-`;
+  return `k8s-${serviceHash(clusterName, uid).slice(0, 9)}-`;
 }
 
 const protocolTag: Record<TargetProtocol, string> = { TCP: 'tcp', UDP: 'udp', TCP_UDP: 'tcpudp' };
 
 /**
- * `k8s-<hash10>-<tcp|udp|tcpudp>-<port>-<nodePort>`, at most 32 characters. The node port is in
+ * `k8s-<hash9>-<tcp|udp|tcpudp>-<port>-<nodePort>`, at most 32 characters. The node port is in
  * the name because a target group's port cannot change: a new node port means a new group.
  */
 export function targetGroupName(

@@ -64,7 +64,7 @@ describe('aws provider against moto', function () {
     assert.equal(inv.targetGroups[0]!.protocol, 'TCP_UDP');
     assert.match(
       inv.loadBalancers[0]!.listeners[0]!,
-      /^53\/TCP_UDP -> k8s-[0-9a-f]{10}-tcpudp-53-30053$/,
+      /^53\/TCP_UDP -> k8s-[0-9a-f]{9}-tcpudp-53-30053$/,
     );
     assert.deepEqual(inv.securityGroups[0]!.ingress, [
       'tcp/53 from 0.0.0.0/0',
