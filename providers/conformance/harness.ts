@@ -49,9 +49,9 @@ export class Harness {
     return { provider, gate };
   }
 
-  ctx(): CallContext {
+  ctx(signal = new AbortController().signal): CallContext {
     return {
-      signal: new AbortController().signal,
+      signal,
       logger: noopLogger,
       recordEvent: (type, reason, message) => this.events.push({ type, reason, message }),
     };

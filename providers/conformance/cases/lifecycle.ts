@@ -64,6 +64,20 @@ export function describeLifecycle(harness: () => Harness): void {
     assert.deepEqual(h.log.writesSince(mark), [], noWrites('ensure after a hosts update'));
   });
 
+  it('makes no write once the context is aborted (leadership lost)', async () => {
+    const h = harness();
+    const before = await h.inventory();
+    const { provider } = await h.start();
+    const mark = h.log.mark();
+    const signal = AbortSignal.abort();
+    const svc = h.service();
+    await provider
+      .ensureLoadBalancer(h.ctx(signal), h.clusterName, svc, h.nodes(1))
+      .catch(() => {});
+    assert.deepEqual(h.log.writesSince(mark), [], 'wrote although ctx.signal was aborted');
+    assert.deepEqual(await h.inventory(), before);
+  });
+
   it('leaves a missing load balancer alone when updating hosts', async () => {
     const h = harness();
     const before = await h.inventory();
