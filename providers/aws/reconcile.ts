@@ -39,6 +39,8 @@ export interface AwsEnv {
   readonly clients: AwsClients;
   readonly clusterName: string;
   readonly config: AwsConfig;
+  /** How long to wait before looking again at a provisioning NLB. @default 15 s */
+  readonly provisioningRecheckMs?: number;
 }
 
 /** How long to wait before looking again at an NLB that is still provisioning. */
@@ -109,7 +111,7 @@ export async function ensureNlb(
       );
     }
   }
-  return statusOf(lb);
+  return statusOf(lb, env.provisioningRecheckMs ?? provisioningRecheckMs);
 }
 
 /** Points the NLB's target groups at `nodes`; touches nothing else. */
@@ -221,14 +223,14 @@ function frontendSpec(
 }
 
 /** Honest status: the hostname is published at once, Ready only once the NLB is `active`. */
-function statusOf(lb: LoadBalancer): LoadBalancerStatus {
+function statusOf(lb: LoadBalancer, recheckMs: number): LoadBalancerStatus {
   const status = { ingress: lb.DNSName ? [{ hostname: lb.DNSName }] : [] };
   const state = lb.State?.Code;
   if (state === 'active' || state === 'active_impaired') return status;
   if (state === 'provisioning' || state === undefined) {
     throw new RetryAfterError(
       `NLB ${lb.LoadBalancerName} is provisioning`,
-      provisioningRecheckMs,
+      recheckMs,
       status,
     );
   }
