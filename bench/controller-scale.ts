@@ -9,8 +9,8 @@
 import { parseArgs } from 'node:util';
 import { Command } from 'commander';
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { buildConfig, type RawFlags } from '../cmd/config.js';
-import { addControllerFlags } from '../cmd/flags.js';
+import { buildConfig } from '../cmd/config.js';
+import { addControllerFlags, flagValues } from '../cmd/flags.js';
 import { startController } from '../cmd/run.js';
 import { sharedFakeCloud } from '../providers/fake/index.js';
 import { Informer } from '../runtime/informer.js';
@@ -27,7 +27,7 @@ const latencyMs = Number(values['latency-ms']);
 // Default flags, except what cannot work in one process: fixed HTTP ports.
 const cmd = addControllerFlags(new Command()).exitOverride();
 cmd.parse(['--cloud-provider', 'fake', '--metrics-bind-address', '0', '--health-probe-bind-address', '0', ...positionals], { from: 'user' });
-const config = buildConfig(cmd.opts() as RawFlags);
+const config = buildConfig(flagValues(cmd));
 
 const api = await startApiServer();
 const kubeConfig = api.kubeConfig();

@@ -34,3 +34,10 @@ export function addControllerFlags(cmd: Command): Command {
     .option('--log-format <format>', 'json or text', 'json')
     .option('--shutdown-grace-period <duration>', 'how long in-flight syncs may take after SIGTERM', '25s');
 }
+
+/** Commander hands options over in camelCase; the Config builder reads flag names. */
+export function flagValues(cmd: Command): Record<string, string | boolean | string[] | undefined> {
+  return Object.fromEntries(
+    Object.entries(cmd.opts()).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v]),
+  );
+}

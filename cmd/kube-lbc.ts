@@ -6,12 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ProviderConfigError, ProviderStartError, UnknownProviderError, errorMessage } from '../providers/errors.js';
+import { ProviderConfigError, ProviderStartError, UnknownProviderError, errorMessage, findCause } from '../providers/errors.js';
 import { createLogger } from '../runtime/logger.js';
 import { Shutdown } from '../runtime/shutdown.js';
 import { runSandbox } from '../sandbox/sandbox.js';
-import { buildConfig, ConfigError, type RawFlags } from './config.js';
-import { addControllerFlags } from './flags.js';
+import { buildConfig, ConfigError } from './config.js';
+import { addControllerFlags, flagValues } from './flags.js';
 import { loadCloudConfig, loadKubeConfig } from './inputs.js';
 import { startController } from './run.js';
 
@@ -34,7 +34,7 @@ function fail(err: unknown): never {
     for (const e of err.errors) process.stderr.write(`kube-lbc: ${e}\n`);
     process.exit(2);
   }
-  if (err instanceof ProviderConfigError || err instanceof UnknownProviderError) {
+  if (findCause(err, ProviderConfigError) || err instanceof UnknownProviderError) {
     process.stderr.write(`kube-lbc: --cloud-provider/--cloud-config: ${err.message}${err.cause ? ` (${errorMessage(err.cause)})` : ''}\n`);
     process.exit(2);
   }
@@ -48,9 +48,9 @@ const program = new Command('kube-lbc')
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
-addControllerFlags(program.command('run').description('run the service controller against a cluster')).action(async (flags: RawFlags) => {
+addControllerFlags(program.command('run').description('run the service controller against a cluster')).action(async (_opts: unknown, cmd: Command) => {
   try {
-    const config = buildConfig(flags);
+    const config = buildConfig(flagValues(cmd));
     const logger = createLogger({ level: config.logLevel, format: config.logFormat });
     const kubeConfig = loadKubeConfig(config.kubeconfig);
     const cloudConfig = loadCloudConfig(config.cloudConfigPath);

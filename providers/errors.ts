@@ -110,14 +110,18 @@ export class ProviderStartError extends Error {
   }
 }
 
-/** Walks `err` and its `cause` chain for the first error of class `type`, as Go's errors.As. */
+/**
+ * Walks `err` and its `cause` chain for the first error of class `type`, as Go's errors.As.
+ * Matches by name too: a plugin may bring its own copy of this module, and then `instanceof`
+ * fails for an error that is, by contract, the same.
+ */
 export function findCause<T extends Error>(
   err: unknown,
   type: abstract new (...args: never[]) => T,
 ): T | undefined {
   const seen = new Set<unknown>();
   for (let e = err; e instanceof Error && !seen.has(e); e = e.cause) {
-    if (e instanceof type) return e;
+    if (e instanceof type || e.name === type.name) return e as T;
     seen.add(e);
   }
   return undefined;

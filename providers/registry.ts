@@ -41,7 +41,8 @@ export async function createProvider(name: string, options: ProviderOptions): Pr
   try {
     return await factory(options);
   } catch (err) {
-    if (err instanceof ProviderConfigError) throw err;
+    // By name, not instanceof: a plugin may import its own copy of errors.js.
+    if (err instanceof Error && err.name === ProviderConfigError.name) throw err;
     throw new ProviderStartError(name, { cause: err });
   }
 }

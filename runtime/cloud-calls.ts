@@ -34,7 +34,8 @@ export interface CloudCallsOptions {
 interface BudgetQueue {
   readonly queue: PQueue;
   consecutiveThrottles: number;
-  pausedUntil: number;
+  /** Bumped by every throttle; only the latest pause may resume the queue. */
+  pauses: number;
 }
 
 const unlimited: CallBudget = { qps: Infinity, burst: Infinity, concurrency: Infinity };
@@ -107,15 +108,10 @@ export class CloudCalls {
   async #backOff(state: BudgetQueue): Promise<void> {
     state.consecutiveThrottles++;
     const delay = this.#options.throttleBackoffMs(state.consecutiveThrottles);
-    const until = this.#options.now() + delay;
-    if (until > state.pausedUntil) {
-      state.pausedUntil = until;
-      state.queue.pause();
-      void this.#options.sleep(delay).then(() => {
-        if (this.#options.now() >= state.pausedUntil) state.queue.start();
-      });
-    }
+    const pause = ++state.pauses;
+    state.queue.pause();
     await this.#options.sleep(delay);
+    if (state.pauses === pause) state.queue.start();
   }
 
   #queueFor(name: string): BudgetQueue {
@@ -123,7 +119,7 @@ export class CloudCalls {
     if (!state) {
       const declared = this.#declared[name] ?? this.#declared.default ?? unlimited;
       const b = name === 'default' ? { ...declared, ...this.#options.defaultOverride } : declared;
-      state = { queue: new PQueue(queueOptions(b)), consecutiveThrottles: 0, pausedUntil: 0 };
+      state = { queue: new PQueue(queueOptions(b)), consecutiveThrottles: 0, pauses: 0 };
       this.#budgets.set(name, state);
     }
     return state;

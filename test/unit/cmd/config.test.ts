@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { Command } from 'commander';
+import { buildConfig, ConfigError, type RawFlags } from '../../../cmd/config.js';
+import { parseDuration } from '../../../cmd/duration.js';
+import { addControllerFlags, flagValues } from '../../../cmd/flags.js';
+
+function parse(...argv: string[]): RawFlags {
+  const cmd = addControllerFlags(new Command()).exitOverride();
+  cmd.parse(argv, { from: 'user' });
+  return flagValues(cmd);
+}
+
+function errorsOf(...argv: string[]): readonly string[] {
+  try {
+    buildConfig(parse(...argv));
+  } catch (err) {
+    if (err instanceof ConfigError) return err.errors;
+    throw err;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = buildConfig(parse('--cloud-provider', 'fake'));
+    assert.equal(c.clusterName, 'kubernetes');
+    assert.equal(c.concurrentServiceSyncs, 50);
+    assert.equal(c.handleUnclassed, true);
+    assert.deepEqual(c.loadBalancerClasses, []);
+    assert.equal(c.nodeSyncPeriodMs, 100_000);
+    assert.deepEqual(c.nodePortRange, { min: 30000, max: 32767 });
+    assert.deepEqual(
+      [c.leaderElection.enabled, c.leaderElection.leaseDurationMs, c.leaderElection.renewDeadlineMs, c.leaderElection.retryPeriodMs],
+      [true, 15_000, 10_000, 2_000],
+    );
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('takes repeated --load-balancer-class and --handle-unclassed=false', () => {
+    const c = buildConfig(parse('--cloud-provider', 'aws', '--load-balancer-class', 'a.io/lb', '--load-balancer-class', 'b.io/lb', '--handle-unclassed', 'false'));
+    assert.deepEqual(c.loadBalancerClasses, ['a.io/lb', 'b.io/lb']);
+    assert.equal(c.handleUnclassed, false);
+  });
+
+  it('reports every bad flag at once, each naming the flag and the value', () => {
+    const errors = errorsOf('--concurrent-service-syncs', '0', '--node-sync-period', 'soon', '--cluster-name', 'Prod_1', '--service-node-port-range', '40000-30000');
+    assert.equal(errors.length, 5);
+    assert.match(errors.join('\n'), /--cloud-provider: required/);
+    assert.match(errors.join('\n'), /--concurrent-service-syncs: .*got "0"/);
+    assert.match(errors.join('\n'), /--node-sync-period: .*got "soon"/);
+    assert.match(errors.join('\n'), /--cluster-name: "Prod_1"/);
+    assert.match(errors.join('\n'), /--service-node-port-range: .*"40000-30000"/);
+  });
+
+  it('refuses leader-election timings that cannot work', () => {
+    const errors = errorsOf('--cloud-provider', 'fake', '--leader-elect-renew-deadline', '20s');
+    assert.match(errors.join('\n'), /renew-deadline \(20s\) must be shorter than --leader-elect-lease-duration \(15s\)/);
+  });
+
+  it('refuses a configuration that would act on nothing', () => {
+    assert.match(errorsOf('--cloud-provider', 'fake', '--handle-unclassed', 'false').join('\n'), /would act on nothing/);
+  });
+});
+
+describe('parseDuration', () => {
+  for (const [text, ms] of [['15s', 15000], ['1m30s', 90000], ['500ms', 500], ['2h', 7_200_000], ['0', 0], ['1.5s', 1500]] as const) {
+    it(`reads ${text} as ${ms} ms`, () => assert.equal(parseDuration(text), ms));
+  }
+  for (const text of ['', '15', 's', '1x', '1s2']) {
+    it(`refuses "${text}"`, () => assert.ok(Number.isNaN(parseDuration(text))));
+  }
+});

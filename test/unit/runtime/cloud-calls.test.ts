@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { CloudError } from '../../../providers/errors.js';
+import { CloudCalls } from '../../../runtime/cloud-calls.js';
+
+const throttle = () => new CloudError('slow down', { operation: 'X', cloudCode: 'Throttling', throttled: true });
+
+describe('CloudCalls', () => {
+  it('retries a throttled call after a backoff, without failing it', async () => {
+    const slept: number[] = [];
+    const gate = new CloudCalls({ sleep: async (ms) => void slept.push(ms), throttleBackoffMs: (n) => n * 100 });
+    let attempts = 0;
+    const result = await gate.call('default', 'Describe', async () => {
+      if (++attempts < 3) throw throttle();
+      return 'ok';
+    });
+    assert.equal(result, 'ok');
+    assert.equal(attempts, 3);
+    assert.ok(slept.includes(100) && slept.includes(200), `backed off 100 then 200 ms, slept ${slept}`);
+  });
+
+  it('gives up after the configured attempts and passes the throttle on', async () => {
+    const gate = new CloudCalls({ sleep: async () => {}, throttleAttempts: 2 });
+    await assert.rejects(gate.call('default', 'Describe', async () => { throw throttle(); }), CloudError);
+  });
+
+  it('does not retry other errors', async () => {
+    const gate = new CloudCalls();
+    let attempts = 0;
+    await assert.rejects(gate.call('default', 'Create', async () => { attempts++; throw new Error('boom'); }), /boom/);
+    assert.equal(attempts, 1);
+  });
+
+  it('pauses the whole budget on a throttle, so other callers wait too', async () => {
+    let release!: () => void;
+    const pause = new Promise<void>((r) => (release = r));
+    const gate = new CloudCalls({ sleep: () => pause, throttleAttempts: 2 });
+    let first = true;
+    const order: string[] = [];
+    const throttled = gate.call('default', 'A', async () => {
+      if (first) {
+        first = false;
+        throw throttle();
+      }
+      order.push('A');
+    });
+    await new Promise((r) => setImmediate(r));
+    const other = gate.call('default', 'B', async () => void order.push('B'));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, [], 'B waits while the budget is paused');
+    release();
+    await Promise.all([throttled, other]);
+    assert.deepEqual(order.sort(), ['A', 'B']);
+  });
+
+  it('limits calls in flight per budget and counts calls for metrics', async () => {
+    const seen: string[] = [];
+    const gate = new CloudCalls({ observer: (c) => seen.push(`${c.budget}:${c.operation}:${c.outcome}`) });
+    gate.configure({ default: { qps: Infinity, burst: Infinity, concurrency: 1 }, mutate: { qps: Infinity, burst: Infinity, concurrency: 2 } });
+    let inFlight = 0;
+    let peak = 0;
+    const work = async () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+    };
+    await Promise.all([1, 2, 3, 4].map(() => gate.call('default', 'Describe', work)));
+    assert.equal(peak, 1);
+    peak = 0;
+    await Promise.all([1, 2, 3, 4].map(() => gate.call('mutate', 'Create', work)));
+    assert.equal(peak, 2);
+    assert.equal(gate.totalCalls, 8);
+    assert.equal(seen[0], 'default:Describe:success');
+  });
+});
