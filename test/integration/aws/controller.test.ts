@@ -4,13 +4,19 @@
  * targets follow; the Service goes and nothing is left in the account.
  */
 import assert from 'node:assert/strict';
-import type { V1Node, V1Service } from '@kubernetes/client-node';
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Node,
+  type V1Service,
+} from '@kubernetes/client-node';
 import { findReadyCondition } from '../../../controllers/service/status.js';
 import { createAwsClients } from '../../../providers/aws/clients.js';
 import { parseAwsConfig } from '../../../providers/aws/config.js';
 import { AwsProvider } from '../../../providers/aws/provider.js';
 import type { ProviderFactory } from '../../../providers/provider.js';
 import { newNode, newService, tweakProviderID } from '../../fixtures/builders.js';
+import { startApiServer } from '../../../sandbox/apiserver/index.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
 import {
   seedAccount,
@@ -127,5 +133,54 @@ describe('kube-lbc with the aws provider, end to end against moto', function () 
     await cluster.until(() => !cluster.cached('default', 'web'), 'web to be gone');
     inv = await readInventory();
     assert.deepEqual([inv.loadBalancers, inv.targetGroups, inv.securityGroups], [[], [], []]);
+  });
+
+  it('garbage-collects the NLB of a Service deleted while kube-lbc was down', async () => {
+    await c!.stop();
+    c = undefined;
+    const api = await startApiServer();
+    try {
+      const first = await startTestCluster({
+        apiServer: api,
+        provider,
+        config: { clusterName },
+        nodes: [nodeFor(account, 0)],
+      });
+      await first.core.createNamespacedService({
+        namespace: 'default',
+        body: userService('orphan'),
+      });
+      await first.until(
+        () => findReadyCondition(first.cached('default', 'orphan') ?? {})?.reason === 'Ready',
+        'orphan to be Ready',
+      );
+      await first.stop();
+
+      // While kube-lbc is down, someone deletes the Service and strips its finalizer by hand.
+      const core = first.core;
+      await core.deleteNamespacedService({ namespace: 'default', name: 'orphan' });
+      const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+      await core.patchNamespacedService(
+        { namespace: 'default', name: 'orphan', body: { metadata: { finalizers: null } } },
+        mergePatch,
+      );
+      assert.equal((await readInventory()).loadBalancers.length, 1, 'the NLB outlived its Service');
+
+      const second = await startTestCluster({
+        apiServer: api,
+        provider,
+        config: { clusterName, gcPeriodMs: 60_000 },
+      });
+      try {
+        await inventoryUntil(
+          (i) => i.loadBalancers.length + i.targetGroups.length + i.securityGroups.length === 0,
+          'the GC to delete the orphan',
+        );
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await api.close();
+    }
   });
 });
