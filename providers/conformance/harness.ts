@@ -65,9 +65,9 @@ export class Harness {
     return this.#remember(svc);
   }
 
-  /** A frozen copy of `service` with `change` applied (same UID: the same Service, edited). */
+  /** A frozen copy of the current `service` with `change` applied: the same Service, edited. */
   edit(service: Readonly<V1Service>, change: (s: V1Service) => void): Readonly<V1Service> {
-    const copy = thaw(service);
+    const copy = thaw(this.current(service));
     change(copy);
     return this.#remember(copy);
   }
@@ -87,7 +87,15 @@ export class Harness {
   }
 
   /**
-   * `ensureLoadBalancer`, waiting out `RetryAfterError` while the cloud provisions (a bounded wait
+   * The latest version of `service` (same UID): with the status the kit last published, as the
+   * controller's cache would hold it.
+   */
+  current(service: Readonly<V1Service>): Readonly<V1Service> {
+    return this.#services.get(service.metadata!.uid!) ?? service;
+  }
+
+  /**
+   * `ensureLoadBalancer` on the current version of `service`, waiting out `RetryAfterError` while the cloud provisions (a bounded wait
    * on the cloud, the only place the kit sleeps), and publishing the status to the cluster view.
    */
   async ensure(
@@ -101,7 +109,7 @@ export class Harness {
         const status = await provider.ensureLoadBalancer(
           this.ctx(),
           this.clusterName,
-          service,
+          this.current(service),
           nodes,
         );
         this.#publish(service, status.ingress);
@@ -141,8 +149,7 @@ export class Harness {
   }
 
   #publish(service: Readonly<V1Service>, ingress: readonly V1LoadBalancerIngress[]): void {
-    const current = this.#services.get(service.metadata!.uid!) ?? service;
-    const copy = thaw(current);
+    const copy = thaw(this.current(service));
     copy.status = { loadBalancer: { ingress: thaw([...ingress]) } };
     this.#services.set(service.metadata!.uid!, deepFreeze(copy));
   }

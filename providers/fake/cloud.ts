@@ -27,6 +27,9 @@ const writes: ReadonlySet<FakeOperation> = new Set([
   'DeleteLoadBalancer',
 ]);
 
+/** The `cloudCode` of a create whose name is taken, as real clouds answer it. */
+export const duplicateName = 'DuplicateLoadBalancerName';
+
 export function isFakeWrite(operation: string): boolean {
   return writes.has(operation as FakeOperation);
 }
@@ -166,7 +169,7 @@ export class FakeCloud {
     if (this.#loadBalancers.has(lb.name)) {
       throw new CloudError(`load balancer ${lb.name} already exists`, {
         operation: 'CreateLoadBalancer',
-        cloudCode: 'DuplicateLoadBalancerName',
+        cloudCode: duplicateName,
         retryable: false,
       });
     }

@@ -16,7 +16,13 @@ import type {
   LoadBalancerStatus,
   OwnedLoadBalancer,
 } from '../provider.js';
-import type { FakeCloud, FakeListenerSpec, FakeLoadBalancer, FakePort } from './cloud.js';
+import {
+  duplicateName,
+  type FakeCloud,
+  type FakeListenerSpec,
+  type FakeLoadBalancer,
+  type FakePort,
+} from './cloud.js';
 import { optionAnnotation, validateFakeService } from './validation.js';
 
 /** Permissive, so most tests pass through; SCTP is off so the core's refusal path is reachable. */
@@ -89,37 +95,40 @@ export class FakeProvider implements LoadBalancerProvider {
     const key = namespacedName(service);
     const wanted = this.#listenerSpec(service);
     const wantedNodes = nodeNames(nodes);
-    let lb = await this.#describe(clusterName, service);
+    // A Service without published ingress was most likely never made: create first, saving a
+    // read on every new Service. A duplicate means a run died before publishing; reconcile it.
+    const published = (service.status?.loadBalancer?.ingress?.length ?? 0) > 0;
+    let lb = published ? await this.#describe(clusterName, service) : undefined;
     if (!lb) {
       ctx.signal.throwIfAborted();
       ctx.logger.info({ loadBalancer: name }, 'creating load balancer');
-      const tags = {
-        cluster: clusterName,
-        serviceUID: service.metadata?.uid ?? '',
-        namespace: service.metadata?.namespace ?? '',
-        serviceName: service.metadata?.name ?? '',
-      };
       const requestedIP = this.capabilities.requestedIP ? service.spec?.loadBalancerIP : undefined;
       const spec = {
         name,
-        tags,
+        tags: ownerTags(clusterName, service),
         ...wanted,
         nodes: wantedNodes,
         requestedIP: requestedIP || undefined,
       };
-      lb = await this.#calls.call('default', 'CreateLoadBalancer', () =>
-        this.#cloud.createLoadBalancer(spec, key),
-      );
-    } else {
-      if (!sameListeners(lb, wanted)) {
-        ctx.signal.throwIfAborted();
-        ctx.logger.info({ loadBalancer: name }, 'updating load balancer listeners');
-        await this.#calls.call('default', 'UpdateLoadBalancer', () =>
-          this.#cloud.updateLoadBalancer(name, wanted, key),
+      try {
+        const created = await this.#calls.call('default', 'CreateLoadBalancer', () =>
+          this.#cloud.createLoadBalancer(spec, key),
         );
+        return this.#statusOrProvisioning(created);
+      } catch (err) {
+        if (findCause(err, CloudError)?.cloudCode !== duplicateName) throw err;
+        lb = await this.#describe(clusterName, service);
+        if (!lb) throw err;
       }
-      await this.#updateHosts(ctx, name, lb, wantedNodes, key);
     }
+    if (!sameListeners(lb, wanted)) {
+      ctx.signal.throwIfAborted();
+      ctx.logger.info({ loadBalancer: name }, 'updating load balancer listeners');
+      await this.#calls.call('default', 'UpdateLoadBalancer', () =>
+        this.#cloud.updateLoadBalancer(name, wanted, key),
+      );
+    }
+    await this.#updateHosts(ctx, name, lb, wantedNodes, key);
     return this.#statusOrProvisioning(lb);
   }
 
@@ -228,6 +237,15 @@ export class FakeProvider implements LoadBalancerProvider {
     }
     return status;
   }
+}
+
+function ownerTags(clusterName: string, service: Readonly<V1Service>): FakeLoadBalancer['tags'] {
+  return {
+    cluster: clusterName,
+    serviceUID: service.metadata?.uid ?? '',
+    namespace: service.metadata?.namespace ?? '',
+    serviceName: service.metadata?.name ?? '',
+  };
 }
 
 function sameListeners(lb: FakeListenerSpec, wanted: FakeListenerSpec): boolean {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import type { V1Service } from '@kubernetes/client-node';
+import type { LoadBalancerStatus } from '../../../../providers/provider.js';
 import { CloudError, InvalidServiceError, RetryAfterError } from '../../../../providers/errors.js';
 import { failValidationAnnotation, optionAnnotation } from '../../../../providers/fake/index.js';
 import {
@@ -13,16 +15,21 @@ import { noopLogger } from '../../../../runtime/logger.js';
 import { newFakeHarness } from './harness.js';
 
 const methods = (calls: readonly { method: string }[]) => calls.map((c) => c.method);
+/** `svc` as the controller's cache holds it once the status is written. */
+const published = (svc: V1Service, status: LoadBalancerStatus): V1Service => ({
+  ...svc,
+  status: { loadBalancer: { ingress: [...status.ingress] } },
+});
 const twoNodes = [newNode('node-1'), newNode('node-2')];
 
 describe('fake provider', () => {
   describe('ensureLoadBalancer', () => {
-    it('creates a load balancer with the ports and nodes, and returns its ingress', async () => {
+    it('creates a new Service’s load balancer in one call, and returns its ingress', async () => {
       const { cloud, provider, ctx } = await newFakeHarness();
       const svc = newService('web');
       const status = await provider.ensureLoadBalancer(ctx, 'test', svc, twoNodes);
       assert.deepEqual(status, { ingress: [{ ip: '192.0.2.1' }] });
-      assert.deepEqual(methods(cloud.calls), ['GetLoadBalancer', 'CreateLoadBalancer']);
+      assert.deepEqual(methods(cloud.calls), ['CreateLoadBalancer']);
       const [lb] = cloud.loadBalancers();
       assert.deepEqual(lb!.nodes, ['node-1', 'node-2']);
       assert.deepEqual(lb!.ports, [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 30080 }]);
@@ -36,14 +43,43 @@ describe('fake provider', () => {
 
     it('writes nothing when the cloud already matches, before and after a restart', async () => {
       const { cloud, provider, ctx, restart } = await newFakeHarness();
-      const svc = newService('web');
-      const first = await provider.ensureLoadBalancer(ctx, 'test', svc, twoNodes);
+      const fresh = newService('web');
+      const first = await provider.ensureLoadBalancer(ctx, 'test', fresh, twoNodes);
+      const svc = published(fresh, first);
       cloud.clearCalls();
       assert.deepEqual(await provider.ensureLoadBalancer(ctx, 'test', svc, twoNodes), first);
       const restarted = await restart();
       assert.deepEqual(await restarted.ensureLoadBalancer(ctx, 'test', svc, twoNodes), first);
       assert.deepEqual(methods(cloud.calls), ['GetLoadBalancer', 'GetLoadBalancer']);
       assert.deepEqual(cloud.writes(), []);
+    });
+
+    it('finishes a create whose status was never published, without a duplicate', async () => {
+      const { cloud, provider, ctx, restart } = await newFakeHarness();
+      const svc = newService('web');
+      const first = await provider.ensureLoadBalancer(ctx, 'test', svc, twoNodes);
+      cloud.clearCalls();
+      const moreNodes = [...twoNodes, newNode('node-3')];
+      assert.deepEqual(
+        await (await restart()).ensureLoadBalancer(ctx, 'test', svc, moreNodes),
+        first,
+      );
+      assert.deepEqual(methods(cloud.calls), [
+        'CreateLoadBalancer',
+        'GetLoadBalancer',
+        'UpdateHosts',
+      ]);
+      assert.equal(cloud.loadBalancers().length, 1);
+    });
+
+    it('creates again when a published load balancer is gone from the cloud', async () => {
+      const { cloud, provider, ctx } = await newFakeHarness();
+      const svc = newService('web');
+      const status = await provider.ensureLoadBalancer(ctx, 'test', svc, twoNodes);
+      await provider.ensureLoadBalancerDeleted(ctx, 'test', svc);
+      cloud.clearCalls();
+      await provider.ensureLoadBalancer(ctx, 'test', published(svc, status), twoNodes);
+      assert.deepEqual(methods(cloud.calls), ['GetLoadBalancer', 'CreateLoadBalancer']);
     });
 
     const changes = [
@@ -76,9 +112,9 @@ describe('fake provider', () => {
       it(c.desc, async () => {
         const { cloud, provider, ctx } = await newFakeHarness();
         const svc = newService('web');
-        await provider.ensureLoadBalancer(ctx, 'test', svc, twoNodes);
+        const status = await provider.ensureLoadBalancer(ctx, 'test', svc, twoNodes);
         cloud.clearCalls();
-        const changed = structuredClone(svc);
+        const changed = structuredClone(published(svc, status));
         c.tweak(changed);
         await provider.ensureLoadBalancer(ctx, 'test', changed, c.nodes);
         assert.deepEqual(methods(cloud.writes()), c.writes);
