@@ -34,8 +34,9 @@ function fail(err: unknown): never {
     for (const e of err.errors) process.stderr.write(`kube-lbc: ${e}\n`);
     process.exit(2);
   }
-  if (findCause(err, ProviderConfigError) || err instanceof UnknownProviderError) {
-    process.stderr.write(`kube-lbc: --cloud-provider/--cloud-config: ${err.message}${err.cause ? ` (${errorMessage(err.cause)})` : ''}\n`);
+  const userError = findCause(err, ProviderConfigError) ?? findCause(err, UnknownProviderError);
+  if (userError) {
+    process.stderr.write(`kube-lbc: --cloud-provider/--cloud-config: ${userError.message}${userError.cause ? ` (${errorMessage(userError.cause)})` : ''}\n`);
     process.exit(2);
   }
   process.stderr.write(`kube-lbc: ${err instanceof ProviderStartError ? err.message : errorMessage(err)}\n`);

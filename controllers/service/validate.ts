@@ -33,17 +33,37 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
     if (!caps.requestedIP) errors.push({ field: 'spec.loadBalancerIP', message: 'this provider cannot honour a requested IP' });
     else if (!isIP(spec.loadBalancerIP)) errors.push({ field: 'spec.loadBalancerIP', message: `"${spec.loadBalancerIP}" is not an IP address` });
   }
-  const ranges = spec.loadBalancerSourceRanges ?? [];
+  // The API server validates the spec field; the older annotation reaches us unchecked.
+  const annotated = svc.metadata?.annotations?.[SOURCE_RANGES_ANNOTATION];
+  const fromAnnotation = spec.loadBalancerSourceRanges?.length ? undefined : annotated;
+  const ranges = fromAnnotation !== undefined ? splitList(fromAnnotation) : (spec.loadBalancerSourceRanges ?? []);
+  const field = fromAnnotation !== undefined ? `metadata.annotations[${SOURCE_RANGES_ANNOTATION}]` : 'spec.loadBalancerSourceRanges';
   if (ranges.length > 0 && !caps.sourceRanges) {
-    errors.push({ field: 'spec.loadBalancerSourceRanges', message: 'this provider cannot restrict source ranges' });
+    errors.push({ field, message: 'this provider cannot restrict source ranges' });
   }
   ranges.forEach((r, i) => {
-    if (!isCidr(r)) errors.push({ field: `spec.loadBalancerSourceRanges[${i}]`, message: `"${r}" is not a valid CIDR` });
+    if (!isCidr(r)) errors.push({ field: `${field}[${i}]`, message: `"${r}" is not a valid CIDR` });
   });
   if ((spec.ipFamilies?.length ?? 0) > 1 && !caps.dualStack) {
     errors.push({ field: 'spec.ipFamilies', message: 'dual-stack load balancers are not supported by this provider' });
   }
   return errors;
+}
+
+/** Upstream's pre-field way of restricting clients, still honoured when the field is empty. */
+export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+
+/**
+ * The CIDRs allowed to connect: `spec.loadBalancerSourceRanges`, else the annotation, as
+ * upstream's GetLoadBalancerSourceRanges; empty means everyone. Providers call this.
+ */
+export function loadBalancerSourceRanges(svc: Readonly<V1Service>): string[] {
+  if (svc.spec?.loadBalancerSourceRanges?.length) return [...svc.spec.loadBalancerSourceRanges];
+  return splitList(svc.metadata?.annotations?.[SOURCE_RANGES_ANNOTATION] ?? '');
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 export function isCidr(value: string): boolean {

@@ -75,8 +75,10 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const api = options.apiServer ?? (await startApiServer(options.apiServerOptions));
   const kubeConfig = api.kubeConfig();
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  for (const node of options.nodes ?? []) await core.createNode({ body: node });
-  for (const svc of options.services ?? []) await core.createNamespacedService({ namespace: svc.metadata?.namespace ?? 'default', body: svc });
+  for (const node of options.nodes ?? []) await core.createNode({ body: forCreate(node) });
+  for (const svc of options.services ?? []) {
+    await core.createNamespacedService({ namespace: svc.metadata?.namespace ?? 'default', body: forCreate(svc) });
+  }
 
   const changed = new EventEmitter();
   changed.setMaxListeners(0);
@@ -174,4 +176,15 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       if (!options.apiServer) await api.close();
     },
   };
+}
+
+/** A builder's object as a client would POST it: the server assigns uid, versions and status. */
+export function forCreate<T extends { metadata?: { uid?: string; resourceVersion?: string; generation?: number } }>(obj: T): T {
+  const copy = structuredClone(obj);
+  if (copy.metadata) {
+    delete copy.metadata.uid;
+    delete copy.metadata.resourceVersion;
+    delete copy.metadata.generation;
+  }
+  return copy;
 }
