@@ -149,16 +149,16 @@ export class FakeProvider implements LoadBalancerProvider {
     clusterName: string,
     service: Readonly<V1Service>,
   ): Promise<void> {
-    const lb = await this.#describe(clusterName, service);
-    if (!lb) return;
+    // Delete by name in one call, as a cloud that addresses resources by name allows.
+    const name = this.loadBalancerName(clusterName, service);
     ctx.signal.throwIfAborted();
-    ctx.logger.info({ loadBalancer: lb.name }, 'deleting load balancer');
     try {
       await this.#calls.call('default', 'DeleteLoadBalancer', () =>
-        this.#cloud.deleteLoadBalancer(lb.name, namespacedName(service)),
+        this.#cloud.deleteLoadBalancer(name, namespacedName(service)),
       );
+      ctx.logger.info({ loadBalancer: name }, 'deleted load balancer');
     } catch (err) {
-      // Someone (another replica, a retry that timed out) deleted it first: that is success.
+      // Never made, or deleted first by another replica or a retry whose answer was lost.
       if (!findCause(err, CloudError)?.notFound) throw err;
     }
   }

@@ -221,15 +221,27 @@ describe('fake provider', () => {
   });
 
   describe('ensureLoadBalancerDeleted', () => {
-    it('deletes the load balancer, and then succeeds without a write', async () => {
+    it('deletes the load balancer in one call, and succeeds when it is already gone', async () => {
       const { cloud, provider, ctx } = await newFakeHarness();
       const svc = newService('web');
       await provider.ensureLoadBalancer(ctx, 'test', svc, twoNodes);
-      await provider.ensureLoadBalancerDeleted(ctx, 'test', svc);
-      assert.deepEqual(cloud.loadBalancers(), []);
       cloud.clearCalls();
       await provider.ensureLoadBalancerDeleted(ctx, 'test', svc);
-      assert.deepEqual(methods(cloud.calls), ['GetLoadBalancer']);
+      assert.deepEqual(cloud.loadBalancers(), []);
+      await provider.ensureLoadBalancerDeleted(ctx, 'test', svc);
+      assert.deepEqual(methods(cloud.calls), ['DeleteLoadBalancer', 'DeleteLoadBalancer']);
+    });
+
+    it('fails a delete the cloud refuses', async () => {
+      const { cloud, provider, ctx } = await newFakeHarness();
+      const svc = newService('web');
+      await provider.ensureLoadBalancer(ctx, 'test', svc, []);
+      cloud.failNext(
+        'DeleteLoadBalancer',
+        new CloudError('busy', { operation: 'x', cloudCode: 'InUse' }),
+      );
+      await assert.rejects(provider.ensureLoadBalancerDeleted(ctx, 'test', svc), /busy/);
+      assert.equal(cloud.loadBalancers().length, 1);
     });
 
     it('treats a load balancer deleted under it as deleted', async () => {
