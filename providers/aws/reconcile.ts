@@ -228,11 +228,7 @@ function statusOf(lb: LoadBalancer, recheckMs: number): LoadBalancerStatus {
   const state = lb.State?.Code;
   if (state === 'active' || state === 'active_impaired') return status;
   if (state === 'provisioning' || state === undefined) {
-    throw new RetryAfterError(
-      `NLB ${lb.LoadBalancerName} is provisioning`,
-      recheckMs,
-      status,
-    );
+    throw new RetryAfterError(`NLB ${lb.LoadBalancerName} is provisioning`, recheckMs, status);
   }
   throw new CloudError(
     `NLB ${lb.LoadBalancerName} is ${state}: ${lb.State?.Reason ?? 'no reason given'}`,
