@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { parse } from 'yaml';
-import { buildConfig, type Config, type RawFlags } from '../../../cmd/config.js';
-import { addControllerFlags } from '../../../cmd/flags.js';
+import { buildConfig, type Config } from '../../../cmd/config.js';
+import { addControllerFlags, flagValues } from '../../../cmd/flags.js';
 import { parseAwsConfig } from '../../../providers/aws/config.js';
 import { parseLocalConfig } from '../../../providers/local/config.js';
 import { HealthChecks, parseBindAddress, startHttpServers } from '../../../runtime/http-server.js';
@@ -35,12 +35,7 @@ function controllerConfig(args: string[]): Config {
   assert.equal(args[0], 'run');
   const cmd = addControllerFlags(new Command('run')).exitOverride();
   cmd.parse(args.slice(1), { from: 'user' });
-  // buildConfig reads flags by their command-line names; commander hands them over camelCased.
-  const flags: RawFlags = {};
-  for (const [key, value] of Object.entries(cmd.opts())) {
-    flags[key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)] = value as RawFlags[string];
-  }
-  return buildConfig(flags);
+  return buildConfig(flagValues(cmd));
 }
 
 function status(port: number, path: string): Promise<number> {
