@@ -110,16 +110,19 @@ export class FakeProvider implements LoadBalancerProvider {
         nodes: wantedNodes,
         requestedIP: requestedIP || undefined,
       };
-      try {
-        const created = await this.#calls.call('default', 'CreateLoadBalancer', () =>
-          this.#cloud.createLoadBalancer(spec, key),
-        );
-        return this.#statusOrProvisioning(created);
-      } catch (err) {
-        if (findCause(err, CloudError)?.cloudCode !== duplicateName) throw err;
-        lb = await this.#describe(clusterName, service);
-        if (!lb) throw err;
-      }
+      const created = await this.#calls
+        .call('default', 'CreateLoadBalancer', () => this.#cloud.createLoadBalancer(spec, key))
+        .catch((err: unknown) => {
+          if (findCause(err, CloudError)?.cloudCode === duplicateName) return undefined;
+          throw err;
+        });
+      if (created) return this.#statusOrProvisioning(created);
+      lb = await this.#describe(clusterName, service);
+      if (!lb)
+        throw new CloudError(`load balancer ${name} exists but cannot be read`, {
+          operation: 'GetLoadBalancer',
+          cloudCode: 'Inconsistent',
+        });
     }
     if (!sameListeners(lb, wanted)) {
       ctx.signal.throwIfAborted();
