@@ -8,8 +8,11 @@
  *   Nothing here parses ARNs, so this is harmless.
  * - A new NLB is `provisioning` on CreateLoadBalancer and `active` on the very next describe
  *   (AWS: minutes). The first ensure therefore throws RetryAfterError and the second is Ready.
- * - RegisterTargets accepts instance IDs moto never made and every target reports healthy (or
- *   `unused`/`initial`); health checks are never really run, so only their settings are checked.
+ * - CreateLoadBalancer with a name already in use makes a second NLB of that name (AWS answers
+ *   DuplicateLoadBalancerName, or returns the same NLB when every setting matches). The provider
+ *   describes by name before creating, so the crash-recovery tests would see a duplicate here.
+ * - RegisterTargets accepts instance IDs moto never made and reports every target `healthy`;
+ *   health checks are never really run, so only their settings are checked.
  * - Two `tag-key` filters in one DescribeSubnets keep only the last (AWS ANDs them): the provider
  *   sends one and filters the cluster tag itself.
  * - DescribeTargetGroups by LoadBalancerArn with none attached answers TargetGroupNotFound
