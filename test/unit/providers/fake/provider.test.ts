@@ -72,6 +72,17 @@ describe('fake provider', () => {
       assert.equal(cloud.loadBalancers().length, 1);
     });
 
+    it('fails, without a second copy, when the name is taken but reads say it is missing', async () => {
+      const { cloud, provider, ctx } = await newFakeHarness();
+      const svc = newService('web');
+      await provider.ensureLoadBalancer(ctx, 'test', svc, twoNodes);
+      cloud.exists = false;
+      await assert.rejects(provider.ensureLoadBalancer(ctx, 'test', svc, twoNodes), {
+        cloudCode: 'Inconsistent',
+      });
+      assert.equal(cloud.loadBalancers().length, 1);
+    });
+
     it('creates again when a published load balancer is gone from the cloud', async () => {
       const { cloud, provider, ctx } = await newFakeHarness();
       const svc = newService('web');
