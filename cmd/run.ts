@@ -31,6 +31,8 @@ export interface RunningController {
   readonly informers: ClusterInformers;
   readonly servers: RunningHttpServers;
   readonly cloudCalls: CloudCalls;
+  /** Resolves when this replica starts reconciling (at once without leader election). */
+  readonly leading: Promise<void>;
   /**
    * Stops in upstream's order: no new work, in-flight syncs finish, the Lease is released (so a
    * standby takes over at once), then caches, provider and endpoints close.
@@ -101,7 +103,10 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
   const stopping = new AbortController();
   let running: Promise<void> | undefined;
   let elector: LeaderElector | undefined;
+  let startedLeading!: () => void;
+  const leading = new Promise<void>((resolve) => (startedLeading = resolve));
   const runUntil = (signal: AbortSignal) => {
+    startedLeading();
     running = controller.run(AbortSignal.any([signal, stopping.signal])).catch((err) => {
       logger.error({ err: String(err) }, 'controller failed');
     });
@@ -134,6 +139,7 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
     informers,
     servers,
     cloudCalls,
+    leading,
     async stop() {
       stopping.abort(new Error('shutting down'));
       await running;

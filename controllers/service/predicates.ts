@@ -85,9 +85,18 @@ export function nodeSetFingerprint(nodes: readonly Readonly<V1Node>[]): string {
 
 /** What of a Service its load balancer depends on, beyond the nodes. */
 export function serviceFingerprint(svc: Readonly<V1Service>): string {
-  return JSON.stringify([svc.metadata?.uid, svc.metadata?.annotations ?? {}, svc.spec ?? {}]);
+  return canonicalJson([svc.metadata?.uid, svc.metadata?.annotations ?? {}, svc.spec ?? {}]);
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+/** JSON with object keys sorted: a server may hand the same object back with keys reordered. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
 }
