@@ -49,7 +49,7 @@ export class Harness {
     return { provider, gate };
   }
 
-  ctx(signal = new AbortController().signal): CallContext {
+  ctx(signal: AbortSignal = new AbortController().signal): CallContext {
     return {
       signal,
       logger: noopLogger,
