@@ -125,6 +125,7 @@ export class ServiceSyncer {
     }
     const written = await patchStatus(api, cur, { ingress, ready: { reason: 'Ready', message: 'Load balancer is ready' } });
     if (!hadIngress && ingress.length) this.#observeFirstIngress(cur);
+    this.#deps.logger.info({ service: key, ingress: ingress.map((i) => i.ip ?? i.hostname) }, 'ensured load balancer');
     recorder.record(cur, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
     this.#applied.set(key, {
       uid: cur.metadata?.uid ?? '',
@@ -163,6 +164,7 @@ export class ServiceSyncer {
       throw new Error('update load balancer hosts', { cause: err });
     }
     applied.nodesFingerprint = nodesFp;
+    this.#deps.logger.info({ service: key, nodes: nodes.length }, 'updated load balancer hosts');
     recorder.record(svc, 'Normal', 'UpdatedLoadBalancer', `Updated load balancer with new hosts (${nodes.length} nodes)`);
     return {};
   }
@@ -191,6 +193,7 @@ export class ServiceSyncer {
     if (svc.metadata?.deletionTimestamp == null) await patchStatus(api, svc, { ingress: [], ready: null });
     await removeFinalizer(api, svc);
     this.#applied.delete(key);
+    this.#deps.logger.info({ service: key }, 'deleted load balancer');
     recorder.record(svc, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');
     return {};
   }

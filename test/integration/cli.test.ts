@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { startApiServer, type ApiServer } from '../../sandbox/apiserver/index.js';
+
+const entry = new URL('../../cmd/kube-lbc.ts', import.meta.url).pathname;
+
+function kubeLbc(args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stderr!.on('data', (d: Buffer) => (out += d));
+  return { child, output: () => out };
+}
+
+async function exitCode(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code;
+}
+
+describe('the kube-lbc command', function () {
+  this.timeout(60_000);
+
+  it('exits 2 naming every bad flag', async () => {
+    const { child, output } = kubeLbc(['run', '--concurrent-service-syncs', '0', '--cluster-name', 'Bad_Name']);
+    assert.equal(await exitCode(child), 2);
+    assert.match(output(), /--cloud-provider: required/);
+    assert.match(output(), /--concurrent-service-syncs: .*"0"/);
+    assert.match(output(), /--cluster-name: "Bad_Name"/);
+  });
+
+  it('exits 2 naming an unknown cloud-config key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
+    writeFileSync(join(dir, 'cloud.yaml'), 'latencyMS: 5\n');
+    writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:1", insecure-skip-tls-verify: true}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {}}]\ncurrent-context: c\n');
+    const { child, output } = kubeLbc(['run', '--cloud-provider', 'fake', '--cloud-config', join(dir, 'cloud.yaml'), '--kubeconfig', join(dir, 'kubeconfig')]);
+    assert.equal(await exitCode(child), 2);
+    assert.match(output(), /latencyMS/);
+  });
+
+  describe('against a cluster', () => {
+    let api: ApiServer;
+    let dir: string;
+    beforeEach(async () => {
+      api = await startApiServer();
+      dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
+      writeFileSync(join(dir, 'kubeconfig'), api.kubeconfigYaml());
+    });
+    afterEach(async () => api.close());
+
+    it('reconciles as leader, then on SIGTERM drains, releases the Lease and exits 0', async () => {
+      const core = api.kubeConfig().makeApiClient(CoreV1Api);
+      const leases = api.kubeConfig().makeApiClient(CoordinationV1Api);
+      await core.createNode({ body: { metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.2' }] } } });
+      await core.createNamespacedService({
+        namespace: 'default',
+        body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] } },
+      });
+      const { child, output } = kubeLbc([
+        'run', '--cloud-provider', 'fake', '--kubeconfig', join(dir, 'kubeconfig'),
+        '--leader-elect-resource-namespace', 'default', '--metrics-bind-address', '0', '--health-probe-bind-address', '0',
+      ]);
+      // The command's own structured log says when it has ensured the load balancer.
+      await new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (/"msg":"ensured load balancer"/.test(output())) resolve();
+        };
+        child.stdout!.on('data', check);
+        child.stderr!.on('data', check);
+        child.once('exit', () => reject(new Error(`exited early:\n${output()}`)));
+        check();
+      });
+      const svc = await core.readNamespacedService({ name: 'web', namespace: 'default' });
+      assert.ok(svc.status?.loadBalancer?.ingress?.length, 'the ingress is published');
+      assert.ok(svc.metadata?.finalizers?.includes('service.kubernetes.io/load-balancer-cleanup'));
+      const held = await leases.readNamespacedLease({ name: 'kube-lbc', namespace: 'default' });
+      assert.ok(held.spec?.holderIdentity, 'a leader holds the Lease');
+      child.kill('SIGTERM');
+      assert.equal(await exitCode(child), 0, output());
+      const released = await leases.readNamespacedLease({ name: 'kube-lbc', namespace: 'default' });
+      assert.equal(released.spec?.holderIdentity ?? '', '', 'the Lease is released for a standby');
+      assert.match(output(), /"msg":"shutdown complete"/);
+    });
+  });
+});
