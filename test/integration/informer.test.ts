@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { Informer } from '../../runtime/informer.js';
+import { startApiServer, type ApiServer } from '../../sandbox/apiserver/index.js';
+
+/** Waits until the informer's cache satisfies `check`, re-checking on each of its events. */
+function cacheUntil(informer: Informer<V1Service>, check: () => boolean, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 10_000);
+    const attempt = () => {
+      if (check()) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    informer.addHandlers({ add: attempt, update: attempt, delete: attempt });
+    attempt();
+  });
+}
+
+const svc = (name: string): V1Service => ({ metadata: { name }, spec: { type: 'ClusterIP', ports: [{ port: 80, protocol: 'TCP' }] } });
+
+describe('Informer', () => {
+  let api: ApiServer;
+  let core: CoreV1Api;
+  let informer: Informer<V1Service>;
+  const updates: [string, string][] = [];
+
+  beforeEach(async () => {
+    api = await startApiServer();
+    core = api.kubeConfig().makeApiClient(CoreV1Api);
+    await core.createNamespacedService({ namespace: 'default', body: svc('before') });
+    informer = new Informer<V1Service>({
+      kubeConfig: api.kubeConfig(),
+      name: 'services',
+      path: '/api/v1/services',
+      list: () => core.listServiceForAllNamespaces(),
+      restartDelayMs: () => 10,
+    });
+    updates.length = 0;
+    informer.addHandlers({ update: (o, n) => updates.push([o.metadata!.resourceVersion!, n.metadata!.resourceVersion!]) });
+  });
+  afterEach(async () => {
+    await informer.stop();
+    await api.close();
+  });
+
+  it('resolves start() once the first list is in the cache', async () => {
+    await informer.start();
+    assert.equal(informer.synced, true);
+    assert.ok(informer.get('default/before'));
+  });
+
+  it('hands update handlers the old and the new object', async () => {
+    await informer.start();
+    const old = informer.get('default/before')!;
+    await core.patchNamespacedService({ name: 'before', namespace: 'default', body: [{ op: 'add', path: '/metadata/labels', value: { a: 'b' } }] });
+    await cacheUntil(informer, () => updates.length > 0, 'an update');
+    assert.equal(updates[0]![0], old.metadata!.resourceVersion);
+    assert.notEqual(updates[0]![1], old.metadata!.resourceVersion);
+  });
+
+  it('keeps watching after the server drops the watch', async () => {
+    await informer.start();
+    api.faults.dropWatches({ abrupt: true });
+    await core.createNamespacedService({ namespace: 'default', body: svc('after-drop') });
+    await cacheUntil(informer, () => informer.get('default/after-drop') !== undefined, 'the new Service');
+  });
+
+  it('relists after 410 Gone and sees what changed meanwhile', async () => {
+    await informer.start();
+    api.faults.expireNextWatch('services');
+    api.faults.dropWatches();
+    await core.createNamespacedService({ namespace: 'default', body: svc('after-gone') });
+    await core.deleteNamespacedService({ name: 'before', namespace: 'default' });
+    await cacheUntil(informer, () => informer.get('default/after-gone') !== undefined && !informer.get('default/before'), 'the relist');
+  });
+
+  it('restarts with backoff after the server refused connections (where ListWatch gives up)', async () => {
+    await informer.start();
+    const outage = api.faults.refuseConnections(300);
+    api.faults.dropWatches({ abrupt: true });
+    await outage;
+    await core.createNamespacedService({ namespace: 'default', body: svc('after-outage') });
+    await cacheUntil(informer, () => informer.get('default/after-outage') !== undefined, 'the Service created after the outage');
+    assert.equal(informer.running, true);
+  });
+
+  it('retries the first list until the server answers', async () => {
+    api.faults.failNext({ verb: 'list', resource: 'services' }, { code: 500 }, 2);
+    await informer.start();
+    assert.ok(informer.get('default/before'));
+  });
+});
