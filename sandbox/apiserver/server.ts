@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
+import { openApiDocument, openApiIndex } from './openapi.js';
 import { ApiError, badRequest, methodNotAllowed, resourceNotFound, toApiError } from './errors.js';
 import type { AuditRecord, Faults } from './faults.js';
 import type { Rest, Reply, Target } from './rest.js';
@@ -112,6 +113,17 @@ export function createHandler(deps: FrontDeps) {
       const doc = apiResourceList(registry, parsed.group, parsed.version);
       if (doc) sendJson(res, 200, doc);
       else sendError(res, resourceNotFound());
+    } else if (pathname === '/openapi/v3' || pathname === '/openapi/v3/') {
+      sendJson(res, 200, openApiIndex(registry));
+    } else if (pathname.startsWith('/openapi/v3/')) {
+      const m = /^\/openapi\/v3\/(?:api\/([^/]+)|apis\/([^/]+)\/([^/]+))$/.exec(pathname);
+      const doc =
+        m && (m[1] ? openApiDocument(registry, '', m[1]) : openApiDocument(registry, m[2]!, m[3]!));
+      if (doc) sendJson(res, 200, doc);
+      else
+        res
+          .writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
+          .end('404 page not found\n');
     } else if (['/healthz', '/livez', '/readyz'].includes(pathname)) {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
     } else if (parsed.type === 'other') {

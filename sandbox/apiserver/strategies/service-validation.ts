@@ -25,6 +25,7 @@ import {
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
+const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
 
 export const needsNodePorts = (svc: KObject) =>
   svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer';
@@ -135,25 +136,23 @@ function loadBalancerFieldErrors(svc: KObject): FieldError[] {
       for (const e of qualifiedNameErrors(spec.loadBalancerClass))
         errs.push(invalidValue('spec.loadBalancerClass', spec.loadBalancerClass, e));
   }
+  // The capitalised path is the real server's (a historical accident it keeps); the annotation
+  // form is checked too, for LoadBalancers.
+  const RANGES_MSG = 'must be a list of IP ranges. For example, 10.240.0.0/24,10.250.0.0/24 ';
   if ((spec.loadBalancerSourceRanges?.length ?? 0) > 0) {
-    if (!isLB)
-      errs.push(
-        forbiddenField(
-          'spec.loadBalancerSourceRanges',
-          "may only be used when `type` is 'LoadBalancer'",
-        ),
-      );
+    const field = 'spec.LoadBalancerSourceRanges';
+    if (!isLB) errs.push(forbiddenField(field, "may only be used when `type` is 'LoadBalancer'"));
     (spec.loadBalancerSourceRanges as string[]).forEach((r, i) => {
-      if (!isCIDR(String(r).trim())) {
-        errs.push(
-          invalidValue(
-            `spec.loadBalancerSourceRanges[${i}]`,
-            r,
-            'must be a list of IP ranges. For example, 10.240.0.0/24,10.250.0.0/24 ',
-          ),
-        );
-      }
+      if (!isCIDR(String(r).trim())) errs.push(invalidValue(`${field}[${i}]`, r, RANGES_MSG));
     });
+  }
+  const annotation = svc.metadata.annotations?.[SOURCE_RANGES_ANNOTATION];
+  if (isLB && annotation !== undefined && annotation.trim() !== '') {
+    if (annotation.split(',').some((r) => !isCIDR(r.trim()))) {
+      errs.push(
+        invalidValue(`metadata.annotations[${SOURCE_RANGES_ANNOTATION}]`, annotation, RANGES_MSG),
+      );
+    }
   }
   if (spec.loadBalancerIP && !isLB)
     errs.push(
