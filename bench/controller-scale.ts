@@ -14,11 +14,15 @@ import { addControllerFlags, flagValues } from '../cmd/flags.js';
 import { startController } from '../cmd/run.js';
 import { sharedFakeCloud } from '../providers/fake/index.js';
 import { Informer } from '../runtime/informer.js';
+import { reuseConnections } from '../runtime/kube-client.js';
 import { noopLogger } from '../runtime/logger.js';
 import { startApiServerThread } from './support/apiserver-thread.js';
 
 const { values, positionals } = parseArgs({
-  options: { services: { type: 'string', default: '200' }, 'latency-ms': { type: 'string', default: '100' } },
+  options: {
+    services: { type: 'string', default: '200' },
+    'latency-ms': { type: 'string', default: '100' },
+  },
   allowPositionals: true,
 });
 const N = Number(values.services);
@@ -26,21 +30,48 @@ const latencyMs = Number(values['latency-ms']);
 
 // Default flags, except what cannot work in one process: fixed HTTP ports.
 const cmd = addControllerFlags(new Command()).exitOverride();
-cmd.parse(['--cloud-provider', 'fake', '--metrics-bind-address', '0', '--health-probe-bind-address', '0', ...positionals], { from: 'user' });
+cmd.parse(
+  [
+    '--cloud-provider',
+    'fake',
+    '--metrics-bind-address',
+    '0',
+    '--health-probe-bind-address',
+    '0',
+    ...positionals,
+  ],
+  { from: 'user' },
+);
 const config = buildConfig(flagValues(cmd));
 
 const api = await startApiServerThread();
-const kubeConfig = api.kubeConfig();
+const kubeConfig = reuseConnections(api.kubeConfig());
 const core = kubeConfig.makeApiClient(CoreV1Api);
-await core.createNode({ body: { metadata: { name: 'node-1' }, spec: { providerID: 'fake://node-1' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.2' }] } } });
+await core.createNode({
+  body: {
+    metadata: { name: 'node-1' },
+    spec: { providerID: 'fake://node-1' },
+    status: { addresses: [{ type: 'InternalIP', address: '127.0.0.2' }] },
+  },
+});
 const cloud = sharedFakeCloud();
-const running = await startController(config, { kubeConfig, cloudConfig: { latencyMs }, logger: noopLogger, version: 'bench' });
+const running = await startController(config, {
+  kubeConfig,
+  cloudConfig: { latencyMs },
+  logger: noopLogger,
+  version: 'bench',
+});
 const startedAt = performance.now();
 await running.leading;
 const leaderAfter = (performance.now() - startedAt) / 1000;
 
 // The bench watches through its own informer, as a user's `kubectl get -w` would.
-const watcher = new Informer<V1Service>({ kubeConfig, name: 'bench', path: '/api/v1/namespaces/bench/services', list: () => core.listNamespacedService({ namespace: 'bench' }) });
+const watcher = new Informer<V1Service>({
+  kubeConfig,
+  name: 'bench',
+  path: '/api/v1/namespaces/bench/services',
+  list: () => core.listNamespacedService({ namespace: 'bench' }),
+});
 const created = new Map<string, number>();
 const ready = new Map<string, number>();
 const gone = new Map<string, number>();
@@ -67,12 +98,33 @@ await core.createNamespace({ body: { metadata: { name: 'bench' } } });
 await core.createNamespace({ body: { metadata: { name: 'warmup' } } });
 await watcher.start();
 // A warm-up round outside the measured namespace, so JIT compilation is not what we measure.
-await Promise.all(Array.from({ length: 50 }, (_, i) => core.createNamespacedService({ namespace: 'warmup', body: { metadata: { name: `w-${i}` }, spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] } } })));
-while (running.informers.services.list().some((s) => s.metadata?.namespace === 'warmup' && !s.status?.loadBalancer?.ingress?.length)) {
+await Promise.all(
+  Array.from({ length: 50 }, (_, i) =>
+    core.createNamespacedService({
+      namespace: 'warmup',
+      body: {
+        metadata: { name: `w-${i}` },
+        spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
+      },
+    }),
+  ),
+);
+while (
+  running.informers.services
+    .list()
+    .some((s) => s.metadata?.namespace === 'warmup' && !s.status?.loadBalancer?.ingress?.length)
+) {
   await new Promise((r) => setTimeout(r, 50));
 }
-await Promise.all(Array.from({ length: 50 }, (_, i) => core.deleteNamespacedService({ namespace: 'warmup', name: `w-${i}` })));
-while (running.informers.services.list().some((s) => s.metadata?.namespace === 'warmup') || cloud.loadBalancers().length) {
+await Promise.all(
+  Array.from({ length: 50 }, (_, i) =>
+    core.deleteNamespacedService({ namespace: 'warmup', name: `w-${i}` }),
+  ),
+);
+while (
+  running.informers.services.list().some((s) => s.metadata?.namespace === 'warmup') ||
+  cloud.loadBalancers().length
+) {
   await new Promise((r) => setTimeout(r, 50));
 }
 const auditStart = (await api.audit()).length;
@@ -85,19 +137,28 @@ await Promise.all(
     created.set(name, performance.now());
     await core.createNamespacedService({
       namespace: 'bench',
-      body: { metadata: { name }, spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] } },
+      body: {
+        metadata: { name },
+        spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
+      },
     });
   }),
 );
 await readyDone;
 const makespan = (performance.now() - t0) / 1000;
-const latencies = [...ready].map(([name, at]) => (at - created.get(name)!) / 1000).sort((a, b) => a - b);
+const latencies = [...ready]
+  .map(([name, at]) => (at - created.get(name)!) / 1000)
+  .sort((a, b) => a - b);
 const createCalls = cloud.calls.length - callsStart;
 const createAudit = (await api.audit()).slice(auditStart);
 
 const t1 = performance.now();
 const deletedAt = performance.now();
-await Promise.all(Array.from({ length: N }, (_, i) => core.deleteNamespacedService({ name: `svc-${i}`, namespace: 'bench' })));
+await Promise.all(
+  Array.from({ length: N }, (_, i) =>
+    core.deleteNamespacedService({ name: `svc-${i}`, namespace: 'bench' }),
+  ),
+);
 await goneDone;
 const cleanup = (performance.now() - t1) / 1000;
 void deletedAt;
@@ -107,7 +168,10 @@ const deleteCalls = cloud.calls.length - callsStart - createCalls;
 const writesBy = (records: typeof allAudit) => {
   const writes = records.filter((r) => ['create', 'update', 'patch', 'delete'].includes(r.verb));
   // The bench's own creates and deletes of the Services are not the controller's.
-  const own = writes.filter((r) => r.resource === 'services' && !r.subresource && (r.verb === 'create' || r.verb === 'delete'));
+  const own = writes.filter(
+    (r) =>
+      r.resource === 'services' && !r.subresource && (r.verb === 'create' || r.verb === 'delete'),
+  );
   const byKind = new Map<string, number>();
   for (const r of writes) {
     if (own.includes(r)) continue;
@@ -118,18 +182,35 @@ const writesBy = (records: typeof allAudit) => {
 };
 const createWrites = writesBy(createAudit);
 const all = writesBy(allAudit);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]!;
+const pct = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]!;
 const mem = process.memoryUsage();
 
-console.log(`kube-lbc controller bench: ${N} Services, fake cloud at ${latencyMs} ms per call, default flags (--concurrent-service-syncs ${config.concurrentServiceSyncs})`);
+console.log(
+  `kube-lbc controller bench: ${N} Services, fake cloud at ${latencyMs} ms per call, default flags (--concurrent-service-syncs ${config.concurrentServiceSyncs})`,
+);
 console.log(`leader elected after  ${leaderAfter.toFixed(3)} s (not counted below)`);
-console.log(`create-to-ingress     p50 ${pct(50).toFixed(3)} s   p99 ${pct(99).toFixed(3)} s   min ${latencies[0]!.toFixed(3)} s   max ${latencies.at(-1)!.toFixed(3)} s`);
-console.log(`makespan              ${makespan.toFixed(3)} s   (${(N / makespan).toFixed(1)} Services converged per second)`);
-console.log(`cleanup after delete  ${cleanup.toFixed(3)} s   (all ${N} gone from the API, load balancers left: ${cloud.loadBalancers().length})`);
-console.log(`cloud calls/Service   create ${(createCalls / N).toFixed(2)}   delete ${(deleteCalls / N).toFixed(2)}`);
-console.log(`API writes/Service    create ${(createWrites.total / N).toFixed(2)}   create+delete ${(all.total / N).toFixed(2)}`);
-console.log(`  by kind: ${[...all.byKind].map(([k, v]) => `${k}=${(v / N).toFixed(2)}`).join(', ')}`);
-console.log(`memory                rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB   heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB (controller and bench; the API server runs in its own thread)`);
+console.log(
+  `create-to-ingress     p50 ${pct(50).toFixed(3)} s   p99 ${pct(99).toFixed(3)} s   min ${latencies[0]!.toFixed(3)} s   max ${latencies.at(-1)!.toFixed(3)} s`,
+);
+console.log(
+  `makespan              ${makespan.toFixed(3)} s   (${(N / makespan).toFixed(1)} Services converged per second)`,
+);
+console.log(
+  `cleanup after delete  ${cleanup.toFixed(3)} s   (all ${N} gone from the API, load balancers left: ${cloud.loadBalancers().length})`,
+);
+console.log(
+  `cloud calls/Service   create ${(createCalls / N).toFixed(2)}   delete ${(deleteCalls / N).toFixed(2)}`,
+);
+console.log(
+  `API writes/Service    create ${(createWrites.total / N).toFixed(2)}   create+delete ${(all.total / N).toFixed(2)}`,
+);
+console.log(
+  `  by kind: ${[...all.byKind].map(([k, v]) => `${k}=${(v / N).toFixed(2)}`).join(', ')}`,
+);
+console.log(
+  `memory                rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB   heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB (controller and bench; the API server runs in its own thread)`,
+);
 
 await watcher.stop();
 await running.stop();

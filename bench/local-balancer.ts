@@ -76,7 +76,12 @@ async function startHaproxy(frontendPort: number, backendPorts: number[]): Promi
   const file = join(mkdtempSync(join(tmpdir(), 'kube-lbc-bench-')), 'haproxy.cfg');
   writeFileSync(file, cfg);
   const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitForPort(frontendPort);
+  try {
+    await waitForPort(frontendPort);
+  } catch (err) {
+    child.kill();
+    throw err;
+  }
   return child;
 }
 
@@ -138,58 +143,59 @@ function toBytes(text: string | undefined): number {
 }
 
 async function main(): Promise<void> {
-  const backends = await startBackends();
-  const localPort = await freePort();
-  const haproxyPort = await freePort();
+  const children: ChildProcess[] = [];
   const dataPath = new DataPath({
     maxConnections: 10_000,
     tcpIdleTimeoutMs: 300_000,
     udpIdleTimeoutMs: 30_000,
     healthCheck: { intervalMs: 5000, timeoutMs: 2000, unhealthyThreshold: 2, healthyThreshold: 1 },
   });
-  await dataPath.apply({
-    key: 'bench',
-    name: 'bench/bench',
-    address: host,
-    scheduler: 'rr',
-    affinityTimeoutMs: undefined,
-    sourceRanges: [],
-    ports: [
-      {
-        port: localPort,
-        protocol: 'TCP',
-        backends: backends.ports.map((port) => ({
-          host,
-          port,
-          weight: 1,
-          health: { kind: 'tcp', host, port },
-        })),
-      },
-    ],
-  });
-  const haproxy = await startHaproxy(haproxyPort, backends.ports);
-
-  const targets = [
-    { name: 'direct', port: backends.ports[0]! },
-    { name: 'kube-lbc local', port: localPort },
-    { name: 'haproxy', port: haproxyPort },
-  ];
-  const workloads = [
-    { name: 'small responses (3 B)', path: '/' },
-    { name: 'large responses (256 KiB)', path: '/big' },
-  ];
-  console.log(
-    `wrk -t2 -c${connections} -d${seconds}s, ${backendCount} Node HTTP backends in one process, keep-alive, ${host}`,
-  );
   try {
+    const backends = await startBackends();
+    children.push(backends.child);
+    const localPort = await freePort();
+    const haproxyPort = await freePort();
+    await dataPath.apply({
+      key: 'bench',
+      name: 'bench/bench',
+      address: host,
+      scheduler: 'rr',
+      affinityTimeoutMs: undefined,
+      sourceRanges: [],
+      ports: [
+        {
+          port: localPort,
+          protocol: 'TCP',
+          backends: backends.ports.map((port) => ({
+            host,
+            port,
+            weight: 1,
+            health: { kind: 'tcp', host, port },
+          })),
+        },
+      ],
+    });
+    children.push(await startHaproxy(haproxyPort, backends.ports));
+
+    const targets = [
+      { name: 'direct', port: backends.ports[0]! },
+      { name: 'kube-lbc local', port: localPort },
+      { name: 'haproxy', port: haproxyPort },
+    ];
+    const workloads = [
+      { name: 'small responses (3 B)', path: '/' },
+      { name: 'large responses (256 KiB)', path: '/big' },
+    ];
+    console.log(
+      `wrk -t2 -c${connections} -d${seconds}s, ${backendCount} Node HTTP backends in one process, keep-alive, ${host}`,
+    );
     for (const workload of workloads) {
       const results = new Map<string, WrkResult>();
       for (const target of targets) results.set(target.name, await wrk(target.port, workload.path));
       printTable(workload.name, results);
     }
   } finally {
-    haproxy.kill();
-    backends.child.kill();
+    for (const child of children) child.kill();
     await dataPath.close();
   }
 }

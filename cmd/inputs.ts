@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { reuseConnections } from '../runtime/kube-client.js';
 import { ConfigError } from './config.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -23,7 +24,7 @@ export function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv 
     throw new ConfigError([`--kubeconfig: cannot load a kubeconfig${path ? ` from "${path}"` : ''}: ${(err as Error).message}`]);
   }
   if (!kc.getCurrentCluster()) throw new ConfigError([`--kubeconfig: no current cluster in ${path ?? 'the kubeconfig'}`]);
-  return kc;
+  return reuseConnections(kc);
 }
 
 /** The cloud-config file as a plain object; `{}` when no file is given. */

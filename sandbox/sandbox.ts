@@ -10,6 +10,7 @@ import { createServer, request, type Server } from 'node:http';
 import { CoreV1Api, type V1Node, type V1Service } from '@kubernetes/client-node';
 import { buildConfig } from '../cmd/config.js';
 import { startController, type RunningController } from '../cmd/run.js';
+import { reuseConnections } from '../runtime/kube-client.js';
 import { createLogger } from '../runtime/logger.js';
 import { startApiServer } from './apiserver/index.js';
 
@@ -31,7 +32,8 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
   const logger = createLogger({ level: 'warn', format: 'text' });
   const api = await startApiServer({ port: options.port }).catch(() => startApiServer({ port: 0 }));
   writeFileSync(options.kubeconfigPath, api.kubeconfigYaml());
-  const core = api.kubeConfig().makeApiClient(CoreV1Api);
+  const kubeConfig = reuseConnections(api.kubeConfig());
+  const core = kubeConfig.makeApiClient(CoreV1Api);
   for (const n of NODES) await core.createNode({ body: sandboxNode(n.name, n.ip) });
 
   const config = buildConfig({
@@ -56,7 +58,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
     'shutdown-grace-period': '10s',
   });
   const cloudConfig = options.provider === 'local' ? { addresses: ['127.240.0.0/16'] } : {};
-  const running = await startController(config, { kubeConfig: api.kubeConfig(), cloudConfig, logger, version: options.version });
+  const running = await startController(config, { kubeConfig, cloudConfig, logger, version: options.version });
   say(`kube-lbc ${options.version} sandbox: API server ${api.url}, provider ${options.provider}, ${NODES.length} nodes`);
   say(`metrics: http://${running.servers.metricsAddress}/metrics   health: http://${running.servers.healthProbeAddress}/readyz`);
 

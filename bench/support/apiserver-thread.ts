@@ -16,7 +16,10 @@ export async function startApiServerThread(): Promise<ApiServerThread> {
   const ts = import.meta.url.endsWith('.ts');
   const script = new URL(`./apiserver-worker.${ts ? 'ts' : 'js'}`, import.meta.url).href;
   const worker = ts
-    ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(script)}); });`, { eval: true })
+    ? new Worker(
+        `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(script)}); });`,
+        { eval: true },
+      )
     : new Worker(new URL(script));
   const [ready] = (await once(worker, 'message')) as [{ url: string; kubeconfig: string }];
   const ask = async <T>(type: string): Promise<T> => {

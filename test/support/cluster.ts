@@ -13,6 +13,7 @@ import type { Capabilities, LoadBalancerProvider, ProviderFactory } from '../../
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../../sandbox/apiserver/index.js';
 import type { BackoffOptions } from '../../runtime/backoff.js';
 import { CloudCalls } from '../../runtime/cloud-calls.js';
+import { reuseConnections } from '../../runtime/kube-client.js';
 import { noopLogger, type Logger } from '../../runtime/logger.js';
 
 export interface SyncRecord {
@@ -73,7 +74,7 @@ export const defaultTestConfig: ServiceControllerConfig = {
 
 export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
   const api = options.apiServer ?? (await startApiServer(options.apiServerOptions));
-  const kubeConfig = api.kubeConfig();
+  const kubeConfig = reuseConnections(api.kubeConfig());
   const core = kubeConfig.makeApiClient(CoreV1Api);
   for (const node of options.nodes ?? []) await core.createNode({ body: forCreate(node) });
   for (const svc of options.services ?? []) {

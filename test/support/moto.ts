@@ -9,10 +9,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import {
-  EC2Client,
+  CreateSecurityGroupCommand,
   CreateSubnetCommand,
-  CreateVpcCommand,
   CreateTagsCommand,
+  CreateVpcCommand,
+  EC2Client,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 
@@ -110,12 +111,16 @@ function freePort(): Promise<number> {
   });
 }
 
+export const nodeSecurityGroupName = 'cluster-nodes';
+
 export interface SeededAccount {
   readonly vpcId: string;
   /** Public subnets tagged kubernetes.io/role/elb, one per zone (a, b). */
   readonly publicSubnets: string[];
   /** Private subnets tagged kubernetes.io/role/internal-elb, one per zone. */
   readonly privateSubnets: string[];
+  /** The nodes' security group, tagged with the cluster tag; every instance is in it. */
+  readonly nodeSecurityGroupId: string;
   /** Running instances, to put in nodes' providerIDs. */
   readonly instances: { id: string; zone: string }[];
 }
@@ -151,6 +156,19 @@ export async function seedAccount(clusterName: string, instanceCount = 4): Promi
       await subnet('10.0.11.0/24', 'us-east-1a', 'kubernetes.io/role/internal-elb'),
       await subnet('10.0.12.0/24', 'us-east-1b', 'kubernetes.io/role/internal-elb'),
     ];
+    const nodeGroup = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: nodeSecurityGroupName,
+        Description: 'cluster nodes',
+        VpcId: vpcId,
+        TagSpecifications: [
+          {
+            ResourceType: 'security-group',
+            Tags: [{ Key: `kubernetes.io/cluster/${clusterName}`, Value: 'owned' }],
+          },
+        ],
+      }),
+    );
     const instances: { id: string; zone: string }[] = [];
     for (let i = 0; i < instanceCount; i++) {
       const zone = i % 2 === 0 ? 'us-east-1a' : 'us-east-1b';
@@ -161,11 +179,18 @@ export async function seedAccount(clusterName: string, instanceCount = 4): Promi
           MaxCount: 1,
           InstanceType: 't3.small',
           SubnetId: privateSubnets[i % 2],
+          SecurityGroupIds: [nodeGroup.GroupId!],
         }),
       );
       instances.push({ id: out.Instances![0]!.InstanceId!, zone });
     }
-    return { vpcId, publicSubnets, privateSubnets, instances };
+    return {
+      vpcId,
+      publicSubnets,
+      privateSubnets,
+      nodeSecurityGroupId: nodeGroup.GroupId!,
+      instances,
+    };
   } finally {
     ec2.destroy();
   }

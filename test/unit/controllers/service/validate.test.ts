@@ -43,3 +43,11 @@ describe('isCidr', () => {
     it(`says ${want} for ${value}`, () => assert.equal(isCidr(value), want));
   }
 });
+
+describe('validateCapabilities with the source-ranges annotation', () => {
+  it('names the annotation and the index of a bad CIDR', () => {
+    const svc = newService('a', (s) => (s.metadata!.annotations = { 'service.beta.kubernetes.io/load-balancer-source-ranges': '10.0.0.0/8, 300.1.2.3/40' }));
+    const errors = validateCapabilities(svc, caps);
+    assert.deepEqual(errors.map((e) => e.field), ['metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges][1]']);
+  });
+});
