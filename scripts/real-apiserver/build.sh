@@ -14,7 +14,9 @@ NICE=(nice -n "${REAL_APISERVER_NICE:-15}")
 
 log() { printf '[real-apiserver build] %s\n' "$*" >&2; }
 
-if [[ -x "$BIN" && "${1:-}" != "--force" ]]; then
+# Bump when the recipe changes what gets built, so an older cached binary is rebuilt.
+RECIPE=2
+if [[ -x "$BIN" && "$(cat "$BIN.recipe" 2>/dev/null)" == "$RECIPE" && "${1:-}" != "--force" ]]; then
   log "cached: $BIN"
   exit 0
 fi
@@ -62,7 +64,7 @@ ensure_packages() {
   dpkg -s golang-1.22-go >/dev/null 2>&1 || missing+=(golang-1.22-go)
   dpkg -s etcd-server >/dev/null 2>&1 || missing+=(etcd-server)
   local pkg
-  for pkg in dpkg-dev rsync make; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  for pkg in dpkg-dev rsync make golang-github-modern-go-reflect2-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -t bookworm-backports "${missing[@]}"
@@ -78,6 +80,19 @@ fetch_source() {
     SRC_DIR="$(find "$CACHE/src" -maxdepth 1 -type d -name 'kubernetes-1.20*' | head -n1)"
   fi
   [[ -n "$SRC_DIR" ]] || { log "no kubernetes-1.20* directory after apt-get source"; exit 1; }
+}
+
+# Kubernetes 1.20 vendors modern-go/reflect2 1.0.1, which reads Go runtime internals that changed
+# in Go 1.18: built with Go 1.22 the server panics (nil pointer in reflect2.Type2, answered as a
+# dropped connection) when decoding some JSON bodies, e.g. POST /api/v1/namespaces. 1.0.2 fixed
+# that without changing its API; Debian packages it, so swap it into vendor/.
+patch_vendor() {
+  local vendored="$SRC_DIR/vendor/github.com/modern-go/reflect2"
+  local fixed=/usr/share/gocode/src/github.com/modern-go/reflect2
+  [[ -f "$vendored/go_above_118.go" ]] && return 0
+  log "vendor: modern-go/reflect2 1.0.1 -> $(dpkg-query -W -f '${Version}' golang-github-modern-go-reflect2-dev) (Go 1.18+ fix)"
+  find "$vendored" -maxdepth 1 -name '*.go' -delete
+  cp "$fixed"/*.go "$vendored/"
 }
 
 build() {
@@ -98,6 +113,7 @@ build() {
   log "go build ./cmd/kube-apiserver"
   "${NICE[@]}" go build -trimpath -ldflags "-s -w $(version_ldflags)" -o "$BIN.tmp" ./cmd/kube-apiserver
   mv "$BIN.tmp" "$BIN"
+  echo "$RECIPE" >"$BIN.recipe"
   log "built $BIN ($("$BIN" --version))"
 }
 
@@ -116,4 +132,5 @@ version_ldflags() {
 ensure_apt_sources
 ensure_packages
 fetch_source
+patch_vendor
 build

@@ -26,7 +26,8 @@ for g in discovery.k8s.io events.k8s.io coordination.k8s.io; do
   report "$g versions" "$(raw "/apis/$g" | json '(o.versions||[]).map(v=>v.version).join(",")||"absent"')"
 done
 
-kubectl create namespace "$NS" >/dev/null 2>&1 || true
+out="$(create /api/v1/namespaces "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$NS\"}}")"
+[[ "$(json 'o.kind' <<<"$out")" == Namespace ]] || { echo "cannot create namespace $NS: $out" >&2; exit 1; }
 svc() { # $1 = name, $2 = extra spec JSON members, $3 = ports JSON
   create "/api/v1/namespaces/$NS/services" \
     "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"$PREFIX-$1\"},\"spec\":{\"type\":\"LoadBalancer\",$2\"ports\":$3}}"
