@@ -34,3 +34,9 @@ clean:
 .PHONY: test-real-apiserver
 test-real-apiserver: node_modules
 	scripts/real-apiserver/test.sh
+
+# The API contract: every case against the emulator, and against the server behind $KUBECONFIG
+# as well when it is set (e.g. the one scripts/real-apiserver/start.sh prints).
+.PHONY: test-contract
+test-contract: node_modules
+	mocha 'test/contract/**/*.test.ts'

@@ -301,8 +301,9 @@ export class Rest {
       return { code: 200, body: present(rt, obj) };
     }
     if (obj.metadata.deletionTimestamp && (obj.metadata.finalizers ?? []).length === 0) {
-      const gone = this.#remove(rt, obj);
-      allocation.commit();
+      // As the real store does, the emptying write is not stored: the object as it last was goes.
+      allocation.revert();
+      const gone = this.#remove(rt, old);
       return { code: 200, body: present(rt, gone) };
     }
     const stored = this.#store.update(key, obj, old);

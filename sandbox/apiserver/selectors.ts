@@ -164,7 +164,7 @@ export function parseFieldSelector(selector: string | undefined): FieldRequireme
 
 /**
  * A field matcher for one resource: `known` lists the fields it supports (anything else is a
- * 400, "field label not supported"), `rename` maps a version's label to the stored form's.
+ * 400 naming them), `rename` maps a version's label to the stored form's.
  */
 export function fieldMatcher(
   selector: string | undefined,
@@ -173,7 +173,10 @@ export function fieldMatcher(
 ): (fields: Record<string, string>) => boolean {
   const reqs = parseFieldSelector(selector).map((r) => ({ ...r, field: rename(r.field) }));
   for (const r of reqs) {
-    if (!known.includes(r.field)) throw badRequest(`field label not supported: ${r.field}`);
+    if (!known.includes(r.field)) {
+      const only = known.map((k) => JSON.stringify(k)).join(', ');
+      throw badRequest(`${JSON.stringify(r.field)} is not a known field selector: only ${only}`);
+    }
   }
   return (fields) => reqs.every((r) => (fields[r.field] === r.value) === r.equal);
 }

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { contract } from './support/contract.js';
+import type { Target } from './support/targets.js';
+
+function manifest(
+  name: string,
+  ports: { name: string; port: number; targetPort: number }[],
+): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, labels: { app: name } },
+    spec: { type: 'LoadBalancer', selector: { app: name }, ports },
+  });
+}
+
+async function apply(t: Target, body: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-apply-'));
+  try {
+    const file = join(dir, 'svc.json');
+    writeFileSync(file, body);
+    return await t.kubectl('apply', '-n', t.ns, '-f', file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const getJson = async (t: Target, ...args: string[]) =>
+  JSON.parse(await t.kubectl('get', '-n', t.ns, ...args, '-o', 'json'));
+
+contract('kubectl', [
+  {
+    desc: 'apply creates, then patches with the last-applied configuration (adding and removing ports)',
+    async run(t) {
+      const name = t.name('applied');
+      assert.match(
+        await apply(t, manifest(name, [{ name: 'http', port: 80, targetPort: 8080 }])),
+        /created/,
+      );
+      const first = await getJson(t, 'service', name);
+      assert.ok(first.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']);
+      const nodePort = first.spec.ports[0].nodePort;
+      const ports = [
+        { name: 'http', port: 80, targetPort: 9090 },
+        { name: 'https', port: 443, targetPort: 8443 },
+      ];
+      assert.match(await apply(t, manifest(name, ports)), /configured/);
+      const second = await getJson(t, 'service', name);
+      assert.deepEqual(
+        second.spec.ports.map(
+          (p: { port: number; targetPort: number }) => `${p.port}->${p.targetPort}`,
+        ),
+        ['80->9090', '443->8443'],
+      );
+      assert.equal(
+        second.spec.ports[0].nodePort,
+        nodePort,
+        'the allocated NodePort survives the apply',
+      );
+      await apply(t, manifest(name, [ports[1]!]));
+      const third = await getJson(t, 'service', name);
+      assert.deepEqual(
+        third.spec.ports.map((p: { port: number }) => p.port),
+        [443],
+      );
+    },
+  },
+  {
+    desc: 'patch --subresource=status shows in the EXTERNAL-IP column of get',
+    async run(t) {
+      const name = t.name('shown');
+      await apply(t, manifest(name, [{ name: 'http', port: 80, targetPort: 8080 }]));
+      await t.kubectl(
+        'patch',
+        '-n',
+        t.ns,
+        'service',
+        name,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        '{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.44"}]}}}',
+      );
+      const table = await t.kubectl('get', '-n', t.ns, 'service', name);
+      assert.match(table, /EXTERNAL-IP/);
+      assert.match(
+        table,
+        new RegExp(`${name}\\s+LoadBalancer\\s+\\S+\\s+192\\.0\\.2\\.44\\s+80:\\d+/TCP`),
+      );
+    },
+  },
+  {
+    desc: 'label, annotate and a strategic patch; delete waits until the object is gone',
+    async run(t) {
+      const name = t.name('handled');
+      await apply(t, manifest(name, [{ name: 'http', port: 80, targetPort: 8080 }]));
+      await t.kubectl('label', '-n', t.ns, 'service', name, 'team=edge');
+      await t.kubectl('annotate', '-n', t.ns, 'service', name, 'example.com/note=hi');
+      await t.kubectl(
+        'patch',
+        '-n',
+        t.ns,
+        'service',
+        name,
+        '-p',
+        '{"spec":{"ports":[{"port":80,"targetPort":7070}]}}',
+      );
+      const svc = await getJson(t, 'service', name);
+      assert.equal(svc.metadata.labels.team, 'edge');
+      assert.equal(svc.metadata.annotations['example.com/note'], 'hi');
+      assert.equal(svc.spec.ports[0].targetPort, 7070);
+      await t.kubectl('delete', '-n', t.ns, 'service', name, '--timeout=10s');
+      assert.equal(
+        (await t.kubectl('get', '-n', t.ns, 'services', '--ignore-not-found', name)).trim(),
+        '',
+      );
+    },
+  },
+  {
+    desc: 'discovery names the groups and the services/status subresource',
+    async run(t) {
+      const groups = JSON.parse(await t.kubectl('get', '--raw', '/apis'));
+      const names = groups.groups.map((g: { name: string }) => g.name);
+      for (const g of ['coordination.k8s.io', 'events.k8s.io', 'discovery.k8s.io'])
+        assert.ok(names.includes(g), g);
+      const core = JSON.parse(await t.kubectl('get', '--raw', '/api/v1'));
+      const services = core.resources.find((r: { name: string }) => r.name === 'services');
+      assert.equal(services.kind, 'Service');
+      assert.ok(services.verbs.includes('watch'));
+      assert.ok(core.resources.some((r: { name: string }) => r.name === 'services/status'));
+    },
+  },
+]);
