@@ -24,6 +24,7 @@ import {
   reconcileTags,
 } from './load-balancer.js';
 import { loadBalancerName, securityGroupName, targetGroupPrefix } from './names.js';
+import { ensureNodeAccess, nodeAccessRules, nodeSecurityGroups } from './node-access.js';
 import { ensureFrontendSecurityGroup, findSecurityGroup } from './security.js';
 import { chooseSubnets } from './subnets.js';
 import {
@@ -68,10 +69,12 @@ export async function ensureNlb(
     lb = undefined;
   }
   ctx.signal.throwIfAborted();
-  lb = lb
+  const made = lb
     ? await reconcileExisting(env, service, desired, lb)
     : await create(env, service, desired);
+  lb = made.lb;
   const lbArn = lb.LoadBalancerArn!;
+  await openNodes(env, ctx, desired, made.groupId, instanceIds);
 
   await reconcileAttributes(elb, lb, desired);
   const attached = await attachedTargetGroups(elb, lbArn);
@@ -125,6 +128,12 @@ export async function updateNlbTargets(
   const instanceIds = targetsWithWarnings(ctx, nodes);
   const lb = await findLoadBalancer(elb, loadBalancerName(env.clusterName, service));
   if (!lb) return;
+  // A joining node may sit in a security group no earlier node used: it must admit the NLB too.
+  const groupId = lb.SecurityGroups?.[0];
+  if (groupId) {
+    const desired = desiredLoadBalancer(env.clusterName, service);
+    await openNodes(env, ctx, desired, groupId, instanceIds);
+  }
   const prefix = targetGroupPrefix(env.clusterName, service.metadata!.uid!);
   for (const tg of await attachedTargetGroups(elb, lb.LoadBalancerArn!)) {
     if (!tg.TargetGroupName?.startsWith(prefix)) continue;
@@ -139,6 +148,25 @@ export async function nlbStatus(
 ): Promise<LoadBalancerStatus | undefined> {
   const lb = await findLoadBalancer(env.clients.elb, loadBalancerName(env.clusterName, service));
   return lb?.DNSName ? { ingress: [{ hostname: lb.DNSName }] } : undefined;
+}
+
+async function openNodes(
+  env: AwsEnv,
+  ctx: CallContext,
+  desired: DesiredLoadBalancer,
+  frontendGroupId: string,
+  instanceIds: readonly string[],
+): Promise<void> {
+  const { ec2 } = env.clients;
+  const { groups, undecided } = await nodeSecurityGroups(ec2, env.clusterName, instanceIds);
+  if (undecided.length > 0) {
+    ctx.logger.warn(
+      { instances: undecided },
+      'no single node security group (the one with the cluster tag) found: open the NodePorts to the NLB by hand',
+    );
+  }
+  ctx.signal.throwIfAborted();
+  await ensureNodeAccess(ec2, frontendGroupId, groups, nodeAccessRules(desired));
 }
 
 function targetsWithWarnings(ctx: CallContext, nodes: readonly Readonly<V1Node>[]): string[] {
@@ -157,7 +185,7 @@ async function create(
   env: AwsEnv,
   service: Readonly<V1Service>,
   desired: DesiredLoadBalancer,
-): Promise<LoadBalancer> {
+): Promise<{ lb: LoadBalancer; groupId: string }> {
   const subnets = await chooseSubnets(env.clients.ec2, {
     clusterName: env.clusterName,
     scheme: desired.settings.scheme,
@@ -168,7 +196,10 @@ async function create(
     env.clients.ec2,
     frontendSpec(env, service, desired, subnets.vpcId),
   );
-  return createLoadBalancer(env.clients.elb, desired, subnets.subnetIds, groupId);
+  return {
+    lb: await createLoadBalancer(env.clients.elb, desired, subnets.subnetIds, groupId),
+    groupId,
+  };
 }
 
 async function reconcileExisting(
@@ -176,7 +207,7 @@ async function reconcileExisting(
   service: Readonly<V1Service>,
   desired: DesiredLoadBalancer,
   lb: LoadBalancer,
-): Promise<LoadBalancer> {
+): Promise<{ lb: LoadBalancer; groupId: string }> {
   const { elb, ec2 } = env.clients;
   const spec = frontendSpec(env, service, desired, lb.VpcId!);
   const group = await findSecurityGroup(ec2, spec.name, lb.VpcId);
@@ -204,7 +235,7 @@ async function reconcileExisting(
       );
     }
   }
-  return lb;
+  return { lb, groupId };
 }
 
 function frontendSpec(

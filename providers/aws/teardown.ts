@@ -17,6 +17,7 @@ import { describeListeners } from './listeners.js';
 import { deleteLoadBalancer, describeTags, findLoadBalancer } from './load-balancer.js';
 import { loadBalancerName, securityGroupName, targetGroupPrefix } from './names.js';
 import type { AwsEnv } from './reconcile.js';
+import { revokeNodeAccess } from './node-access.js';
 import { deleteSecurityGroup, findSecurityGroup } from './security.js';
 import { clusterTag, fromAwsTags, ownedBy, serviceNameTag, serviceUidTag } from './tags.js';
 import { deleteTargetGroup, targetGroupsNamed } from './target-groups.js';
@@ -62,6 +63,8 @@ export async function deleteNlb(
 
   const group = await findSecurityGroup(ec2, securityGroupName(env.clusterName, service));
   if (group && ownedBy(fromAwsTags(group.Tags), env.clusterName, uid)) {
+    // Node groups' rules that name it would keep it alive (DependencyViolation) forever.
+    await revokeNodeAccess(ec2, group.GroupId!);
     if ((await deleteSecurityGroup(ec2, group.GroupId!)) === 'in-use') {
       throw new RetryAfterError(
         `security group ${group.GroupId} still held by the deleted NLB`,

@@ -24,6 +24,7 @@ import {
   type AwsTestEndpoint,
   type SeededAccount,
 } from '../../support/moto.js';
+import { nodeSecurityGroupName } from '../../support/moto.js';
 import { readInventory, type Inventory } from './inventory.js';
 
 const clusterName = 'kube-lbc-e2e';
@@ -132,7 +133,11 @@ describe('kube-lbc with the aws provider, end to end against moto', function () 
     await cluster.core.deleteNamespacedService({ namespace: 'default', name: 'web' });
     await cluster.until(() => !cluster.cached('default', 'web'), 'web to be gone');
     inv = await readInventory();
-    assert.deepEqual([inv.loadBalancers, inv.targetGroups, inv.securityGroups], [[], [], []]);
+    assert.deepEqual(
+      [inv.loadBalancers, inv.targetGroups, inv.securityGroups],
+      [[], [], [{ name: nodeSecurityGroupName, ingress: [], tags: inv.securityGroups[0]?.tags }]],
+      'only the node group is left, with no rule for a deleted NLB',
+    );
   });
 
   it('garbage-collects the NLB of a Service deleted while kube-lbc was down', async () => {
@@ -173,7 +178,7 @@ describe('kube-lbc with the aws provider, end to end against moto', function () 
       });
       try {
         await inventoryUntil(
-          (i) => i.loadBalancers.length + i.targetGroups.length + i.securityGroups.length === 0,
+          (i) => i.loadBalancers.length + i.targetGroups.length + i.securityGroups.length === 1,
           'the GC to delete the orphan',
         );
       } finally {

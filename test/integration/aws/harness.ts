@@ -26,6 +26,7 @@ import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { createAwsProvider } from '../../../providers/aws/index.js';
 import { desiredLoadBalancer, desiredTargets } from '../../../providers/aws/desired.js';
 import { securityGroupName } from '../../../providers/aws/names.js';
+import { nodeAccessRules } from '../../../providers/aws/node-access.js';
 import { RetryAfterError } from '../../../providers/errors.js';
 import type {
   CallContext,
@@ -36,6 +37,7 @@ import { CloudCalls } from '../../../runtime/cloud-calls.js';
 import { noopLogger } from '../../../runtime/logger.js';
 import { newNode, tweakProviderID } from '../../fixtures/builders.js';
 import {
+  nodeSecurityGroupName,
   seedAccount,
   startAwsEndpoint,
   type AwsTestEndpoint,
@@ -193,7 +195,18 @@ export async function assertInventoryMatches(
   }
   assert.deepEqual(
     inventory.securityGroups.map((g) => g.name),
-    wanted.map((w) => w.sg).sort(),
+    [...wanted.map((w) => w.sg), nodeSecurityGroupName].sort(),
     'security groups in the account',
+  );
+  // The node group admits each live NLB's group on its ports, and no group of a deleted one.
+  const nodeGroup = inventory.securityGroups.find((g) => g.name === nodeSecurityGroupName)!;
+  assert.deepEqual(
+    nodeGroup.ingress,
+    wanted
+      .flatMap((w) =>
+        [...nodeAccessRules(w.desired)].map((r) => `${r.replace('|', '/')} from ${w.sg}`),
+      )
+      .sort(),
+    'node security group rules',
   );
 }

@@ -113,6 +113,7 @@ export async function readInventory(): Promise<Inventory> {
       });
     }
     const groups = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
+    const groupName = new Map(groups.map((g) => [g.GroupId!, g.GroupName!]));
     const securityGroups: SecurityGroupInventory[] = groups
       .filter((g) => g.GroupName !== 'default')
       .map((g) => ({
@@ -121,6 +122,9 @@ export async function readInventory(): Promise<Inventory> {
           .flatMap((p) => [
             ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort} from ${r.CidrIp}`),
             ...(p.Ipv6Ranges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort} from ${r.CidrIpv6}`),
+            ...(p.UserIdGroupPairs ?? []).map(
+              (r) => `${p.IpProtocol}/${p.FromPort} from ${groupName.get(r.GroupId!) ?? r.GroupId}`,
+            ),
           ])
           .sort(),
         tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),

@@ -4,6 +4,11 @@
  * live Services need. Crash and garbage-collection cases are in recovery.test.ts.
  */
 import assert from 'node:assert/strict';
+import {
+  DeleteLoadBalancerCommand,
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { annotation } from '../../../providers/aws/annotations.js';
 import { InvalidServiceError, RetryAfterError } from '../../../providers/errors.js';
 import {
@@ -17,7 +22,10 @@ import {
   newNode,
 } from '../../fixtures/builders.js';
 import { clusterName, useAwsHarness } from './harness.js';
-import { readInventory } from './inventory.js';
+import { readInventory, type Inventory } from './inventory.js';
+
+/** The NLB's own security group (the node group is the other one). */
+const frontend = (inv: Inventory) => inv.securityGroups.find((g) => g.name.endsWith('-frontend'))!;
 
 describe('aws provider against moto', function () {
   this.timeout(30_000);
@@ -66,10 +74,7 @@ describe('aws provider against moto', function () {
       inv.loadBalancers[0]!.listeners[0]!,
       /^53\/TCP_UDP -> k8s-[0-9a-f]{9}-tcpudp-53-30053$/,
     );
-    assert.deepEqual(inv.securityGroups[0]!.ingress, [
-      'tcp/53 from 0.0.0.0/0',
-      'udp/53 from 0.0.0.0/0',
-    ]);
+    assert.deepEqual(frontend(inv).ingress, ['tcp/53 from 0.0.0.0/0', 'udp/53 from 0.0.0.0/0']);
   });
 
   it('makes no write call for an unchanged Service', async () => {
@@ -90,12 +95,14 @@ describe('aws provider against moto', function () {
     h.calls.clear();
     await h.ensureReady(changed, h.nodes());
     assert.deepEqual(h.calls.writes().sort(), [
-      'AuthorizeSecurityGroupIngress',
+      'AuthorizeSecurityGroupIngress', // the NLB group: clients on the new port
+      'AuthorizeSecurityGroupIngress', // the node group: the NLB on the new NodePort
       'CreateListener',
       'CreateTargetGroup',
       'DeleteListener',
       'DeleteTargetGroup',
       'RegisterTargets',
+      'RevokeSecurityGroupIngress',
       'RevokeSecurityGroupIngress',
     ]);
   });
@@ -145,7 +152,7 @@ describe('aws provider against moto', function () {
   it('admits only loadBalancerSourceRanges through the NLB security group, and follows changes', async () => {
     const svc = newService('web', tweakSourceRanges('10.0.0.0/8', '192.168.1.0/24'));
     await h.ensureReady(svc, h.nodes());
-    assert.deepEqual((await readInventory()).securityGroups[0]!.ingress, [
+    assert.deepEqual(frontend(await readInventory()).ingress, [
       'tcp/80 from 10.0.0.0/8',
       'tcp/80 from 192.168.1.0/24',
     ]);
@@ -157,7 +164,7 @@ describe('aws provider against moto', function () {
       'AuthorizeSecurityGroupIngress',
       'RevokeSecurityGroupIngress',
     ]);
-    assert.deepEqual((await readInventory()).securityGroups[0]!.ingress, [
+    assert.deepEqual(frontend(await readInventory()).ingress, [
       'tcp/80 from 10.0.0.0/8',
       'tcp/80 from 172.16.0.0/12',
     ]);
@@ -229,11 +236,6 @@ describe('aws provider against moto', function () {
   it('recreates an NLB deleted out of band on the next ensure', async () => {
     const svc = newService('web');
     await h.ensureReady(svc, h.nodes());
-    const {
-      ElasticLoadBalancingV2Client,
-      DescribeLoadBalancersCommand,
-      DeleteLoadBalancerCommand,
-    } = await import('@aws-sdk/client-elastic-load-balancing-v2');
     const elb = new ElasticLoadBalancingV2Client({});
     const [lb] = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!;
     await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: lb!.LoadBalancerArn }));

@@ -9,6 +9,7 @@ import { RetryAfterError } from '../../../providers/errors.js';
 import { newService, tweakAddPorts, tweakSourceRanges } from '../../fixtures/builders.js';
 import { clusterName, newProvider, RecordingCalls, useAwsHarness } from './harness.js';
 import { readInventory } from './inventory.js';
+import { nodeSecurityGroupName } from '../../support/moto.js';
 
 /** Every write a create makes, in order, as seen on a clean run. */
 const createWrites = [
@@ -123,6 +124,10 @@ describe('aws provider crash recovery against moto', function () {
       }
     }
     const inv = await readInventory();
-    assert.deepEqual([inv.loadBalancers, inv.targetGroups, inv.securityGroups], [[], [], []]);
+    assert.deepEqual(
+      [inv.loadBalancers, inv.targetGroups, inv.securityGroups],
+      [[], [], [{ name: nodeSecurityGroupName, ingress: [], tags: inv.securityGroups[0]?.tags }]],
+      'only the node group is left, with no rule for a deleted NLB',
+    );
   }
 });

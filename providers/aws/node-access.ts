@@ -1,0 +1,161 @@
+/**
+ * Lets the NLB reach the nodes: on each node's security group, ingress from the NLB's own
+ * security group on the Service's NodePorts and health-check port. An NLB with a security group
+ * is seen by its targets as that group, health checks included.
+ *
+ * The node groups are shared by every Service, so each Service only ever touches rules whose
+ * source is its own NLB security group: two Services never write the same rule, and deleting
+ * one Service's rules is "revoke everything that references my group".
+ */
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
+  type EC2Client,
+  type IpPermission,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
+import type { DesiredLoadBalancer } from './desired.js';
+import { clusterTag } from './tags.js';
+
+/** `tcp|30080`: one protocol and port the NLB must reach on every node. */
+type Rule = string;
+
+/** The NodePorts of every target group, and health-check ports that are not the traffic port. */
+export function nodeAccessRules(desired: DesiredLoadBalancer): Set<Rule> {
+  const rules = new Set<Rule>();
+  for (const tg of desired.targetGroups) {
+    const protocols = tg.protocol === 'TCP_UDP' ? ['tcp', 'udp'] : [tg.protocol.toLowerCase()];
+    for (const p of protocols) rules.add(`${p}|${tg.port}`);
+    // Health checks are TCP, HTTP or HTTPS: always TCP underneath.
+    const hcPort = tg.healthCheck.port === 'traffic-port' ? tg.port : Number(tg.healthCheck.port);
+    rules.add(`tcp|${hcPort}`);
+  }
+  return rules;
+}
+
+/**
+ * The security group of each instance that carries the cluster tag, or its only group when none
+ * does (cloud-provider-aws picks node groups the same way). Instances it cannot decide for are
+ * returned in `undecided`, for a log line: their owner must open the NodePorts some other way.
+ */
+export async function nodeSecurityGroups(
+  ec2: EC2Client,
+  clusterName: string,
+  instanceIds: readonly string[],
+): Promise<{ groups: SecurityGroup[]; undecided: string[] }> {
+  if (instanceIds.length === 0) return { groups: [], undecided: [] };
+  const groupsOf = new Map<string, string[]>();
+  let NextToken: string | undefined;
+  do {
+    const page = await ec2.send(
+      new DescribeInstancesCommand({ InstanceIds: [...instanceIds], NextToken }),
+    );
+    for (const r of page.Reservations ?? []) {
+      for (const i of r.Instances ?? []) {
+        groupsOf.set(
+          i.InstanceId!,
+          (i.SecurityGroups ?? []).map((g) => g.GroupId!),
+        );
+      }
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  const allIds = [...new Set([...groupsOf.values()].flat())];
+  if (allIds.length === 0) return { groups: [], undecided: [...groupsOf.keys()] };
+  const described =
+    (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: allIds }))).SecurityGroups ?? [];
+  const byId = new Map(described.map((g) => [g.GroupId!, g]));
+  const chosen = new Map<string, SecurityGroup>();
+  const undecided: string[] = [];
+  for (const [instance, ids] of groupsOf) {
+    const groups = ids.map((id) => byId.get(id)).filter((g): g is SecurityGroup => g !== undefined);
+    const tagged = groups.filter((g) => g.Tags?.some((t) => t.Key === clusterTag(clusterName)));
+    const pick =
+      tagged.length === 1
+        ? tagged[0]
+        : tagged.length === 0 && groups.length === 1
+          ? groups[0]
+          : undefined;
+    if (pick) chosen.set(pick.GroupId!, pick);
+    else undecided.push(instance);
+  }
+  return { groups: [...chosen.values()], undecided };
+}
+
+/** Makes the rules sourced from `frontendGroupId` on each node group exactly `rules`. */
+export async function ensureNodeAccess(
+  ec2: EC2Client,
+  frontendGroupId: string,
+  nodeGroups: readonly SecurityGroup[],
+  rules: ReadonlySet<Rule>,
+): Promise<void> {
+  for (const group of nodeGroups) {
+    const actual = rulesFrom(group.IpPermissions ?? [], frontendGroupId);
+    const missing = [...rules].filter((r) => !actual.has(r));
+    const extra = [...actual].filter((r) => !rules.has(r));
+    if (missing.length > 0) {
+      await ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: group.GroupId,
+          IpPermissions: toPermissions(missing, frontendGroupId),
+        }),
+      );
+    }
+    if (extra.length > 0) {
+      await ec2.send(
+        new RevokeSecurityGroupIngressCommand({
+          GroupId: group.GroupId,
+          IpPermissions: toPermissions(extra, frontendGroupId),
+        }),
+      );
+    }
+  }
+}
+
+/** Revokes every rule, in any group, whose source is `frontendGroupId`, so it can be deleted. */
+export async function revokeNodeAccess(ec2: EC2Client, frontendGroupId: string): Promise<void> {
+  const out = await ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [{ Name: 'ip-permission.group-id', Values: [frontendGroupId] }],
+    }),
+  );
+  for (const group of out.SecurityGroups ?? []) {
+    const ours = [...rulesFrom(group.IpPermissions ?? [], frontendGroupId)];
+    if (ours.length === 0) continue;
+    await ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: group.GroupId,
+        IpPermissions: toPermissions(ours, frontendGroupId),
+      }),
+    );
+  }
+}
+
+function rulesFrom(permissions: readonly IpPermission[], source: string): Set<Rule> {
+  const rules = new Set<Rule>();
+  for (const p of permissions) {
+    if (!p.UserIdGroupPairs?.some((g) => g.GroupId === source)) continue;
+    // We only write single ports; a range someone else wrote from our group is revoked whole.
+    rules.add(
+      p.FromPort === p.ToPort
+        ? `${p.IpProtocol}|${p.FromPort}`
+        : `${p.IpProtocol}|${p.FromPort}-${p.ToPort}`,
+    );
+  }
+  return rules;
+}
+
+function toPermissions(rules: readonly Rule[], source: string): IpPermission[] {
+  return rules.map((rule) => {
+    const [protocol, ports] = rule.split('|') as [string, string];
+    const [from, to = from] = ports.split('-');
+    return {
+      IpProtocol: protocol,
+      FromPort: Number(from),
+      ToPort: Number(to),
+      UserIdGroupPairs: [{ GroupId: source, Description: 'kube-lbc: NLB to NodePort' }],
+    };
+  });
+}

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { desiredLoadBalancer } from '../../../../providers/aws/desired.js';
+import { nodeAccessRules } from '../../../../providers/aws/node-access.js';
+import { newService, tweakLocalTraffic, tweakPorts } from '../../../fixtures/builders.js';
+
+describe('aws node access rules', () => {
+  const cases = [
+    { desc: 'a TCP port: its NodePort', svc: newService('web'), want: ['tcp|30080'] },
+    {
+      desc: 'TCP and UDP on one port: both protocols on the NodePort',
+      svc: newService(
+        'dns',
+        tweakPorts(
+          { port: 53, protocol: 'UDP', nodePort: 30053 },
+          { port: 53, protocol: 'TCP', nodePort: 30053 },
+        ),
+      ),
+      want: ['tcp|30053', 'udp|30053'],
+    },
+    {
+      desc: 'UDP alone: the NodePort, and kube-proxy for the health check',
+      svc: newService('dns', tweakPorts({ port: 53, protocol: 'UDP', nodePort: 30053 })),
+      want: ['tcp|10256', 'udp|30053'],
+    },
+    {
+      desc: 'externalTrafficPolicy Local: the NodePort and the health-check NodePort',
+      svc: newService('web', tweakLocalTraffic(32000)),
+      want: ['tcp|30080', 'tcp|32000'],
+    },
+  ];
+  for (const c of cases) {
+    it(`opens ${c.desc}`, () => {
+      assert.deepEqual([...nodeAccessRules(desiredLoadBalancer('prod', c.svc))].sort(), c.want);
+    });
+  }
+});
