@@ -6,8 +6,8 @@
  * each NodePort): that edits a group shared by every Service and every node, so two Services can
  * fight over one rule and a crash can strand rules nobody owns. A group per Service has one owner
  * and is deleted with its NLB. It also filters at the NLB, before traffic reaches any node.
- * What it leaves to the cluster's setup: node security groups must admit the NodePort range from
- * the NLB (its security group or the VPC CIDR), as every NLB-with-instance-targets setup needs.
+ * The nodes still have to admit the NLB: node-access.ts adds, to the nodes' security group, rules
+ * whose source is this group, so each Service owns its rules there too.
  * An NLB can only get security groups at creation, so every NLB is created with this group.
  */
 import {
