@@ -4,7 +4,11 @@
  * roundrobin, one thread). `wrk` drives HTTP keep-alive load against small Node backends that run
  * in their own process, so the balancer's event loop does nothing but forward.
  *
- *   npx tsx bench/local-balancer.ts [--seconds 4] [--connections 50]
+ *   npx tsx bench/local-balancer.ts [--seconds 3] [--connections 50] [--rounds 3]
+ *
+ * A shared machine is noisy, so each target runs `rounds` times, interleaved (direct, local,
+ * haproxy, direct, ...), and the table shows medians. It also shows each proxy's CPU time per
+ * request, which contention from other processes distorts far less than requests per second.
  *
  * Needs `haproxy` and `wrk` (Debian packages). Binds 127.0.0.1 only.
  */
@@ -12,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,11 +24,13 @@ import { DataPath } from '../providers/local/data-path.js';
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '4' },
+    seconds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     backends: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
   },
 });
+const rounds = Number(args.rounds);
 const seconds = Number(args.seconds);
 const connections = Number(args.connections);
 const backendCount = Number(args.backends);
@@ -102,6 +108,8 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 interface WrkResult {
+  /** CPU microseconds the proxy spent per request (NaN for direct). */
+  cpuUsPerRequest: number;
   requestsPerSecond: number;
   bytesPerSecond: number;
   p50ms: number;
@@ -109,7 +117,24 @@ interface WrkResult {
   errors: number;
 }
 
-async function wrk(port: number, path: string): Promise<WrkResult> {
+/** CPU time used so far, in microseconds, by the proxy under test. */
+type CpuClock = () => number;
+
+const ownCpu: CpuClock = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+function childCpu(pid: number): CpuClock {
+  return () => {
+    // utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  };
+}
+
+async function wrk(port: number, path: string, cpu: CpuClock | undefined): Promise<WrkResult> {
+  const cpuBefore = cpu?.() ?? NaN;
   const child = spawn(
     'wrk',
     ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', `http://${host}:${port}${path}`],
@@ -118,10 +143,13 @@ async function wrk(port: number, path: string): Promise<WrkResult> {
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   await once(child, 'exit');
+  const cpuUs = (cpu?.() ?? NaN) - cpuBefore;
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
   const latency = (pct: string) => toMs(new RegExp(`^\\s+${pct}%\\s+(\\S+)`, 'm').exec(out)?.[1]);
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const requests = num(/(\d+) requests in/);
   return {
+    cpuUsPerRequest: cpuUs / requests,
     requestsPerSecond: num(/Requests\/sec:\s+([\d.]+)/),
     bytesPerSecond: toBytes(/Transfer\/sec:\s+(\S+)/.exec(out)?.[1]),
     p50ms: latency('50'),
@@ -175,24 +203,30 @@ async function main(): Promise<void> {
         },
       ],
     });
-    children.push(await startHaproxy(haproxyPort, backends.ports));
+    const haproxy = await startHaproxy(haproxyPort, backends.ports);
+    children.push(haproxy);
 
     const targets = [
-      { name: 'direct', port: backends.ports[0]! },
-      { name: 'kube-lbc local', port: localPort },
-      { name: 'haproxy', port: haproxyPort },
+      { name: 'direct', port: backends.ports[0]!, cpu: undefined },
+      { name: 'kube-lbc local', port: localPort, cpu: ownCpu },
+      { name: 'haproxy', port: haproxyPort, cpu: childCpu(haproxy.pid!) },
     ];
     const workloads = [
       { name: 'small responses (3 B)', path: '/' },
       { name: 'large responses (256 KiB)', path: '/big' },
     ];
     console.log(
-      `wrk -t2 -c${connections} -d${seconds}s, ${backendCount} Node HTTP backends in one process, keep-alive, ${host}`,
+      `wrk -t2 -c${connections} -d${seconds}s x ${rounds} interleaved rounds (medians), ` +
+        `${backendCount} Node HTTP backends in one process, keep-alive, ${host}; load ${loadavg()[0]!.toFixed(1)}`,
     );
     for (const workload of workloads) {
-      const results = new Map<string, WrkResult>();
-      for (const target of targets) results.set(target.name, await wrk(target.port, workload.path));
-      printTable(workload.name, results);
+      const runs = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const target of targets) {
+          runs.get(target.name)!.push(await wrk(target.port, workload.path, target.cpu));
+        }
+      }
+      printTable(workload.name, new Map([...runs].map(([name, r]) => [name, medians(r)])));
     }
   } finally {
     for (const child of children) child.kill();
@@ -200,18 +234,53 @@ async function main(): Promise<void> {
   }
 }
 
+function medians(results: WrkResult[]): WrkResult {
+  const median = (key: keyof WrkResult) => {
+    const sorted = results.map((r) => r[key]).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  return {
+    cpuUsPerRequest: median('cpuUsPerRequest'),
+    requestsPerSecond: median('requestsPerSecond'),
+    bytesPerSecond: median('bytesPerSecond'),
+    p50ms: median('p50ms'),
+    p99ms: median('p99ms'),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
 function printTable(title: string, results: Map<string, WrkResult>): void {
   const direct = results.get('direct')!;
   const haproxy = results.get('haproxy')!;
+  const columns = [
+    'req/s',
+    'MiB/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'vs direct',
+    'vs haproxy',
+    'CPU us/req',
+  ];
   console.log(`\n${title}`);
-  console.log(
-    `${'target'.padEnd(16)}${'req/s'.padStart(10)}${'MiB/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'errors'.padStart(8)}${'vs direct'.padStart(11)}${'vs haproxy'.padStart(12)}`,
-  );
+  console.log('target'.padEnd(16) + columns.map((c) => c.padStart(11)).join(''));
   for (const [name, r] of results) {
-    console.log(
-      `${name.padEnd(16)}${r.requestsPerSecond.toFixed(0).padStart(10)}${(r.bytesPerSecond / 1024 ** 2).toFixed(1).padStart(9)}${r.p50ms.toFixed(2).padStart(9)}${r.p99ms.toFixed(2).padStart(9)}${String(r.errors).padStart(8)}${pct(r, direct).padStart(11)}${pct(r, haproxy).padStart(12)}`,
-    );
+    const cells = [
+      r.requestsPerSecond.toFixed(0),
+      (r.bytesPerSecond / 1024 ** 2).toFixed(1),
+      r.p50ms.toFixed(2),
+      r.p99ms.toFixed(2),
+      String(r.errors),
+      pct(r, direct),
+      pct(r, haproxy),
+      Number.isNaN(r.cpuUsPerRequest) ? '-' : r.cpuUsPerRequest.toFixed(1),
+    ];
+    console.log(name.padEnd(16) + cells.map((c) => c.padStart(11)).join(''));
   }
+  const cpuRatio = haproxy.cpuUsPerRequest / results.get('kube-lbc local')!.cpuUsPerRequest;
+  console.log(
+    `kube-lbc local does ${(100 * cpuRatio).toFixed(0)}% of HAProxy's work per CPU second`,
+  );
 }
 
 function pct(r: WrkResult, base: WrkResult): string {
