@@ -11,19 +11,15 @@ import {
   CoordinationV1Api,
   V1MicroTime,
   type KubeConfig,
-  type V1Lease,
   type V1LeaseSpec,
 } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { errorMessage } from '../providers/errors.js';
+import { LeaseLock, statusCode, type LeaseApi } from './lease-lock.js';
 import { noopLogger, type Logger } from './logger.js';
 
-/** The three Lease calls the elector makes; a `CoordinationV1Api` fits. */
-export type LeaseApi = Pick<
-  CoordinationV1Api,
-  'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'
->;
+export type { LeaseApi } from './lease-lock.js';
 
 /** Told when leadership starts and stops: the metrics module's leader gauge listens here. */
 export interface LeaderMetrics {
@@ -102,12 +98,10 @@ export class LeaderElector {
     >
   > &
     Pick<LeaderElectionOptions, 'onStoppedLeading' | 'onNewLeader' | 'metrics'>;
-  readonly #api: LeaseApi;
+  readonly #lock: LeaseLock;
   readonly #log: Logger;
   /** Aborted by `stop()`/`release()`: ends both loops. */
   readonly #stopped = new AbortController();
-  /** The last Lease read or written, for its resourceVersion. */
-  #lease: V1Lease | undefined;
   #observedSpec: V1LeaseSpec = {};
   #observedKey = '';
   /** Local time at which the record was last seen to change (or was written by us). */
@@ -139,7 +133,8 @@ export class LeaderElector {
       sleep: options.sleep ?? abortableSleep,
       random: options.random ?? Math.random,
     };
-    this.#api = options.api ?? options.kubeConfig!.makeApiClient(CoordinationV1Api);
+    const api: LeaseApi = options.api ?? options.kubeConfig!.makeApiClient(CoordinationV1Api);
+    this.#lock = new LeaseLock(api, options.namespace, options.name);
     this.#log = this.#o.logger.child({ lease: `${options.namespace}/${options.name}` });
   }
 
@@ -181,7 +176,7 @@ export class LeaderElector {
    */
   async release(): Promise<void> {
     await this.stop();
-    if (this.#observedSpec.holderIdentity !== this.identity || !this.#lease) return;
+    if (this.#observedSpec.holderIdentity !== this.identity || !this.#lock.known) return;
     const now = new V1MicroTime(this.#o.now());
     const spec: V1LeaseSpec = {
       holderIdentity: '',
@@ -192,15 +187,14 @@ export class LeaderElector {
     };
     for (let tries = 0; tries < 2; tries++) {
       try {
-        const lease = await this.#replace(spec);
-        this.#observe(lease, true);
+        this.#observe(await this.#lock.update(spec), true);
         this.#log.info('released the lease');
         return;
       } catch (err) {
         // A renew answered after we stopped waiting for it moved the resourceVersion: re-read.
         if (statusCode(err) !== 409) break;
-        this.#lease = await this.#read().catch(() => undefined);
-        if (this.#lease?.spec?.holderIdentity !== this.identity) return;
+        const current = await this.#lock.get().catch(() => undefined);
+        if (current?.holderIdentity !== this.identity) return;
       }
     }
     this.#log.warn('could not release the lease; a standby takes over when it expires');
@@ -298,15 +292,15 @@ export class LeaderElector {
       renewTime: now(),
     };
     // Fast path: the leader updates from the copy it holds, with no read first.
-    if (this.#holdsValidLease() && this.#lease) {
+    if (this.#holdsValidLease() && this.#lock.known) {
       try {
-        const lease = await this.#replace({
+        const renewed = await this.#lock.update({
           ...desired,
           acquireTime: this.#observedSpec.acquireTime,
           leaseTransitions: this.#observedSpec.leaseTransitions,
         });
         if (!current()) return false;
-        this.#observe(lease, true);
+        this.#observe(renewed, true);
         return true;
       } catch (err) {
         if (!current()) return false;
@@ -317,33 +311,24 @@ export class LeaderElector {
       }
     }
 
-    const existing = await this.#read();
+    const existing = await this.#lock.get();
     if (!current()) return false;
     if (!existing) {
-      const created = await this.#api.createNamespacedLease({
-        namespace: this.#o.namespace,
-        body: {
-          apiVersion: 'coordination.k8s.io/v1',
-          kind: 'Lease',
-          metadata: { name: this.#o.name, namespace: this.#o.namespace },
-          spec: { ...desired, leaseTransitions: 0 },
-        },
-      });
+      const created = await this.#lock.create({ ...desired, leaseTransitions: 0 });
       if (!current()) return false;
       this.#observe(created, true);
       return true;
     }
 
-    this.#lease = existing;
     this.#observe(existing, false);
-    const holder = existing.spec?.holderIdentity;
+    const holder = existing.holderIdentity;
     if (holder && holder !== this.identity && this.#leaseValid()) return false;
 
     const ours = holder === this.identity;
-    const updated = await this.#replace({
+    const updated = await this.#lock.update({
       ...desired,
-      acquireTime: ours ? (existing.spec?.acquireTime ?? desired.acquireTime) : desired.acquireTime,
-      leaseTransitions: (existing.spec?.leaseTransitions ?? 0) + (ours ? 0 : 1),
+      acquireTime: ours ? (existing.acquireTime ?? desired.acquireTime) : desired.acquireTime,
+      leaseTransitions: (existing.leaseTransitions ?? 0) + (ours ? 0 : 1),
     });
     if (!current()) return false;
     this.#observe(updated, true);
@@ -360,9 +345,7 @@ export class LeaderElector {
   }
 
   /** Records the Lease; the local clock restarts only when the record itself changed. */
-  #observe(lease: V1Lease, written: boolean): void {
-    this.#lease = lease;
-    const spec = lease.spec ?? {};
+  #observe(spec: V1LeaseSpec, written: boolean): void {
     const key = recordKey(spec);
     if (written || key !== this.#observedKey) {
       this.#observedKey = key;
@@ -400,28 +383,6 @@ export class LeaderElector {
     this.#log.info('stopped leading');
     this.#o.onStoppedLeading?.();
   }
-
-  async #read(): Promise<V1Lease | undefined> {
-    try {
-      return await this.#api.readNamespacedLease({
-        name: this.#o.name,
-        namespace: this.#o.namespace,
-      });
-    } catch (err) {
-      if (statusCode(err) === 404) return undefined;
-      throw err;
-    }
-  }
-
-  /** Writes `spec` over the Lease we hold a copy of; its resourceVersion guards the write. */
-  #replace(spec: V1LeaseSpec): Promise<V1Lease> {
-    const lease = this.#lease!;
-    return this.#api.replaceNamespacedLease({
-      name: this.#o.name,
-      namespace: this.#o.namespace,
-      body: { ...lease, spec: { ...lease.spec, ...spec } },
-    });
-  }
 }
 
 /** The record's identity for change detection; times compared as instants, whatever their type. */
@@ -434,12 +395,6 @@ function recordKey(spec: V1LeaseSpec): string {
     t(spec.acquireTime),
     t(spec.renewTime),
   ]);
-}
-
-/** The HTTP status of a client-node `ApiException`, if `err` is one. */
-function statusCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -3,7 +3,7 @@
  * resourceVersion), and switches to fail or hang every call, for leader-election tests.
  */
 import { ApiException, type V1Lease } from '@kubernetes/client-node';
-import type { LeaseApi } from '../../../runtime/leader-election.js';
+import type { LeaseApi } from '../../../runtime/lease-lock.js';
 
 export class FakeLeaseApi implements LeaseApi {
   #lease: V1Lease | undefined;
