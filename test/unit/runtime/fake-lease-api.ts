@@ -12,7 +12,14 @@ export class FakeLeaseApi implements LeaseApi {
   failing = false;
   /** Every call never answers. */
   hanging = false;
+  /** Writes take effect but their answers wait until `answerHeld()`: a slow network. */
+  holdingAnswers = false;
   readonly calls: string[] = [];
+  #held: (() => void)[] = [];
+
+  answerHeld(): void {
+    for (const answer of this.#held.splice(0)) answer();
+  }
 
   get lease(): V1Lease | undefined {
     return this.#lease && structuredClone(this.#lease);
@@ -48,7 +55,9 @@ export class FakeLeaseApi implements LeaseApi {
       throw apiError(409, 'Conflict');
     }
     this.#lease = this.#store(param.body);
-    return structuredClone(this.#lease);
+    const answer = structuredClone(this.#lease);
+    if (this.holdingAnswers) await new Promise<void>((resolve) => this.#held.push(resolve));
+    return answer;
   };
 
   /** Stores what the wire would carry: JSON, so times become strings as they do for real. */

@@ -176,6 +176,19 @@ describe('LeaderElector', () => {
     assert.ok(waited <= retryMs, `standby waited ${waited} ms`);
   });
 
+  it('releases even when a renew it gave up on has moved the lease on (409, re-read)', async () => {
+    const a = start(candidate(clock, api, 'a'));
+    await clock.advance(0);
+    api.holdingAnswers = true;
+    await clock.advance(retryMs);
+    assert.equal(api.calls.at(-1), 'replace', 'a renew is in flight');
+    api.holdingAnswers = false;
+    await a.elector.release();
+    api.answerHeld();
+    assert.equal(api.lease!.spec!.holderIdentity, '');
+    assert.deepEqual(api.calls.slice(-3), ['replace', 'read', 'replace']);
+  });
+
   it('falls back to a read when its copy of the lease is stale (409)', async () => {
     const a = start(candidate(clock, api, 'a'));
     await clock.advance(0);
