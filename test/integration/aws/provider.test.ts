@@ -194,6 +194,36 @@ describe('aws provider against moto', function () {
     assert.deepEqual(inv.loadBalancers[0]!.subnets, [...h.account.privateSubnets].sort());
   });
 
+  it('places the NLB in the subnets the annotation names, by ID or Name tag, and follows a change', async () => {
+    const [publicA, publicB] = h.account.publicSubnets;
+    const svc = newService(
+      'web',
+      tweakAnnotations({ [annotation.subnets]: `${publicA}, elb-us-east-1b` }),
+    );
+    await h.ensureReady(svc, h.nodes());
+    assert.deepEqual((await readInventory()).loadBalancers[0]!.subnets, [publicA, publicB].sort());
+
+    const moved = structuredClone(svc);
+    moved.metadata!.annotations![annotation.subnets] =
+      'internal-elb-us-east-1a,internal-elb-us-east-1b';
+    h.calls.clear();
+    await h.ensureReady(moved, h.nodes());
+    assert.deepEqual(h.calls.writes(), ['SetSubnets']);
+    assert.deepEqual(
+      (await readInventory()).loadBalancers[0]!.subnets,
+      [...h.account.privateSubnets].sort(),
+    );
+  });
+
+  it('names a subnet it cannot find, and creates nothing', async () => {
+    const svc = newService('web', tweakAnnotations({ [annotation.subnets]: 'no-such-subnet' }));
+    await assert.rejects(
+      h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, h.nodes()),
+      /subnets not found: no-such-subnet/,
+    );
+    assert.deepEqual(h.calls.writes(), []);
+  });
+
   it('rejects bad annotations, naming each one, without a single AWS call', async () => {
     const svc = newService(
       'web',
