@@ -11,11 +11,13 @@ import type { AwsConfig } from './config.js';
 import { classifyAwsError } from './errors.js';
 
 /**
- * Call budgets after AWS's published per-account, per-region token buckets. ELBv2 describes:
- * bucket 40, refill 10/s. Mutations and target registration have smaller buckets of their own,
- * so they get their own queues here and a burst of writes cannot starve the describes. EC2
- * non-mutating calls: bucket 100, refill 20/s; EC2 mutations are far tighter. We stay below each
- * bucket since other tools (console, Terraform, the LB controller) share the account's tokens.
+ * Call budgets, one queue per AWS token bucket. AWS publishes the ELBv2 describe bucket as 40
+ * tokens refilled at 10/s per account and region; we take 30 and 8, since the console, Terraform
+ * or the AWS Load Balancer Controller share that bucket. Mutations and target registration
+ * (register and deregister) have their own, smaller buckets: separate queues here mean a burst of
+ * target changes cannot starve the describes. Their figures, and EC2's, are conservative choices
+ * of ours, below the documented EC2 non-mutating bucket (100, 20/s). The `--cloud-qps` and
+ * `--cloud-burst` flags reach only `default`, which no AWS call uses once these are configured.
  */
 export const awsCallBudgets = {
   default: { qps: 5, burst: 10, concurrency: 4 },
