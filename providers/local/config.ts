@@ -30,6 +30,8 @@ export interface LocalConfig {
   readonly tcpIdleTimeoutMs: number;
   /** A UDP flow with no datagram either way for this long is forgotten. */
   readonly udpIdleTimeoutMs: number;
+  /** Added to each Service port when binding: lets an unprivileged sandbox serve port 80. */
+  readonly listenPortOffset: number;
   readonly healthCheck: HealthCheckConfig;
 }
 
@@ -53,6 +55,7 @@ const topKeys = [
   'tcpIdleTimeoutSeconds',
   'udpIdleTimeoutSeconds',
   'healthCheck',
+  'listenPortOffset',
 ] as const;
 const healthKeys = Object.keys(defaults.healthCheck);
 
@@ -98,6 +101,7 @@ export function parseLocalConfig(raw: Readonly<Record<string, unknown>>): LocalC
         raw.udpIdleTimeoutSeconds ?? defaults.udpIdleTimeoutSeconds,
         'udpIdleTimeoutSeconds',
       ),
+    listenPortOffset: portOffset(raw.listenPortOffset ?? 0),
     healthCheck: Object.freeze({
       intervalMs: 1000 * hcNum('intervalSeconds'),
       timeoutMs: 1000 * hcNum('timeoutSeconds'),
@@ -120,4 +124,14 @@ function positive(value: unknown, key: string): number {
     throw new ProviderConfigError(key, `${JSON.stringify(value)} is not a positive number`);
   }
   return value;
+}
+
+function portOffset(value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 60_000) {
+    throw new ProviderConfigError(
+      'listenPortOffset',
+      `${JSON.stringify(value)} is not an integer in 0..60000`,
+    );
+  }
+  return value as number;
 }

@@ -16,6 +16,8 @@ export interface DataPathOptions {
   readonly tcpIdleTimeoutMs: number;
   readonly udpIdleTimeoutMs: number;
   readonly connectTimeoutMs?: number;
+  /** Added to every Service port when binding, to serve unprivileged (no port below 1024). */
+  readonly listenPortOffset?: number;
   readonly healthCheck: HealthCheckConfig;
   readonly logger?: Logger;
   /** @default Date.now */
@@ -41,6 +43,8 @@ export class DataPath {
   readonly #services = new Map<string, Map<string, PortState>>();
   /** Closed TCP listeners whose connections are still draining; cut on shutdown. */
   readonly #draining = new Set<TcpListener>();
+  /** The last spec applied in full, per Service, as canonical JSON. */
+  readonly #applied = new Map<string, string>();
   /** Applies run one at a time: a listener must never be opened twice for one address. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -73,6 +77,37 @@ export class DataPath {
     return this.#services.get(key)?.get(portKey(address, port, protocol))?.balancer;
   }
 
+  /** Whether `apply(spec)` would change anything. */
+  wouldChange(spec: VirtualServiceSpec): boolean {
+    return this.#applied.get(spec.key) !== JSON.stringify(spec);
+  }
+
+  /**
+   * What is served, by stable attributes (no addresses): the conformance kit's inventory.
+   */
+  describe(): {
+    service: string;
+    port: number;
+    protocol: string;
+    scheduler: string;
+    backends: string[];
+  }[] {
+    const out = [];
+    for (const [service, ports] of this.#services) {
+      for (const [name, state] of ports) {
+        const [, port, protocol] = /:(\d+)\/(\w+)$/.exec(name)!;
+        out.push({
+          service,
+          port: Number(port),
+          protocol: protocol!,
+          scheduler: state.balancer.schedulerName,
+          backends: state.balancer.backends.map((b) => `${b.id}*${b.weight}`),
+        });
+      }
+    }
+    return out;
+  }
+
   /**
    * Serves `spec` exactly: opens missing listeners, drains ones no longer wanted, and updates
    * scheduler, source ranges and backends in place. Applying the same spec twice changes nothing.
@@ -89,6 +124,7 @@ export class DataPath {
       if (!ports) return;
       for (const [name, state] of ports) await this.#closePort(ports, name, state, true);
       this.#services.delete(key);
+      this.#applied.delete(key);
     });
   }
 
@@ -99,6 +135,7 @@ export class DataPath {
         for (const [name, state] of ports) await this.#closePort(ports, name, state, false);
       }
       this.#services.clear();
+      this.#applied.clear();
       for (const listener of this.#draining) await listener.close(false);
       this.#draining.clear();
       this.health.close();
@@ -106,6 +143,7 @@ export class DataPath {
   }
 
   async #apply(spec: VirtualServiceSpec): Promise<void> {
+    this.#applied.delete(spec.key);
     let ports = this.#services.get(spec.key);
     if (!ports) this.#services.set(spec.key, (ports = new Map()));
     const wanted = new Map(spec.ports.map((p) => [portKey(spec.address, p.port, p.protocol), p]));
@@ -129,6 +167,7 @@ export class DataPath {
       state.listener.sourceRanges = spec.sourceRanges;
       this.#setBackends(state, port.backends);
     }
+    this.#applied.set(spec.key, JSON.stringify(spec));
   }
 
   async #openPort(
@@ -144,7 +183,7 @@ export class DataPath {
     });
     const common = {
       address: spec.address,
-      port,
+      port: port + (this.#options.listenPortOffset ?? 0),
       balancer,
       sourceRanges: spec.sourceRanges,
       maxConnections: this.#options.maxConnections,

@@ -13,6 +13,24 @@ export const createLocalProvider: ProviderFactory = async (options) => {
   return new LocalProvider(options, config, dataPath);
 };
 
+/**
+ * A factory whose providers all serve through one given data path, which outlives them: what a
+ * restart looks like to the conformance kit, where the data path plays the cloud.
+ */
+export function sharedDataPathFactory(dataPath: DataPath): ProviderFactory {
+  return async (options) => {
+    const config = parseLocalConfig(options.config);
+    return new LocalProvider(
+      options,
+      config,
+      config.mode === 'in-process' ? dataPath : undefined,
+      false,
+    );
+  };
+}
+
+export { DataPath } from './data-path.js';
+
 export { LocalProvider } from './provider.js';
 export { parseLocalConfig, type LocalConfig } from './config.js';
 export { runProxyAgent } from './agent.js';

@@ -3,6 +3,7 @@
  * on the other. In `in-process` mode it also serves the listeners; in `controller` mode it only
  * allocates addresses and the proxy agents on the edge nodes serve them.
  */
+import { createHash } from 'node:crypto';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { CloudError, InvalidServiceError } from '../errors.js';
 import type {
@@ -40,13 +41,23 @@ export class LocalProvider implements LoadBalancerProvider {
   readonly #options: ProviderOptions;
   readonly #pool: AddressPool;
   readonly #dataPath: DataPath | undefined;
+  readonly #ownsDataPath: boolean;
   #poolLoaded = false;
 
-  /** `dataPath` is absent in controller mode, where the agents serve. */
-  constructor(options: ProviderOptions, config: LocalConfig, dataPath: DataPath | undefined) {
+  /**
+   * `dataPath` is absent in controller mode, where the agents serve. `ownsDataPath` false means
+   * it outlives this provider (tests restart providers over one data path, as over one cloud).
+   */
+  constructor(
+    options: ProviderOptions,
+    config: LocalConfig,
+    dataPath: DataPath | undefined,
+    ownsDataPath = true,
+  ) {
     this.#options = options;
     this.#pool = new AddressPool(config.addresses);
     this.#dataPath = dataPath;
+    this.#ownsDataPath = ownsDataPath;
   }
 
   /** For tests and the sandbox: where connections are served, if in-process. */
@@ -54,8 +65,10 @@ export class LocalProvider implements LoadBalancerProvider {
     return this.#dataPath;
   }
 
+  /** `lbc-<cluster hash>-<uid>`: 51 characters, distinct per cluster and per Service. */
   loadBalancerName(clusterName: string, service: Readonly<V1Service>): string {
-    return `${clusterName}-${service.metadata?.uid ?? ''}`.slice(0, 63);
+    const cluster = createHash('sha256').update(clusterName).digest('hex').slice(0, 10);
+    return `lbc-${cluster}-${service.metadata?.uid ?? ''}`;
   }
 
   validateService(service: Readonly<V1Service>): readonly FieldError[] {
@@ -79,41 +92,50 @@ export class LocalProvider implements LoadBalancerProvider {
   ): Promise<LoadBalancerStatus> {
     const { settings, errors } = parseServiceSettings(service);
     if (errors.length > 0) throw new InvalidServiceError(errors);
-    const ip = await this.#call('AllocateAddress', async () => {
-      this.#loadPool();
-      return allocateAddress(this.#pool, ctx, service, settings.requestedIP);
-    });
-    await this.#serve(service, ip, nodes);
+    ctx.signal.throwIfAborted();
+    this.#loadPool();
+    const uid = service.metadata!.uid!;
+    const held = this.#pool.addressOf(uid);
+    // Only a change of address goes through the gate: a no-op ensure makes no "cloud" write.
+    const ip =
+      held !== undefined && (settings.requestedIP ?? held) === held
+        ? held
+        : await this.#call('AllocateAddress', async () =>
+            allocateAddress(this.#pool, ctx, service, settings.requestedIP),
+          );
+    await this.#serve(ctx, service, ip, nodes);
     return { ingress: [{ ip }] };
   }
 
   async updateLoadBalancerHosts(
-    _ctx: CallContext,
+    ctx: CallContext,
     _clusterName: string,
     service: Readonly<V1Service>,
     nodes: readonly Readonly<V1Node>[],
   ): Promise<void> {
     const ip = this.#addressOf(service);
-    if (ip) await this.#serve(service, ip, nodes);
+    if (ip) await this.#serve(ctx, service, ip, nodes);
   }
 
   async ensureLoadBalancerDeleted(
-    _ctx: CallContext,
+    ctx: CallContext,
     _clusterName: string,
     service: Readonly<V1Service>,
   ): Promise<void> {
     const uid = service.metadata?.uid ?? '';
     if (this.#dataPath?.serviceKeys.includes(uid)) {
+      ctx.signal.throwIfAborted();
       await this.#call('DeleteListeners', () => this.#dataPath!.remove(uid));
     }
     this.#loadPool();
     if (this.#pool.addressOf(uid)) {
+      ctx.signal.throwIfAborted();
       await this.#call('ReleaseAddress', async () => void this.#pool.release(uid));
     }
   }
 
   async close(): Promise<void> {
-    await this.#dataPath?.close();
+    if (this.#ownsDataPath) await this.#dataPath?.close();
   }
 
   #addressOf(service: Readonly<V1Service>): string | undefined {
@@ -121,15 +143,24 @@ export class LocalProvider implements LoadBalancerProvider {
     return this.#pool.addressOf(service.metadata?.uid ?? '');
   }
 
-  async #serve(service: Readonly<V1Service>, ip: string, nodes: readonly Readonly<V1Node>[]) {
-    if (!this.#dataPath) return;
+  /** Brings the listeners in line (in-process mode); writes only when something differs. */
+  async #serve(
+    ctx: CallContext,
+    service: Readonly<V1Service>,
+    ip: string,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<void> {
+    const dataPath = this.#dataPath;
+    if (!dataPath) return;
     const spec = virtualServiceFor(service, ip, parseServiceSettings(service).settings, nodes);
-    await this.#call('ConfigureListeners', async () => {
+    if (!dataPath.wouldChange(spec)) return;
+    ctx.signal.throwIfAborted();
+    await this.#call('ApplyListeners', async () => {
       try {
-        await this.#dataPath!.apply(spec);
+        await dataPath.apply(spec);
       } catch (cause) {
         throw new CloudError(`cannot serve ${ip}: ${(cause as Error).message}`, {
-          operation: 'ConfigureListeners',
+          operation: 'ApplyListeners',
           cloudCode: (cause as NodeJS.ErrnoException).code ?? 'ListenerFailed',
           cause,
         });

@@ -57,6 +57,8 @@ export function virtualServiceFor(
         health: healthTarget(host, p.nodePort, protocol, localHealthPort),
       });
     }
+    // Sorted, so the same nodes in another order make the same spec (and no write).
+    backends.sort((a, b) => a.host.localeCompare(b.host));
     ports.push({ port: p.port, protocol, backends });
   }
   return {

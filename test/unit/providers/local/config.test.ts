@@ -28,6 +28,11 @@ describe('local cloud-config', () => {
       raw: { addresses: ['10.0.0.0/8'], maxConnections: 0 },
       key: 'maxConnections',
     },
+    {
+      desc: 'a negative listen-port offset',
+      raw: { addresses: ['10.0.0.0/8'], listenPortOffset: -1 },
+      key: 'listenPortOffset',
+    },
   ];
   for (const c of cases) {
     it(`rejects ${c.desc}, naming the key`, () => {
