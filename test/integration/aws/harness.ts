@@ -20,6 +20,8 @@
  * - Deleting a security group still attached to an NLB succeeds (AWS: DependencyViolation until
  *   the NLB's network interfaces go), so the RetryAfter path for it is covered by unit tests only.
  * - Deregistered targets vanish at once (AWS: `draining` for the deregistration delay).
+ * - A dualstack NLB is accepted in subnets without an IPv6 CIDR (AWS refuses it), so the
+ *   dualstack test proves the settings, not that the subnets would do.
  */
 import assert from 'node:assert/strict';
 import type { V1Node, V1Service } from '@kubernetes/client-node';

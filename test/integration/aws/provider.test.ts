@@ -224,6 +224,14 @@ describe('aws provider against moto', function () {
     assert.deepEqual(h.calls.writes(), []);
   });
 
+  it('serves IPv4 and IPv6 with ip-address-type dualstack, open to ::/0 as well', async () => {
+    const svc = newService('web', tweakAnnotations({ [annotation.ipAddressType]: 'dualstack' }));
+    await h.ensureReady(svc, h.nodes());
+    const inv = await readInventory();
+    assert.equal(inv.loadBalancers[0]!.ipAddressType, 'dualstack');
+    assert.deepEqual(frontend(inv).ingress, ['tcp/80 from 0.0.0.0/0', 'tcp/80 from ::/0']);
+  });
+
   it('rejects bad annotations, naming each one, without a single AWS call', async () => {
     const svc = newService(
       'web',
