@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ProviderConfigError, ProviderStartError, UnknownProviderError, errorMessage, findCause } from '../providers/errors.js';
 import { createLogger } from '../runtime/logger.js';
+import { HealthChecks, parseBindAddress, startHttpServers } from '../runtime/http-server.js';
+import { createMetrics } from '../runtime/metrics.js';
 import { Shutdown } from '../runtime/shutdown.js';
 import { runSandbox } from '../sandbox/sandbox.js';
 import { buildConfig, ConfigError } from './config.js';
@@ -98,12 +100,22 @@ program
   .description("the local provider's edge agent: serve the pool's addresses on this node")
   .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)')
   .option('--cloud-config <path>', "the local provider's configuration (the controller's file)")
+  .option('--health-probe-bind-address <addr>', 'where /healthz and /readyz are served (0 disables)', ':8081')
   .option('--log-level <level>', 'debug, info, warn or error', 'info')
-  .action(async (opts: { kubeconfig?: string; cloudConfig?: string; logLevel: 'info' }) => {
+  .option('--log-format <format>', 'json or text', 'json')
+  .action(async (opts: { kubeconfig?: string; cloudConfig?: string; healthProbeBindAddress: string; logLevel: string; logFormat: string }) => {
     try {
-      const logger = createLogger({ level: opts.logLevel });
+      const errors = [
+        ...(['debug', 'info', 'warn', 'error'].includes(opts.logLevel) ? [] : [`--log-level: expected debug, info, warn or error, got "${opts.logLevel}"`]),
+        ...(['json', 'text'].includes(opts.logFormat) ? [] : [`--log-format: expected json or text, got "${opts.logFormat}"`]),
+        ...(opts.healthProbeBindAddress === '0' || parseBindAddress(opts.healthProbeBindAddress) ? [] : [`--health-probe-bind-address: expected host:port, :port or 0, got "${opts.healthProbeBindAddress}"`]),
+      ];
+      if (errors.length) throw new ConfigError(errors);
+      const logger = createLogger({ level: opts.logLevel as 'info', format: opts.logFormat as 'json' });
       const kubeConfig = loadKubeConfig(opts.kubeconfig);
       const config = loadCloudConfig(opts.cloudConfig);
+      const metrics = createMetrics({ version });
+      const servers = await startHttpServers({ metricsBindAddress: '0', healthProbeBindAddress: opts.healthProbeBindAddress, registry: metrics.registry, checks: new HealthChecks(), logger });
       const shutdown = new Shutdown({ logger }).install();
       const stop = new AbortController();
       const { runProxyAgent } = await import('../providers/local/agent.js');
@@ -111,6 +123,7 @@ program
       shutdown.onShutdown('proxy', async () => {
         stop.abort();
         await done;
+        await servers.close();
       });
       await done;
     } catch (err) {

@@ -34,6 +34,10 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
+const SECRET_KEYS = ['secretAccessKey', 'sessionToken', 'token', 'password', 'credentials', 'authorization'];
+/** pino matches redact paths level by level: top level, one and two levels down. */
+const redactPaths = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
 /**
  * A pino logger writing JSON lines. Secrets never reach it: credentials live in the SDKs' own
  * chains, and the redact list below catches the field names that could carry one.
@@ -46,10 +50,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: {
-        paths: ['*.secretAccessKey', '*.sessionToken', '*.token', '*.password', '*.credentials'],
-        censor: '[redacted]',
-      },
+      redact: { paths: redactPaths, censor: '[redacted]' },
     },
     options.format === 'text' ? textStream(destination) : (destination as pino.DestinationStream),
   );
