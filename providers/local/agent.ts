@@ -22,6 +22,8 @@ export interface ProxyAgentOptions {
   readonly config: Readonly<Record<string, unknown>>;
   /** How often to retry addresses that could not be bound. @default 10000 */
   readonly resyncIntervalMs?: number;
+  /** Told after every pass over the caches (tests wait on it instead of the clock). */
+  readonly onSynced?: () => void;
 }
 
 export async function runProxyAgent(options: ProxyAgentOptions): Promise<void> {
@@ -62,6 +64,7 @@ export async function runProxyAgent(options: ProxyAgentOptions): Promise<void> {
       .catch((err) => logger.error({ err }, 'proxy sync failed'))
       .finally(() => {
         running = undefined;
+        options.onSynced?.();
         if (again) {
           again = false;
           sync();

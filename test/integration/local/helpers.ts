@@ -57,14 +57,15 @@ class TcpNamedBackend implements NamedBackend {
 
 /**
  * Starts one backend per name on `${prefix}.1`, `${prefix}.2`, ... all on the same port, as
- * nodes share a NodePort. The port is whatever the first one got from the kernel.
+ * nodes share a NodePort: `fixedPort`, or whatever the first one got from the kernel.
  */
 export async function startBackends(
   prefix: string,
   names: readonly string[],
+  fixedPort = 0,
 ): Promise<NamedBackend[]> {
   const backends: TcpNamedBackend[] = [];
-  let port = 0;
+  let port = fixedPort;
   for (const [i, name] of names.entries()) {
     const b = new TcpNamedBackend(name, `${prefix}.${i + 1}`, port);
     await b.start();
