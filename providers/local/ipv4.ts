@@ -20,7 +20,8 @@ export interface IpRange {
 }
 
 /**
- * Parses `10.0.0.0/24`, `10.0.0.5-10.0.0.9` or a single address. Returns an error message
+ * Parses `10.0.0.0/24` (its host addresses: .1 to .254), `10.0.0.5-10.0.0.9` (all five) or a
+ * single address. Returns an error message
  * instead of throwing, so config validation can name the offending entry.
  */
 export function parseRange(text: string): IpRange | string {
@@ -32,8 +33,12 @@ export function parseRange(text: string): IpRange | string {
       return `"${text}" is not an IPv4 CIDR`;
     }
     const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-    const first = (ipToInt(base!) & mask) >>> 0;
-    return { first, last: (first | (~mask >>> 0)) >>> 0 };
+    const network = (ipToInt(base!) & mask) >>> 0;
+    const broadcast = (network | (~mask >>> 0)) >>> 0;
+    // A subnet's network and broadcast addresses are not for hosts (a /31 or /32 has neither).
+    return bits <= 30
+      ? { first: network + 1, last: broadcast - 1 }
+      : { first: network, last: broadcast };
   }
   if (trimmed.includes('-')) {
     const [a, b] = trimmed.split('-').map((s) => s.trim());

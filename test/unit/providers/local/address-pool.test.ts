@@ -12,10 +12,11 @@ function ranges(...texts: string[]): IpRange[] {
 }
 
 describe('local AddressPool', () => {
-  it('parses CIDRs, a-b ranges and single addresses', () => {
-    assert.equal(new AddressPool(ranges('10.0.0.0/30')).size, 4);
+  it('parses CIDRs (host addresses only), a-b ranges and single addresses', () => {
+    assert.equal(new AddressPool(ranges('10.0.0.0/30')).size, 2);
+    assert.equal(new AddressPool(ranges('10.0.0.0/31')).size, 2);
     assert.equal(new AddressPool(ranges('10.0.0.5-10.0.0.9')).size, 5);
-    assert.equal(new AddressPool(ranges('10.0.0.7', '10.0.1.0/24')).size, 257);
+    assert.equal(new AddressPool(ranges('10.0.0.7', '10.0.1.0/24')).size, 255);
     assert.match(String(parseRange('10.0.0.9-10.0.0.5')), /ends before it starts/);
     assert.match(String(parseRange('fe80::/64')), /not an IPv4 CIDR/);
   });
