@@ -20,7 +20,7 @@ import { HealthChecks, parseBindAddress, startHttpServers } from '../../../runti
 import { hasKubectl, kustomize, manifestFiles, parseManifests, type Manifest } from './render.js';
 
 const run = promisify(execFile);
-const overlays = ['aws', 'gcp', 'local'] as const;
+const overlays = ['aws', 'local'] as const;
 
 function one(docs: Manifest[], kind: string, name?: string): Manifest {
   const found = docs.filter(
@@ -50,6 +50,15 @@ function status(port: number, path: string): Promise<number> {
 }
 
 describe('deploy manifests', () => {
+  it('annotates the ServiceAccount for IRSA on AWS', async function () {
+    if (!(await hasKubectl())) this.skip();
+    const aws = one(await kustomize('deploy/kustomize/overlays/aws'), 'ServiceAccount', 'kube-lbc');
+    assert.match(
+      String(aws.metadata.annotations?.['eks.amazonaws.com/role-arn']),
+      /^arn:aws:iam::\d{12}:role\//,
+    );
+  });
+
   it('every YAML file in deploy/kustomize parses', () => {
     const files = manifestFiles('deploy/kustomize');
     assert.ok(files.length >= 8, `only ${files.length} files`);
@@ -195,20 +204,6 @@ describe('deploy manifests', () => {
       });
     });
   }
-
-  it('annotates the ServiceAccount for IRSA on AWS and Workload Identity on GCP', async function () {
-    if (!(await hasKubectl())) this.skip();
-    const aws = one(await kustomize('deploy/kustomize/overlays/aws'), 'ServiceAccount', 'kube-lbc');
-    assert.match(
-      String(aws.metadata.annotations?.['eks.amazonaws.com/role-arn']),
-      /^arn:aws:iam::\d{12}:role\//,
-    );
-    const gcp = one(await kustomize('deploy/kustomize/overlays/gcp'), 'ServiceAccount', 'kube-lbc');
-    assert.match(
-      String(gcp.metadata.annotations?.['iam.gke.io/gcp-service-account']),
-      /@.+\.iam\.gserviceaccount\.com$/,
-    );
-  });
 
   it('runs `kube-lbc proxy` on the host network of edge nodes in the local overlay, with flags it accepts', async function () {
     if (!(await hasKubectl())) this.skip();
