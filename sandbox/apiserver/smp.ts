@@ -94,8 +94,9 @@ function mergeMap(
     if (!k.startsWith(ORDER) || !Array.isArray(order)) continue;
     const field = k.slice(ORDER.length);
     const spec = schema[join(path, field)];
-    if (Array.isArray(original[field]) && spec)
-      original[field] = applyOrder(original[field], order, spec.key);
+    if (Array.isArray(original[field]) && spec) {
+      original[field] = enforceOrder(original[field], order, before[field] ?? [], spec.key);
+    }
   }
   return original;
 }
@@ -108,7 +109,7 @@ function mergeList(original: any[], patch: any[], path: string, schema: SmpSchem
   if (key === undefined) {
     const out = [...original];
     for (const v of patch) if (!out.some((o) => o === v)) out.push(v);
-    return out;
+    return enforceOrder(out, patch, original, key);
   }
   let out = [...original];
   for (const item of patch) {
@@ -125,14 +126,48 @@ function mergeList(original: any[], patch: any[], path: string, schema: SmpSchem
       out.push(clean(item));
     }
   }
-  return out;
+  return enforceOrder(out, patch, original, key);
 }
 
-/** Puts the named elements in the patch's order; elements the order does not name keep theirs, after. */
-function applyOrder(list: any[], order: unknown[], key: string | undefined): any[] {
+/**
+ * normalizeElementOrder: the items the patch (or its $setElementOrder) names keep the patch's
+ * order, the others keep the live order, and the two are interleaved by the live order where
+ * both sides were already there.
+ */
+function enforceOrder(
+  merged: any[],
+  patchOrder: unknown[],
+  serverOrder: any[],
+  key: string | undefined,
+): any[] {
   const id = (item: any) => (key === undefined ? item : isObject(item) ? item[key] : undefined);
-  const named = order.flatMap((o) =>
-    list.filter((item) => id(item) === (key === undefined ? o : isObject(o) ? o[key] : o)),
-  );
-  return [...named, ...list.filter((item) => !named.includes(item))];
+  const patchIds = patchOrder.filter((p) => !(isObject(p) && p.$patch)).map(id);
+  const serverIds = serverOrder.map(id);
+  const rank = (ids: unknown[]) => (item: any) => {
+    const i = ids.indexOf(id(item));
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  const byPatch = rank(patchIds);
+  const byServer = rank(serverIds);
+  const fromPatch = merged
+    .filter((m) => patchIds.includes(id(m)))
+    .sort((a, b) => byPatch(a) - byPatch(b));
+  const serverOnly = merged
+    .filter((m) => !patchIds.includes(id(m)))
+    .sort((a, b) => byServer(a) - byServer(b));
+  const out: any[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < serverOnly.length || j < fromPatch.length) {
+    if (j >= fromPatch.length) out.push(serverOnly[i++]);
+    else if (i >= serverOnly.length) out.push(fromPatch[j++]);
+    else {
+      const l = byServer(serverOnly[i]);
+      const r = byServer(fromPatch[j]);
+      if (l !== Number.MAX_SAFE_INTEGER && r !== Number.MAX_SAFE_INTEGER && l < r)
+        out.push(serverOnly[i++]);
+      else out.push(fromPatch[j++]);
+    }
+  }
+  return out;
 }

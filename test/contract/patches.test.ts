@@ -99,7 +99,8 @@ contract('Patches', [
       const added = await smp(t, name, {
         metadata: { finalizers: ['example.com/b', 'example.com/a'] },
       });
-      assert.deepEqual(added.metadata!.finalizers, ['example.com/a', 'example.com/b']);
+      // The patch's order wins for the items it names (normalizeElementOrder).
+      assert.deepEqual(added.metadata!.finalizers, ['example.com/b', 'example.com/a']);
       const removed = await smp(t, name, {
         metadata: { '$deleteFromPrimitiveList/finalizers': ['example.com/a'] },
       });

@@ -172,6 +172,8 @@ contract('Writes: concurrency, finalizers, errors', [
   },
   {
     desc: 'a delete answers with the deleted Service',
+    skip: (t) =>
+      t.minor < 23 ? `${t.gitVersion}'s own Service REST answers with a success Status` : undefined,
     async run(t) {
       const name = t.name('bye');
       await create(t, svc(name));
