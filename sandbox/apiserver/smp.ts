@@ -65,6 +65,9 @@ function mergeMap(
   if (Array.isArray(patch.$retainKeys)) {
     for (const k of Object.keys(original)) if (!patch.$retainKeys.includes(k)) delete original[k];
   }
+  // The live lists, before any directive: the order $setElementOrder interleaves with.
+  const live: Record<string, any[]> = {};
+  for (const [k, v] of Object.entries(original)) if (Array.isArray(v)) live[k] = v;
   for (const [k, v] of Object.entries(patch)) {
     if (!k.startsWith(DELETE_FROM)) continue;
     const field = k.slice(DELETE_FROM.length);
@@ -95,7 +98,7 @@ function mergeMap(
     const field = k.slice(ORDER.length);
     const spec = schema[join(path, field)];
     if (Array.isArray(original[field]) && spec) {
-      original[field] = enforceOrder(original[field], order, before[field] ?? [], spec.key);
+      original[field] = enforceOrder(original[field], order, live[field] ?? [], spec.key);
     }
   }
   return original;
