@@ -274,6 +274,22 @@ contract('Services', [
     },
   },
   {
+    desc: 'a status write keeps the metadata it carries: only spec is reset',
+    async run(t) {
+      const name = t.name('statusmeta');
+      await create(t, lb(name));
+      const svc = await t.core.patchNamespacedServiceStatus(
+        {
+          name,
+          namespace: t.ns,
+          body: { metadata: { labels: { via: 'status' } }, status: { loadBalancer: {} } },
+        },
+        mergePatch,
+      );
+      assert.equal(svc.metadata!.labels!.via, 'status');
+    },
+  },
+  {
     desc: 'a status write with a stale resourceVersion is a 409 Conflict',
     async run(t) {
       const name = t.name('stalestatus');
