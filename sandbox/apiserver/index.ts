@@ -8,6 +8,16 @@
  *   const core = api.kubeConfig().makeApiClient(CoreV1Api);
  *   ...
  *   await api.close();
+ *
+ * It behaves as a current (1.32) server. Where Kubernetes 1.20 differs, the contract cases say
+ * so in their skip reasons: no ipMode, loadBalancerClass or discovery.k8s.io/v1; a type change
+ * away from LoadBalancer keeps the stale status; a PUT does not create a Service and a delete
+ * answers with a Status; only metadata.name/namespace select Services by field.
+ *
+ * Not emulated, knowingly: authentication and RBAC (the audit log records what a client would
+ * need instead), admission beyond NamespaceLifecycle, server-side apply and managedFields
+ * (application/apply-patch+yaml is a 415), dropping unknown fields, protobuf, garbage collection
+ * (propagationPolicy is ignored), IPv6 and dual-stack, and list snapshots for `continue`.
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';

@@ -200,13 +200,12 @@ export function createHandler(deps: FrontDeps) {
         case 'patch':
           reply = rest.patch(t, req.headers['content-type'], raw, dryRun);
           break;
-        case 'delete':
-          reply = rest.delete(
-            t,
-            decodeBody(raw, 'application/json'),
-            dryRun || url.searchParams.get('dryRun') === 'All',
-          );
+        case 'delete': {
+          // DeleteOptions may carry dryRun and preconditions in the body.
+          const options = decodeBody(raw, 'application/json') as { dryRun?: string[] } | undefined;
+          reply = rest.delete(t, options, dryRun || !!options?.dryRun?.includes('All'));
           break;
+        }
         case 'deletecollection':
           reply = rest.deleteCollection(t, dryRun);
           break;

@@ -110,8 +110,8 @@ export class WatchHub {
       for (const timer of timers) clearTimeout(timer);
       this.#open.delete(watch);
     };
+    // The response's close covers both ends: the stream finished, or the client went away.
     res.on('close', cleanup);
-    req.on('close', cleanup);
 
     if (
       fromRv !== undefined &&
