@@ -22,6 +22,20 @@ const ALL_VERBS: Verb[] = [
   'watch',
 ];
 
+/** Events are stored once and served by two groups (see strategies/event.ts). */
+const EVENTS = {
+  version: 'v1',
+  resource: 'events',
+  singular: 'event',
+  kind: 'Event',
+  namespaced: true,
+  shortNames: ['ev'],
+  subresources: [],
+  verbs: ALL_VERBS,
+  smp: metaSmp,
+  storageKey: 'events',
+} satisfies Partial<ResourceType>;
+
 export function createRegistry(ports: PortAllocator, ips: IPAllocator): ResourceType[] {
   return [
     {
@@ -71,33 +85,11 @@ export function createRegistry(ports: PortAllocator, ips: IPAllocator): Resource
       smp: { ...metaSmp, 'spec.ports': { key: 'port' }, 'status.conditions': { key: 'type' } },
       returnDeletedObject: true,
     },
+    { ...EVENTS, group: '', strategy: eventStrategy('v1') },
     {
-      group: '',
-      version: 'v1',
-      resource: 'events',
-      singular: 'event',
-      kind: 'Event',
-      namespaced: true,
-      shortNames: ['ev'],
-      subresources: [],
-      verbs: ALL_VERBS,
-      strategy: eventStrategy('v1'),
-      smp: metaSmp,
-      storageKey: 'events',
-    },
-    {
+      ...EVENTS,
       group: 'events.k8s.io',
-      version: 'v1',
-      resource: 'events',
-      singular: 'event',
-      kind: 'Event',
-      namespaced: true,
-      shortNames: ['ev'],
-      subresources: [],
-      verbs: ALL_VERBS,
       strategy: eventStrategy('events.k8s.io/v1'),
-      smp: metaSmp,
-      storageKey: 'events',
       conversion: eventsV1Conversion,
     },
     {
