@@ -1,8 +1,8 @@
 /**
  * The TCP data path: one listening socket per virtual address:port, each accepted connection
- * forwarded both ways to a backend with backpressure (a slow reader pauses the fast writer, so
- * nothing buffers beyond the streams' high-water marks), JavaScript running once per chunk, never
- * per byte. Half-close is forwarded (`allowHalfOpen`), so a client that shuts
+ * piped both ways to a backend. `pipe` gives backpressure (a slow reader pauses the fast writer,
+ * so nothing buffers beyond the streams' high-water marks) and keeps JavaScript at one callback
+ * per chunk, never per byte. Half-close is forwarded (`allowHalfOpen`), so a client that shuts
  * down its write side still gets the whole response.
  */
 import net from 'node:net';
@@ -42,23 +42,6 @@ interface Flow {
   readonly client: net.Socket;
   upstream: net.Socket | undefined;
   done: boolean;
-  /** When a byte last moved either way; the idle sweep reads it. */
-  lastActive: number;
-}
-
-/**
- * One direction of a flow, with backpressure: when `to` cannot take more, `from` stops reading
- * until `to` drains, so at most one high-water mark of data waits in between. This is what
- * `pipe` does, minus its bookkeeping, which costs measurably at tens of thousands of chunks a
- * second; and stamping the flow here replaces a socket timer refreshed on every read and write.
- */
-function forward(from: net.Socket, to: net.Socket, flow: Flow): void {
-  to.on('drain', () => from.resume());
-  from.on('data', (chunk: Buffer) => {
-    flow.lastActive = Date.now();
-    if (!to.write(chunk)) from.pause();
-  });
-  from.once('end', () => to.end());
 }
 
 export interface TcpListenerEvents {
@@ -74,15 +57,11 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
   readonly #server: net.Server;
   readonly #flows = new Set<Flow>();
   #closed: Promise<void> | undefined;
-  readonly #sweeper: NodeJS.Timeout;
 
   private constructor(options: ListenerOptions) {
     super();
     this.#options = options;
     this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (c) => this.#accept(c));
-    const every = Math.max(10, Math.min(options.idleTimeoutMs / 2, 1000));
-    this.#sweeper = setInterval(() => this.#closeIdle(), every);
-    this.#sweeper.unref();
   }
 
   /** Binds `address:port`; rejects if the address is not local or the port is taken. */
@@ -113,28 +92,12 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
    */
   async close(drain: boolean): Promise<void> {
     this.#closed ??= new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    if (drain) {
-      // Draining flows still idle out; the sweep stops once the last one is gone.
-      if (this.#flows.size === 0) clearInterval(this.#sweeper);
-      else this.on('closed', () => this.#flows.size === 0 && clearInterval(this.#sweeper));
-      return;
-    }
-    clearInterval(this.#sweeper);
+    if (drain) return;
     for (const flow of this.#flows) {
       flow.client.destroy();
       flow.upstream?.destroy();
     }
     await this.#closed;
-  }
-
-  /** Idle connections are closed by a sweep, not a timer per socket (see `forward`). */
-  #closeIdle(): void {
-    const cutoff = Date.now() - this.#options.idleTimeoutMs;
-    for (const flow of this.#flows) {
-      if (flow.lastActive > cutoff) continue;
-      flow.client.destroy();
-      flow.upstream?.destroy();
-    }
   }
 
   #accept(client: net.Socket): void {
@@ -147,8 +110,9 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
       this.#reject(client, 'limit');
       return;
     }
-    const flow: Flow = { client, upstream: undefined, done: false, lastActive: Date.now() };
+    const flow: Flow = { client, upstream: undefined, done: false };
     this.#flows.add(flow);
+    client.setTimeout(this.#options.idleTimeoutMs, () => client.destroy());
     client.once('close', () => this.#finish(flow));
     this.#connect(flow, connectAttempts);
   }
@@ -176,9 +140,9 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
     let connected = false;
     upstream.once('connect', () => {
       connected = true;
-      upstream.setTimeout(0);
-      forward(client, upstream, flow);
-      forward(upstream, client, flow);
+      upstream.setTimeout(this.#options.idleTimeoutMs, () => upstream.destroy());
+      client.pipe(upstream);
+      upstream.pipe(client);
     });
     upstream.on('error', (err) => {
       if (connected || client.destroyed) return;
@@ -197,7 +161,7 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
         else client.destroy();
         return;
       }
-      // A clean close has already forwarded its end to the client; let that flush.
+      // A clean close has already forwarded its end to the client (pipe); let that flush.
       if (hadError) client.destroy();
       else client.end();
       this.#finish(flow);
