@@ -35,37 +35,54 @@ export function nodeAccessRules(desired: DesiredLoadBalancer): Set<Rule> {
   return rules;
 }
 
+/** What EC2 says about the nodes' instances. */
+export interface InstanceFacts {
+  /** Pending or running: the only instances RegisterTargets accepts. */
+  readonly live: string[];
+  /** Unknown to EC2, or stopping, stopped, terminated: never registered. */
+  readonly gone: string[];
+  /** The node security groups, one per instance that has a clear one. */
+  readonly groups: SecurityGroup[];
+  /** Live instances without a clear node group: their owner opens the NodePorts some other way. */
+  readonly undecided: string[];
+}
+
 /**
- * The security group of each instance that carries the cluster tag, or its only group when none
- * does (cloud-provider-aws picks node groups the same way). Instances it cannot decide for are
- * returned in `undecided`, for a log line: their owner must open the NodePorts some other way.
+ * Describes the instances by filter (a missing ID then drops out instead of failing the call, as
+ * `InstanceIds` would with InvalidInstanceID.NotFound), and picks each one's node group: the
+ * group carrying the cluster tag, or its only group when none does, as cloud-provider-aws does.
  */
-export async function nodeSecurityGroups(
+export async function inspectInstances(
   ec2: EC2Client,
   clusterName: string,
   instanceIds: readonly string[],
-): Promise<{ groups: SecurityGroup[]; undecided: string[] }> {
-  if (instanceIds.length === 0) return { groups: [], undecided: [] };
+): Promise<InstanceFacts> {
   const groupsOf = new Map<string, string[]>();
-  let NextToken: string | undefined;
-  do {
-    const page = await ec2.send(
-      new DescribeInstancesCommand({ InstanceIds: [...instanceIds], NextToken }),
-    );
-    for (const r of page.Reservations ?? []) {
-      for (const i of r.Instances ?? []) {
+  // A filter takes at most 200 values.
+  for (let i = 0; i < instanceIds.length; i += 200) {
+    const Filters = [{ Name: 'instance-id', Values: instanceIds.slice(i, i + 200) }];
+    let NextToken: string | undefined;
+    do {
+      const page = await ec2.send(new DescribeInstancesCommand({ Filters, NextToken }));
+      for (const instance of (page.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        const state = instance.State?.Name;
+        if (state !== 'pending' && state !== 'running') continue;
         groupsOf.set(
-          i.InstanceId!,
-          (i.SecurityGroups ?? []).map((g) => g.GroupId!),
+          instance.InstanceId!,
+          (instance.SecurityGroups ?? []).map((g) => g.GroupId!),
         );
       }
-    }
-    NextToken = page.NextToken;
-  } while (NextToken);
+      NextToken = page.NextToken;
+    } while (NextToken);
+  }
+  const live = instanceIds.filter((id) => groupsOf.has(id));
+  const gone = instanceIds.filter((id) => !groupsOf.has(id));
   const allIds = [...new Set([...groupsOf.values()].flat())];
-  if (allIds.length === 0) return { groups: [], undecided: [...groupsOf.keys()] };
   const described =
-    (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: allIds }))).SecurityGroups ?? [];
+    allIds.length === 0
+      ? []
+      : ((await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: allIds }))).SecurityGroups ??
+        []);
   const byId = new Map(described.map((g) => [g.GroupId!, g]));
   const chosen = new Map<string, SecurityGroup>();
   const undecided: string[] = [];
@@ -81,7 +98,7 @@ export async function nodeSecurityGroups(
     if (pick) chosen.set(pick.GroupId!, pick);
     else undecided.push(instance);
   }
-  return { groups: [...chosen.values()], undecided };
+  return { live, gone, groups: [...chosen.values()], undecided };
 }
 
 /** Makes the rules sourced from `frontendGroupId` on each node group exactly `rules`. */

@@ -24,7 +24,7 @@ import {
   reconcileTags,
 } from './load-balancer.js';
 import { loadBalancerName, securityGroupName, targetGroupPrefix } from './names.js';
-import { ensureNodeAccess, nodeAccessRules, nodeSecurityGroups } from './node-access.js';
+import { ensureNodeAccess, inspectInstances, nodeAccessRules } from './node-access.js';
 import { ensureFrontendSecurityGroup, findSecurityGroup } from './security.js';
 import { chooseSubnets } from './subnets.js';
 import {
@@ -74,7 +74,7 @@ export async function ensureNlb(
     : await create(env, service, desired);
   lb = made.lb;
   const lbArn = lb.LoadBalancerArn!;
-  await openNodes(env, ctx, desired, made.groupId, instanceIds);
+  const live = await openNodes(env, ctx, desired, made.groupId, instanceIds);
 
   await reconcileAttributes(elb, lb, desired);
   const attached = await attachedTargetGroups(elb, lbArn);
@@ -91,7 +91,7 @@ export async function ensureNlb(
   await reconcileTags(elb, await describeTags(elb, [lbArn, ...arns.values()]), desired.tags);
   for (const arn of arns.values()) {
     ctx.signal.throwIfAborted();
-    await reconcileTargets(elb, arn, instanceIds);
+    await reconcileTargets(elb, arn, live);
   }
   const listeners = await describeListeners(elb, lbArn);
   await reconcileListeners(
@@ -117,7 +117,10 @@ export async function ensureNlb(
   return statusOf(lb, env.provisioningRecheckMs ?? provisioningRecheckMs);
 }
 
-/** Points the NLB's target groups at `nodes`; touches nothing else. */
+/**
+ * Points the NLB's target groups at `nodes`. Besides targets it only adds node security group
+ * rules for this NLB, since a joining node may sit in a group no earlier node used.
+ */
 export async function updateNlbTargets(
   env: AwsEnv,
   ctx: CallContext,
@@ -128,17 +131,13 @@ export async function updateNlbTargets(
   const instanceIds = targetsWithWarnings(ctx, nodes);
   const lb = await findLoadBalancer(elb, loadBalancerName(env.clusterName, service));
   if (!lb) return;
-  // A joining node may sit in a security group no earlier node used: it must admit the NLB too.
-  const groupId = lb.SecurityGroups?.[0];
-  if (groupId) {
-    const desired = desiredLoadBalancer(env.clusterName, service);
-    await openNodes(env, ctx, desired, groupId, instanceIds);
-  }
+  const desired = desiredLoadBalancer(env.clusterName, service);
+  const live = await openNodes(env, ctx, desired, lb.SecurityGroups?.[0], instanceIds);
   const prefix = targetGroupPrefix(env.clusterName, service.metadata!.uid!);
   for (const tg of await attachedTargetGroups(elb, lb.LoadBalancerArn!)) {
     if (!tg.TargetGroupName?.startsWith(prefix)) continue;
     ctx.signal.throwIfAborted();
-    await reconcileTargets(elb, tg.TargetGroupArn!, instanceIds);
+    await reconcileTargets(elb, tg.TargetGroupArn!, live);
   }
 }
 
@@ -154,11 +153,19 @@ async function openNodes(
   env: AwsEnv,
   ctx: CallContext,
   desired: DesiredLoadBalancer,
-  frontendGroupId: string,
+  frontendGroupId: string | undefined,
   instanceIds: readonly string[],
-): Promise<void> {
+): Promise<string[]> {
   const { ec2 } = env.clients;
-  const { groups, undecided } = await nodeSecurityGroups(ec2, env.clusterName, instanceIds);
+  const { live, gone, groups, undecided } = await inspectInstances(
+    ec2,
+    env.clusterName,
+    instanceIds,
+  );
+  if (gone.length > 0) {
+    // RegisterTargets would refuse the whole batch for one of these.
+    ctx.logger.warn({ instances: gone }, 'instances not running (or unknown to EC2): not targets');
+  }
   if (undecided.length > 0) {
     ctx.logger.warn(
       { instances: undecided },
@@ -166,7 +173,9 @@ async function openNodes(
     );
   }
   ctx.signal.throwIfAborted();
-  await ensureNodeAccess(ec2, frontendGroupId, groups, nodeAccessRules(desired));
+  if (frontendGroupId)
+    await ensureNodeAccess(ec2, frontendGroupId, groups, nodeAccessRules(desired));
+  return live;
 }
 
 function targetsWithWarnings(ctx: CallContext, nodes: readonly Readonly<V1Node>[]): string[] {

@@ -4,6 +4,7 @@
  * live Services need. Crash and garbage-collection cases are in recovery.test.ts.
  */
 import assert from 'node:assert/strict';
+import { EC2Client, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   DeleteLoadBalancerCommand,
   DescribeLoadBalancersCommand,
@@ -128,6 +129,19 @@ describe('aws provider against moto', function () {
     const nodes = [...h.nodes(2), newNode('bare-9', tweakProviderID(undefined))];
     await h.ensureReady(svc, nodes);
     assert.ok(h.events.some((e) => e.type === 'Warning' && e.message.includes('bare-9')));
+  });
+
+  it('does not register an instance EC2 does not know or that is not running (AWS would refuse the batch)', async () => {
+    const svc = newService('web');
+    const real = h.nodes(2);
+    const ghost = newNode('ghost-7', tweakProviderID('aws:///us-east-1a/i-0000000000000dead'));
+    const [, , stopped] = h.nodes(3);
+    const ec2 = new EC2Client({});
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [h.account.instances[2]!.id] }));
+    ec2.destroy();
+    await h.ensureReady(svc, [...real, ghost, stopped!]);
+    // The harness checks the targets are exactly the two running instances.
+    h.live.set(svc.metadata!.uid!, { service: svc, nodes: real });
   });
 
   it('health-checks externalTrafficPolicy Local on healthCheckNodePort /healthz, and follows annotations', async () => {
