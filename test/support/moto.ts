@@ -55,9 +55,11 @@ export async function startAwsEndpoint(): Promise<AwsTestEndpoint> {
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${stderr}`))),
-  );
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${stderr}`)));
+    // ENOENT: not installed. CI needs `pip install 'moto[server]'`.
+    child.once('error', (err) => reject(new Error(`moto_server could not start: ${err.message}`)));
+  });
   exited.catch(() => {});
   // moto_server takes a second or two to import its backends: a bounded poll on an external process.
   await Promise.race([waitUntilAnswers(url, 30_000), exited]);
