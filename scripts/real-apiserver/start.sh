@@ -59,6 +59,21 @@ etcd --name kube-lbc --data-dir "$RUN_DIR/etcd" \
   --unsafe-no-fsync >"$RUN_DIR/etcd.log" 2>&1 &
 echo $! >"$RUN_DIR/etcd.pid"
 
+# Bounded poll, as for /readyz below: etcd is an external process with no readiness event.
+deadline=$((SECONDS + READY_TIMEOUT_S))
+until curl -sf "http://127.0.0.1:$ETCD_PORT/health" >/dev/null; do
+  kill -0 "$(cat "$RUN_DIR/etcd.pid")" 2>/dev/null || { log "etcd exited"; false; }
+  ((SECONDS < deadline)) || { log "etcd not ready after ${READY_TIMEOUT_S}s"; false; }
+  sleep 0.2
+done
+# Age the store before the apiserver lists it: on a brand-new etcd the watch caches start at
+# revision 1, so a watch from resourceVersion 1 replays history instead of answering 410 Gone as
+# any cluster that has lived a little does. Keys outside /registry are invisible to the API.
+for i in $(seq 1 20); do
+  key="$(printf 'kube-lbc/warm-up/%s' "$i" | base64)"
+  curl -sf -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/put" -d "{\"key\":\"$key\",\"value\":\"$key\"}" >/dev/null
+done
+
 log "kube-apiserver on https://127.0.0.1:$API_PORT"
 # The serving cert is self-signed into --cert-dir. Endpoint reconciling is off because the
 # only address it could advertise is loopback, which Endpoints validation refuses.
