@@ -26,6 +26,7 @@ export interface Config {
   readonly nodeSyncBatchWindowMs: number;
   readonly nodePortRange: NodePortRange;
   readonly gcPeriodMs: number;
+  readonly loadBalancerResyncPeriodMs: number;
   /** Overrides of the provider's default call budget; undefined keeps the provider's. */
   readonly cloudQps: number | undefined;
   readonly cloudBurst: number | undefined;
@@ -122,6 +123,7 @@ export function buildConfig(flags: RawFlags): Config {
     nodeSyncBatchWindowMs: duration('node-sync-batch-window', true),
     nodePortRange: Object.freeze(range ?? { min: 30000, max: 32767 }),
     gcPeriodMs: duration('gc-period', true),
+    loadBalancerResyncPeriodMs: duration('load-balancer-resync-period', true),
     cloudQps: optionalNumber('cloud-qps'),
     cloudBurst: optionalNumber('cloud-burst'),
     leaderElection: Object.freeze({

@@ -89,6 +89,7 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
       nodeSyncPeriodMs: config.nodeSyncPeriodMs,
       nodeBatchWindowMs: config.nodeSyncBatchWindowMs,
       gcPeriodMs: config.gcPeriodMs,
+      loadBalancerResyncPeriodMs: config.loadBalancerResyncPeriodMs,
     },
     recorder,
     logger,

@@ -19,7 +19,10 @@ export type CallObserver = (call: {
 }) => void;
 
 export interface CloudCallsOptions {
-  /** Overrides the `default` budget's qps and burst (the `--cloud-qps`/`--cloud-burst` flags). */
+  /**
+   * Overrides the `default` budget's qps and burst (the `--cloud-qps`/`--cloud-burst` flags);
+   * every other budget is scaled by the same factor, so the provider's proportions hold.
+   */
   defaultOverride?: Partial<CallBudget>;
   observer?: CallObserver;
   /** Attempts for a throttled call before the error reaches the provider. @default 5 */
@@ -114,11 +117,19 @@ export class CloudCalls {
     if (state.pauses === pause) state.queue.start();
   }
 
+  #overridden(b: CallBudget): CallBudget {
+    const base = this.#declared.default ?? unlimited;
+    const { qps, burst } = this.#options.defaultOverride ?? {};
+    const scale = (value: number, override: number | undefined, baseValue: number) =>
+      override === undefined ? value : Number.isFinite(baseValue) && Number.isFinite(value) ? (value * override) / baseValue : override;
+    return { ...b, qps: scale(b.qps, qps, base.qps), burst: scale(b.burst, burst, base.burst) };
+  }
+
   #queueFor(name: string): BudgetQueue {
     let state = this.#budgets.get(name);
     if (!state) {
       const declared = this.#declared[name] ?? this.#declared.default ?? unlimited;
-      const b = name === 'default' ? { ...declared, ...this.#options.defaultOverride } : declared;
+      const b = this.#overridden(declared);
       state = { queue: new PQueue(queueOptions(b)), consecutiveThrottles: 0, pauses: 0 };
       this.#budgets.set(name, state);
     }

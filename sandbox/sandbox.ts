@@ -45,6 +45,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
     'node-sync-batch-window': '200ms',
     'service-node-port-range': '30000-32767',
     'gc-period': '10m',
+    'load-balancer-resync-period': '10m',
     'leader-elect': 'false',
     'leader-elect-lease-duration': '15s',
     'leader-elect-renew-deadline': '10s',

@@ -30,6 +30,8 @@ export interface ServiceControllerConfig {
   readonly nodeBatchWindowMs: number;
   /** How often to look for orphaned load balancers; 0 disables. */
   readonly gcPeriodMs: number;
+  /** How often every load balancer is re-read from the cloud and repaired; 0 disables. */
+  readonly loadBalancerResyncPeriodMs: number;
 }
 
 /** The Service and Node caches, shared by the controller and (read-only) the provider. */
@@ -156,6 +158,9 @@ export class ServiceController {
     if (config.nodeSyncPeriodMs > 0) {
       timers.push(setInterval(() => this.resyncAll(), config.nodeSyncPeriodMs));
     }
+    if (config.loadBalancerResyncPeriodMs > 0) {
+      timers.push(setInterval(() => this.repairAll(), config.loadBalancerResyncPeriodMs));
+    }
     if (config.gcPeriodMs > 0) {
       void this.collectGarbage();
       timers.push(setInterval(() => void this.collectGarbage(), config.gcPeriodMs));
@@ -215,6 +220,12 @@ export class ServiceController {
     this.#logger.info({ eligibleNodes: nodes.length }, 'eligible node set changed');
     this.resyncAll();
     this.#deps.metrics?.nodeSync((performance.now() - this.#nodeChangedAt) / 1000, 0);
+  }
+
+  /** Queues every Service for a full ensure: the provider re-reads the cloud and undoes drift. */
+  repairAll(): void {
+    this.#syncer.forgetApplied();
+    this.resyncAll();
   }
 
   /** Queues every Service we manage; those whose cloud side already matches make no call. */

@@ -63,6 +63,14 @@ export class ServiceSyncer {
     this.#deps = deps;
   }
 
+  /**
+   * Forgets what every Service was last made to match, so each one's next sync asks the provider
+   * again: a load balancer changed or deleted out of band is repaired. Costs cloud reads.
+   */
+  forgetApplied(): void {
+    this.#applied.clear();
+  }
+
   async sync(key: string): Promise<SyncOutcome> {
     const svc = this.#deps.services.get(key);
     if (!svc) return this.#syncVanished(key);
@@ -186,6 +194,9 @@ export class ServiceSyncer {
     try {
       await provider.ensureLoadBalancerDeleted(this.#ctx(key, svc), clusterName, svc);
     } catch (err) {
+      // The cloud releasing a resource takes time (AWS holds a security group for a while): wait as told.
+      const retry = findCause(err, RetryAfterError);
+      if (retry) return { retryAfterMs: retry.delayMs };
       recorder.record(svc, 'Warning', 'DeleteLoadBalancerFailed', `Error deleting load balancer: ${errorMessage(err)}`);
       throw new Error('delete load balancer', { cause: err });
     }

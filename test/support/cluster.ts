@@ -70,6 +70,7 @@ export const defaultTestConfig: ServiceControllerConfig = {
   nodeSyncPeriodMs: 0,
   nodeBatchWindowMs: 10,
   gcPeriodMs: 0,
+  loadBalancerResyncPeriodMs: 0,
 };
 
 export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { PatchStrategy, setHeaderOptions, type CoreV1Event, type V1Service } from '@kubernetes/client-node';
-import { CloudError } from '../../../providers/errors.js';
+import { CloudError, RetryAfterError } from '../../../providers/errors.js';
 import { failValidationAnnotation } from '../../../providers/fake/index.js';
 import { findReadyCondition } from '../../../controllers/service/status.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
@@ -169,6 +169,31 @@ describe('service controller against the API emulator', function () {
       await c.until(() => findReadyCondition(c.cached('default', 'web') ?? {})?.reason === 'Provisioning', 'Provisioning');
       await ready(c, 'web');
       assert.equal(c.syncs.filter((s) => s.result === 'error').length, 0, 'provisioning is not a failure');
+    });
+  });
+
+  describe('drift and slow deletes', () => {
+    it('recreates a load balancer deleted out of band on the next repair pass', async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1')] });
+      await create(c, userService('web'));
+      await ready(c, 'web');
+      const [lb] = c.cloud.loadBalancers();
+      await c.cloud.deleteLoadBalancer(lb!.name, 'someone else');
+      c.controller.repairAll();
+      await c.until(() => c.cloud.loadBalancers().length === 1, 'the load balancer to come back');
+    });
+
+    it('waits as told while the cloud is still releasing a deleted load balancer, without a failure', async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1')] });
+      await create(c, userService('web'));
+      await ready(c, 'web');
+      c.cloud.failNext('DeleteLoadBalancer', new RetryAfterError('security group still in use', 30), 2);
+      await c.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
+      await c.until(() => c.cached('default', 'web') === undefined, 'the Service to go');
+      assert.deepEqual(c.cloud.loadBalancers(), []);
+      assert.equal(c.syncs.filter((s) => s.result === 'error').length, 0);
+      const warnings = (await events(c, 'web')).filter((e) => e.type === 'Warning');
+      assert.deepEqual(warnings, []);
     });
   });
 

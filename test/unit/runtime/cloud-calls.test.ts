@@ -73,3 +73,16 @@ describe('CloudCalls', () => {
     assert.equal(seen[0], 'default:Describe:success');
   });
 });
+
+describe('CloudCalls budget overrides', () => {
+  it('scales every budget with the --cloud-qps override of the default one', async () => {
+    let started = 0;
+    const gate = new CloudCalls({ defaultOverride: { qps: 2, burst: 2 } });
+    gate.configure({ default: { qps: 1, burst: 1, concurrency: Infinity }, describe: { qps: 10, burst: 10, concurrency: Infinity } });
+    // A burst of 20 at the scaled describe budget (burst 20) all start in the first window.
+    const hold = new Promise<void>(() => {});
+    for (let i = 0; i < 21; i++) void gate.call('describe', 'D', () => ((started++, hold)));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(started, 20);
+  });
+});
