@@ -65,7 +65,7 @@ export interface FaultHooks {
 
 export class Faults {
   readonly #rules: Rule[] = [];
-  readonly #expiries: (string | undefined)[] = [];
+  readonly #expiries: { resource?: string; keepOpen: boolean }[] = [];
   readonly #hooks: FaultHooks;
 
   constructor(hooks: FaultHooks) {
@@ -82,9 +82,14 @@ export class Faults {
     this.#rules.push({ match, remaining: times, delayMs: ms });
   }
 
-  /** The next watch (of `resource`, when given) gets the 410 a too-old resourceVersion gets. */
-  expireNextWatch(resource?: string): void {
-    this.#expiries.push(resource);
+  /**
+   * The next watch (of `resource`, when given) gets the ERROR event with a 410 that a too-old
+   * resourceVersion gets. The stream then ends, so client-node relists; `keepOpen` leaves it
+   * open instead, as the Debian-built 1.20 server was seen doing, where client-node's ListWatch
+   * waits without a version until the watch ends.
+   */
+  expireNextWatch(resource?: string, options: { keepOpen?: boolean } = {}): void {
+    this.#expiries.push({ resource, keepOpen: options.keepOpen ?? false });
   }
 
   /**
@@ -133,12 +138,11 @@ export class Faults {
     return { delayMs, error };
   }
 
-  /** True once for the next watch of `resource` that was set to expire. */
-  takeExpiry(resource: string): boolean {
-    const i = this.#expiries.findIndex((r) => r === undefined || r === resource);
-    if (i < 0) return false;
-    this.#expiries.splice(i, 1);
-    return true;
+  /** The expiry armed for the next watch of `resource`, once. */
+  takeExpiry(resource: string): { keepOpen: boolean } | undefined {
+    const i = this.#expiries.findIndex((e) => e.resource === undefined || e.resource === resource);
+    if (i < 0) return undefined;
+    return this.#expiries.splice(i, 1)[0];
   }
 }
 

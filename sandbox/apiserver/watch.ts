@@ -58,7 +58,7 @@ export class WatchHub {
     t: Target,
     req: IncomingMessage,
     res: ServerResponse,
-    options: { expire?: boolean } = {},
+    options: { expire?: { keepOpen: boolean } } = {},
   ): void {
     const { rt, query } = t;
     const key = storageKeyOf(rt);
@@ -113,13 +113,29 @@ export class WatchHub {
     // The response's close covers both ends: the stream finished, or the client went away.
     res.on('close', cleanup);
 
+    const expire = options.expire;
     if (
       fromRv !== undefined &&
-      (options.expire || Number.isNaN(fromRv) || this.#store.eventsSince(key, fromRv) === undefined)
+      !expire &&
+      (Number.isNaN(fromRv) || this.#store.eventsSince(key, fromRv) === undefined)
     ) {
-      const horizon = this.#store.horizon(key);
-      send('ERROR', expired(`too old resource version: ${rvParam} (${horizon})`).status);
+      send(
+        'ERROR',
+        expired(`too old resource version: ${rvParam} (${this.#store.horizon(key)})`).status,
+      );
       res.end();
+      return;
+    }
+    if (expire) {
+      send(
+        'ERROR',
+        expired(`too old resource version: ${rvParam || '0'} (${this.#store.horizon(key)})`).status,
+      );
+      if (!expire.keepOpen) {
+        res.end();
+        return;
+      }
+      this.#open.add(watch);
       return;
     }
 

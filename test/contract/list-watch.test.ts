@@ -117,16 +117,17 @@ contract('List and watch', [
     },
   },
   {
-    desc: 'a watch from a version older than the window gets an ERROR event with a 410 Status, then the stream ends',
+    // The emulator then ends the stream (as the apiserver source reads), so client-node relists at
+    // once; the Debian 1.20 build was seen keeping it open after the ERROR, where client-node's
+    // ListWatch waits, resourceVersion cleared, until the watch times out.
+    desc: 'a watch from a version older than the window gets an ERROR event carrying a 410 Expired Status',
     async run(t) {
-      const { events, ended } = await collectWatch(
+      const { events } = await collectWatch(
         t,
         path(t),
         { resourceVersion: '1' },
-        () => false,
+        (e) => e.length > 0,
       );
-      assert.equal(ended, 'server');
-      assert.equal(events.length, 1);
       assert.equal(events[0]!.type, 'ERROR');
       assert.equal(events[0]!.object.kind, 'Status');
       assert.equal(events[0]!.object.code, 410);

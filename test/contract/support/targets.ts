@@ -72,13 +72,7 @@ export async function openTarget(kind: TargetKind): Promise<Target> {
   const version = await kc.makeApiClient(VersionApi).getCode();
   const run_ = `${Date.now().toString(36)}${(counter++).toString(36)}`;
   const ns = `contract-${run_}`;
-  if (kind === 'emulator') await core.createNamespace({ body: { metadata: { name: ns } } });
-  // kubectl writes Namespaces as protobuf: the Debian 1.20 build (vendored reflect2 under a
-  // newer Go) panics decoding a JSON Namespace, and the cases are not about that.
-  else
-    await run('kubectl', ['--kubeconfig', kubeconfigPath, 'create', 'namespace', ns], {
-      timeout: 20_000,
-    });
+  await core.createNamespace({ body: { metadata: { name: ns } } });
   const nodes = new Set<string>();
   return {
     kind,

@@ -98,6 +98,25 @@ describe('emulator fault injection', () => {
     await informer.stop();
   });
 
+  it('can keep an expired watch open, where client-node waits until the stream ends', async () => {
+    const informer = makeInformer(api.kubeConfig(), '/api/v1/services', () =>
+      core.listServiceForAllNamespaces(),
+    );
+    const names: string[] = [];
+    informer.on('add', (o) => names.push(o.metadata!.name!));
+    api.faults.expireNextWatch('services', { keepOpen: true });
+    await informer.start();
+    await core.createNamespacedService({ namespace: 'default', body: svc('unseen') });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!names.includes('unseen'), 'the informer is stalled');
+    const seen = next(informer, 'add', (o) => (o as V1Service).metadata?.name === 'unseen');
+    api.faults.dropWatches();
+    await seen;
+    assert.equal(api.audit.filter((r) => r.verb === 'list').length, 2);
+    informer.on('error', () => {});
+    await informer.stop();
+  });
+
   it('drops watches cleanly (the informer re-watches) or abruptly (the informer reports an error)', async () => {
     const informer = makeInformer(api.kubeConfig(), '/api/v1/services', () =>
       core.listServiceForAllNamespaces(),
