@@ -63,6 +63,12 @@ headers="$(curl_api -o /dev/null -D - -X POST "$server/api/v1/namespaces/$NS/ser
 report "unknown field with fieldValidation=Strict" \
   "$(awk 'NR==1{printf "HTTP %s", $2} tolower($1)=="warning:"{printf ", warning"}' <<<"$headers")"
 
+# Which endpoint fields the newest served EndpointSlice version keeps (kube-lbc reads the node).
+eps_version="$(raw /apis/discovery.k8s.io | json 'o.preferredVersion?.version ?? "v1"')"
+out="$(create "/apis/discovery.k8s.io/$eps_version/namespaces/$NS/endpointslices" \
+  "{\"apiVersion\":\"discovery.k8s.io/$eps_version\",\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"$PREFIX-eps\"},\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"10.0.0.5\"],\"conditions\":{\"ready\":true,\"serving\":true,\"terminating\":false},\"nodeName\":\"n1\",\"zone\":\"z1\",\"topology\":{\"kubernetes.io/hostname\":\"n1\"}}],\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}]}")"
+report "EndpointSlice $eps_version endpoint fields kept" "$(json 'Object.keys(o.endpoints?.[0] ?? {}).join(",") + " (conditions: " + Object.keys(o.endpoints?.[0]?.conditions ?? {}).join(",") + ")"' <<<"$out")"
+
 report "EndpointSlice discovery.k8s.io/v1 list" \
   "$(kubectl get --raw "/apis/discovery.k8s.io/v1/namespaces/$NS/endpointslices" >/dev/null 2>&1 && echo served || echo 'not served (404)')"
 
