@@ -48,7 +48,7 @@ export class Informer<T extends KubernetesObject> {
     this.name = options.name;
     this.#options = options;
     this.#logger = (options.logger ?? noopLogger).child({ informer: options.name });
-    this.#lw = new ListWatch<T>(options.path, new Watch(options.kubeConfig), options.list, false);
+    this.#lw = new ListWatch<T>(options.path, endOnExpiry(new Watch(options.kubeConfig)), options.list, false);
     this.#lw.on('add', (obj) => this.#onAdd(obj));
     this.#lw.on('update', (obj) => this.#onUpdate(obj));
     this.#lw.on('delete', (obj) => this.#onDelete(obj));
@@ -140,4 +140,34 @@ export class Informer<T extends KubernetesObject> {
     const custom = this.#options.restartDelayMs;
     return custom ? custom(this.#errors) : backoffDelay(this.#errors, { baseMs: 1000, maxMs: 30_000 });
   }
+}
+
+type WatchCallback = (phase: string, apiObj: { code?: number } | undefined, watchObj?: unknown) => void;
+type DoneCallback = (err?: unknown) => void;
+
+/**
+ * A Watch that ends itself on a 410 ERROR event. ListWatch waits for the stream to end before it
+ * relists, and some servers (1.20 among them) keep the stream open after sending the 410, which
+ * would leave the cache stale until the server's watch timeout.
+ */
+function endOnExpiry(watch: Watch): Watch {
+  const inner = watch.watch.bind(watch);
+  const wrapped = async (path: string, params: Record<string, string | number | boolean | undefined>, callback: WatchCallback, done: DoneCallback) => {
+    let finished = false;
+    const doneOnce: DoneCallback = (err) => {
+      if (finished) return;
+      finished = true;
+      done(err);
+    };
+    return inner(
+      path,
+      params,
+      (phase, obj, raw) => {
+        callback(phase, obj, raw);
+        if (phase === 'ERROR' && obj?.code === 410) doneOnce({ statusCode: 410 });
+      },
+      doneOnce,
+    );
+  };
+  return Object.assign(Object.create(watch) as Watch, { watch: wrapped });
 }

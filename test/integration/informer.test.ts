@@ -76,6 +76,14 @@ describe('Informer', () => {
     await cacheUntil(informer, () => informer.get('default/after-gone') !== undefined && !informer.get('default/before'), 'the relist');
   });
 
+  it('relists after a 410 even when the server keeps the expired stream open (as 1.20 does)', async () => {
+    await informer.start();
+    api.faults.expireNextWatch('services', { keepOpen: true });
+    api.faults.dropWatches();
+    await core.createNamespacedService({ namespace: 'default', body: svc('after-kept-open') });
+    await cacheUntil(informer, () => informer.get('default/after-kept-open') !== undefined, 'the relist');
+  });
+
   it('restarts with backoff after the server refused connections (where ListWatch gives up)', async () => {
     await informer.start();
     const outage = api.faults.refuseConnections(300);
