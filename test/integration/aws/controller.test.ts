@@ -8,14 +8,13 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type V1Node,
-  type V1Service,
 } from '@kubernetes/client-node';
 import { findReadyCondition } from '../../../controllers/service/status.js';
 import { createAwsClients } from '../../../providers/aws/clients.js';
 import { parseAwsConfig } from '../../../providers/aws/config.js';
 import { AwsProvider } from '../../../providers/aws/provider.js';
 import type { ProviderFactory } from '../../../providers/provider.js';
-import { newNode, newService, tweakProviderID } from '../../fixtures/builders.js';
+import { newNode, newPostedService, tweakProviderID } from '../../fixtures/builders.js';
 import { startApiServer } from '../../../sandbox/apiserver/index.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
 import {
@@ -39,17 +38,6 @@ const provider: ProviderFactory = async (options) => {
     provisioningRecheckMs: 50,
   });
 };
-
-/** As a user would POST it: the API server assigns UID and NodePorts. */
-function userService(name: string): V1Service {
-  const svc = newService(name);
-  delete svc.metadata!.uid;
-  delete svc.metadata!.resourceVersion;
-  delete svc.metadata!.generation;
-  delete svc.status;
-  for (const p of svc.spec!.ports ?? []) delete p.nodePort;
-  return svc;
-}
 
 function nodeFor(account: SeededAccount, index: number): V1Node {
   const { id, zone } = account.instances[index]!;
@@ -97,7 +85,7 @@ describe('kube-lbc with the aws provider, end to end against moto', function () 
 
   it('publishes the NLB hostname, follows nodes joining and leaving, and leaves nothing on delete', async () => {
     const cluster = c!;
-    await cluster.core.createNamespacedService({ namespace: 'default', body: userService('web') });
+    await cluster.core.createNamespacedService({ namespace: 'default', body: newPostedService('web') });
     const svc = await cluster.until(() => {
       const s = cluster.cached('default', 'web');
       return s && findReadyCondition(s)?.reason === 'Ready' && s;
@@ -153,7 +141,7 @@ describe('kube-lbc with the aws provider, end to end against moto', function () 
       });
       await first.core.createNamespacedService({
         namespace: 'default',
-        body: userService('orphan'),
+        body: newPostedService('orphan'),
       });
       await first.until(
         () => findReadyCondition(first.cached('default', 'orphan') ?? {})?.reason === 'Ready',

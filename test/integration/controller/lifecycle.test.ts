@@ -6,24 +6,13 @@ import { findReadyCondition } from '../../../controllers/service/status.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
 import {
   newNode,
-  newService,
+  newPostedService,
   tweakAnnotations,
   tweakClass,
 } from '../../fixtures/builders.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';
-
-/** A Service as a user would POST it: no uid, status or NodePorts (the API server assigns them). */
-function userService(name: string, ...tweaks: Parameters<typeof newService>[1][]): V1Service {
-  const svc = newService(name, ...tweaks);
-  delete svc.metadata!.uid;
-  delete svc.metadata!.resourceVersion;
-  delete svc.metadata!.generation;
-  delete svc.status;
-  for (const p of svc.spec!.ports ?? []) delete p.nodePort;
-  return svc;
-}
 
 async function create(c: TestCluster, svc: V1Service): Promise<V1Service> {
   return c.core.createNamespacedService({ namespace: svc.metadata!.namespace ?? 'default', body: svc });
@@ -52,7 +41,7 @@ describe('service controller against the API emulator', function () {
     });
 
     it('adds the finalizer, makes one load balancer over every node and publishes its address', async () => {
-      await create(c, userService('web'));
+      await create(c, newPostedService('web'));
       const svc = await ready(c, 'web');
       assert.deepEqual(svc.metadata?.finalizers, [FINALIZER]);
       const [lb, ...rest] = c.cloud.loadBalancers();
@@ -68,7 +57,7 @@ describe('service controller against the API emulator', function () {
     });
 
     it('makes no cloud write when nothing changed (a resync is a no-op)', async () => {
-      await create(c, userService('web'));
+      await create(c, newPostedService('web'));
       await ready(c, 'web');
       c.cloud.clearCalls();
       const before = c.syncs.length;
@@ -79,9 +68,9 @@ describe('service controller against the API emulator', function () {
     });
 
     it('ignores Services of another type or class', async () => {
-      await create(c, userService('plain', (s) => ((s.spec!.type = 'ClusterIP'), delete s.spec!.externalTrafficPolicy)));
-      await create(c, userService('theirs', tweakClass('other.example.com/lb')));
-      await create(c, userService('ours'));
+      await create(c, newPostedService('plain', (s) => ((s.spec!.type = 'ClusterIP'), delete s.spec!.externalTrafficPolicy)));
+      await create(c, newPostedService('theirs', tweakClass('other.example.com/lb')));
+      await create(c, newPostedService('ours'));
       await ready(c, 'ours');
       assert.equal(c.cloud.loadBalancers().length, 1);
       assert.equal(c.cached('default', 'theirs')?.metadata?.finalizers, undefined);
@@ -91,7 +80,7 @@ describe('service controller against the API emulator', function () {
   describe('changing a Service', () => {
     beforeEach(async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')] });
-      await create(c, userService('web'));
+      await create(c, newPostedService('web'));
       await ready(c, 'web');
       c.cloud.clearCalls();
     });
@@ -136,8 +125,8 @@ describe('service controller against the API emulator', function () {
         nodes: [newNode('node-1')],
         config: { classes: { loadBalancerClasses: ['example.com/lb'], handleUnclassed: false } },
       });
-      await create(c, userService('unclassed'));
-      await create(c, userService('ours', tweakClass('example.com/lb')));
+      await create(c, newPostedService('unclassed'));
+      await create(c, newPostedService('ours', tweakClass('example.com/lb')));
       await ready(c, 'ours');
       assert.equal(c.cloud.loadBalancers().length, 1);
       assert.equal(c.cached('default', 'unclassed')?.metadata?.finalizers, undefined);
@@ -151,7 +140,7 @@ describe('service controller against the API emulator', function () {
     it('reports a failure honestly, backs off and recovers', async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')] });
       c.cloud.failNext('CreateLoadBalancer', new CloudError('capacity', { operation: 'CreateLoadBalancer', cloudCode: 'InsufficientCapacity' }), 2);
-      await create(c, userService('web'));
+      await create(c, newPostedService('web'));
       const failed = await c.until(() => {
         const s = c.cached('default', 'web');
         return s && findReadyCondition(s)?.reason === 'Failed' && s;
@@ -165,7 +154,7 @@ describe('service controller against the API emulator', function () {
 
     it('reports Provisioning while the cloud says so, then Ready', async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')], cloudConfig: { provisioningDelayMs: 150 } });
-      await create(c, userService('web'));
+      await create(c, newPostedService('web'));
       await c.until(() => findReadyCondition(c.cached('default', 'web') ?? {})?.reason === 'Provisioning', 'Provisioning');
       await ready(c, 'web');
       assert.equal(c.syncs.filter((s) => s.result === 'error').length, 0, 'provisioning is not a failure');
@@ -175,7 +164,7 @@ describe('service controller against the API emulator', function () {
   describe('drift and slow deletes', () => {
     it('recreates a load balancer deleted out of band on the next repair pass', async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')] });
-      await create(c, userService('web'));
+      await create(c, newPostedService('web'));
       await ready(c, 'web');
       const [lb] = c.cloud.loadBalancers();
       await c.cloud.deleteLoadBalancer(lb!.name, 'someone else');
@@ -185,7 +174,7 @@ describe('service controller against the API emulator', function () {
 
     it('waits as told while the cloud is still releasing a deleted load balancer, without a failure', async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')] });
-      await create(c, userService('web'));
+      await create(c, newPostedService('web'));
       await ready(c, 'web');
       c.cloud.failNext('DeleteLoadBalancer', new RetryAfterError('security group still in use', 30), 2);
       await c.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
@@ -201,8 +190,8 @@ describe('service controller against the API emulator', function () {
     it('warns naming the field, leaves the cloud alone, and does not hold up other Services', async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')] });
       // The API server validates source ranges itself; a provider's annotation arrives unchecked.
-      await create(c, userService('bad', tweakAnnotations({ 'fake.kube-lbc.io/option': 'sometimes' })));
-      await create(c, userService('good'));
+      await create(c, newPostedService('bad', tweakAnnotations({ 'fake.kube-lbc.io/option': 'sometimes' })));
+      await create(c, newPostedService('good'));
       await ready(c, 'good');
       const bad = await c.until(() => {
         const s = c.cached('default', 'bad');
@@ -217,7 +206,7 @@ describe('service controller against the API emulator', function () {
 
     it('keeps the existing load balancer untouched when a valid Service turns invalid', async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')] });
-      await create(c, userService('web'));
+      await create(c, newPostedService('web'));
       await ready(c, 'web');
       const lbBefore = c.cloud.loadBalancers();
       c.cloud.clearCalls();
@@ -233,7 +222,7 @@ describe('service controller against the API emulator', function () {
 
     it('refuses a protocol the provider does not support, before any cloud call', async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')], capabilities: { protocols: ['TCP'] } });
-      await create(c, userService('dns', (s) => (s.spec!.ports = [{ name: 'dns', port: 53, protocol: 'UDP' }])));
+      await create(c, newPostedService('dns', (s) => (s.spec!.ports = [{ name: 'dns', port: 53, protocol: 'UDP' }])));
       const svc = await c.until(() => {
         const s = c.cached('default', 'dns');
         return s && findReadyCondition(s)?.reason === 'Invalid' && s;
@@ -246,7 +235,7 @@ describe('service controller against the API emulator', function () {
   describe('annotations', () => {
     it('applies an annotation change with one update', async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')] });
-      await create(c, userService('web', tweakAnnotations({ 'fake.kube-lbc.io/option': 'enabled' })));
+      await create(c, newPostedService('web', tweakAnnotations({ 'fake.kube-lbc.io/option': 'enabled' })));
       await ready(c, 'web');
       c.cloud.clearCalls();
       await c.core.patchNamespacedService(

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
-import { PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { findReadyCondition } from '../../../controllers/service/status.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
-import { newNode, newService, tweakNodeLabels } from '../../fixtures/builders.js';
+import { newNode, newPostedService, tweakNodeLabels } from '../../fixtures/builders.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-function userService(name: string): V1Service {
-  const svc = newService(name);
-  delete svc.metadata!.uid;
-  delete svc.metadata!.resourceVersion;
-  delete svc.status;
-  delete svc.spec!.ports![0]!.nodePort;
-  return svc;
-}
 
 function node(name: string) {
   const n = newNode(name);
@@ -28,7 +19,7 @@ describe('node changes', () => {
 
   beforeEach(async () => {
     c = await startTestCluster({ nodes: [node('node-1'), node('node-2')] });
-    for (const name of ['a', 'b', 'c']) await c.core.createNamespacedService({ namespace: 'default', body: userService(name) });
+    for (const name of ['a', 'b', 'c']) await c.core.createNamespacedService({ namespace: 'default', body: newPostedService(name) });
     await c.until(
       () => ['a', 'b', 'c'].every((n) => findReadyCondition(c.cached('default', n) ?? {})?.reason === 'Ready'),
       'three ready Services',

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { findReadyCondition } from '../../../controllers/service/status.js';
 import { createFakeCloud } from '../../../providers/fake/index.js';
 import { startApiServer, type ApiServer } from '../../../sandbox/apiserver/index.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
-import { newNode, newService } from '../../fixtures/builders.js';
+import { newNode, newPostedService } from '../../fixtures/builders.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-function userService(name: string): V1Service {
-  const svc = newService(name);
-  delete svc.metadata!.uid;
-  delete svc.metadata!.resourceVersion;
-  delete svc.status;
-  delete svc.spec!.ports![0]!.nodePort;
-  return svc;
-}
 
 const isReady = (c: TestCluster, name: string) => findReadyCondition(c.cached('default', name) ?? {})?.reason === 'Ready';
 
@@ -34,7 +25,7 @@ describe('restarts and leaks', () => {
   it('makes no cloud write after a restart when the cloud already matches', async () => {
     const cloud = createFakeCloud();
     c = await startTestCluster({ apiServer: api, cloud, nodes: [newNode('node-1')] });
-    for (const n of ['a', 'b']) await c.core.createNamespacedService({ namespace: 'default', body: userService(n) });
+    for (const n of ['a', 'b']) await c.core.createNamespacedService({ namespace: 'default', body: newPostedService(n) });
     await c.until(() => isReady(c!, 'a') && isReady(c!, 'b'), 'ready');
     await c.stop();
     cloud.clearCalls();
@@ -49,7 +40,7 @@ describe('restarts and leaks', () => {
     c = await startTestCluster({ apiServer: api, cloud, nodes: [newNode('node-1')] });
     // The "crash": the load balancer is made, but the status write never happens.
     api.faults.failNext({ verb: 'patch', resource: 'services', subresource: 'status' }, { code: 500 }, 100);
-    await c.core.createNamespacedService({ namespace: 'default', body: userService('web') });
+    await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('web') });
     await c.until(() => cloud.loadBalancers().length === 1 && c!.syncs.some((s) => s.result === 'error'), 'made, unpublished');
     await c.stop();
     api.faults.clear();
@@ -61,8 +52,8 @@ describe('restarts and leaks', () => {
   it('cleans up a Service deleted while kube-lbc was down, even with its finalizer stripped', async () => {
     const cloud = createFakeCloud();
     c = await startTestCluster({ apiServer: api, cloud, nodes: [newNode('node-1')] });
-    await c.core.createNamespacedService({ namespace: 'default', body: userService('gone') });
-    await c.core.createNamespacedService({ namespace: 'default', body: userService('kept') });
+    await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('gone') });
+    await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('kept') });
     await c.until(() => isReady(c!, 'gone') && isReady(c!, 'kept'), 'ready');
     await c.stop();
     const core = c.core;
@@ -75,7 +66,7 @@ describe('restarts and leaks', () => {
 
   it('cleans up when the finalizer is stripped by hand while it runs', async () => {
     c = await startTestCluster({ apiServer: api, nodes: [newNode('node-1')] });
-    await c.core.createNamespacedService({ namespace: 'default', body: userService('web') });
+    await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('web') });
     await c.until(() => isReady(c!, 'web'), 'ready');
     await c.core.patchNamespacedService({ name: 'web', namespace: 'default', body: { metadata: { finalizers: null } } }, mergePatch);
     await c.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
