@@ -75,9 +75,12 @@ export class ServiceSyncer {
     const svc = this.#deps.services.get(key);
     if (!svc) return this.#syncVanished(key);
     if (needsCleanup(svc, this.#deps.classes)) return this.#timed('delete', () => this.#delete(key, svc));
+    // Going away without our finalizer: we made nothing (or our finalizer was stripped, and the
+    // vanished path cleans up). A finalizer may not be added to an object being deleted anyway.
+    if (svc.metadata?.deletionTimestamp != null) return this.#timed('noop', async () => ({}));
     if (!wantsLoadBalancer(svc, this.#deps.classes)) {
       this.#applied.delete(key);
-      return {};
+      return this.#timed('noop', async () => ({}));
     }
     return this.#ensureOrUpdate(key, svc);
   }
