@@ -4,6 +4,7 @@
  * creating a new object, as the EventCorrelator does.
  */
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import PQueue from 'p-queue';
 import { noopLogger, type Logger } from '../../runtime/logger.js';
 
 export type EventType = 'Normal' | 'Warning';
@@ -29,9 +30,17 @@ export class ApiEventRecorder implements EventRecorder {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #seen = new Map<string, Seen>();
-  readonly #inFlight = new Set<Promise<void>>();
+  /**
+   * Events are written off the critical path, a few at a time, as client-go's broadcaster does:
+   * they must not compete with the finalizer and status writes a Service is waiting on.
+   */
+  readonly #writes: PQueue;
 
-  constructor(api: CoreV1Api, options: { component?: string; logger?: Logger; now?: () => number } = {}) {
+  constructor(
+    api: CoreV1Api,
+    options: { component?: string; logger?: Logger; now?: () => number; concurrency?: number } = {},
+  ) {
+    this.#writes = new PQueue({ concurrency: options.concurrency ?? 4 });
     this.#api = api;
     this.#component = options.component ?? 'kube-lbc';
     this.#logger = options.logger ?? noopLogger;
@@ -39,16 +48,16 @@ export class ApiEventRecorder implements EventRecorder {
   }
 
   record(svc: Readonly<V1Service>, type: EventType, reason: string, message: string): void {
-    const write = this.#write(svc, type, reason, message).catch((err) =>
-      this.#logger.warn({ err: String(err), reason }, 'could not record event'),
+    void this.#writes.add(() =>
+      this.#write(svc, type, reason, message).catch((err) =>
+        this.#logger.warn({ err: String(err), reason }, 'could not record event'),
+      ),
     );
-    this.#inFlight.add(write);
-    void write.finally(() => this.#inFlight.delete(write));
   }
 
   /** Resolves when every Event recorded so far has been written (tests, shutdown). */
   async flush(): Promise<void> {
-    while (this.#inFlight.size) await Promise.all([...this.#inFlight]);
+    await this.#writes.onIdle();
   }
 
   async #write(svc: Readonly<V1Service>, type: EventType, reason: string, message: string): Promise<void> {
