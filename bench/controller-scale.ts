@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { buildConfig } from '../cmd/config.js';
 import { addControllerFlags, flagValues } from '../cmd/flags.js';
+import { loadKubeConfig } from '../cmd/inputs.js';
 import { startController } from '../cmd/run.js';
 import { sharedFakeCloud } from '../providers/fake/index.js';
 import { Informer } from '../runtime/informer.js';
@@ -22,6 +23,8 @@ const { values, positionals } = parseArgs({
   options: {
     services: { type: 'string', default: '200' },
     'latency-ms': { type: 'string', default: '100' },
+    // A real API server instead of the emulator (scripts/real-apiserver/start.sh prints one).
+    kubeconfig: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -44,8 +47,10 @@ cmd.parse(
 );
 const config = buildConfig(flagValues(cmd));
 
-const api = await startApiServerThread();
-const kubeConfig = reuseConnections(api.kubeConfig());
+const external = values.kubeconfig;
+const api = external ? undefined : await startApiServerThread();
+const kubeConfig = reuseConnections(external ? loadKubeConfig(external) : api!.kubeConfig());
+const audit = async () => (api ? api.audit() : []);
 const core = kubeConfig.makeApiClient(CoreV1Api);
 await core.createNode({
   body: {
@@ -127,7 +132,7 @@ while (
 ) {
   await new Promise((r) => setTimeout(r, 50));
 }
-const auditStart = (await api.audit()).length;
+const auditStart = (await audit()).length;
 const callsStart = cloud.calls.length;
 
 const t0 = performance.now();
@@ -150,7 +155,7 @@ const latencies = [...ready]
   .map(([name, at]) => (at - created.get(name)!) / 1000)
   .sort((a, b) => a - b);
 const createCalls = cloud.calls.length - callsStart;
-const createAudit = (await api.audit()).slice(auditStart);
+const createAudit = (await audit()).slice(auditStart);
 
 const t1 = performance.now();
 const deletedAt = performance.now();
@@ -162,7 +167,7 @@ await Promise.all(
 await goneDone;
 const cleanup = (performance.now() - t1) / 1000;
 void deletedAt;
-const allAudit = (await api.audit()).slice(auditStart);
+const allAudit = (await audit()).slice(auditStart);
 const deleteCalls = cloud.calls.length - callsStart - createCalls;
 
 const writesBy = (records: typeof allAudit) => {
@@ -202,17 +207,17 @@ console.log(
 console.log(
   `cloud calls/Service   create ${(createCalls / N).toFixed(2)}   delete ${(deleteCalls / N).toFixed(2)}`,
 );
+if (api) {
+  console.log(`API writes/Service    create ${(createWrites.total / N).toFixed(2)}   create+delete ${(all.total / N).toFixed(2)}`);
+  console.log(`  by kind: ${[...all.byKind].map(([k, v]) => `${k}=${(v / N).toFixed(2)}`).join(', ')}`);
+} else {
+  console.log(`API server            ${kubeConfig.getCurrentCluster()?.server} (API writes are counted on the emulator only)`);
+}
 console.log(
-  `API writes/Service    create ${(createWrites.total / N).toFixed(2)}   create+delete ${(all.total / N).toFixed(2)}`,
-);
-console.log(
-  `  by kind: ${[...all.byKind].map(([k, v]) => `${k}=${(v / N).toFixed(2)}`).join(', ')}`,
-);
-console.log(
-  `memory                rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB   heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB (controller and bench; the API server runs in its own thread)`,
+  `memory                rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB   heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB (controller and bench${api ? '; the emulator runs in its own thread' : ''})`,
 );
 
 await watcher.stop();
 await running.stop();
-await api.close();
+await api?.close();
 process.exit(0);
