@@ -141,8 +141,17 @@ function sameCondition(a: V1Condition | undefined, b: V1Condition): boolean {
   );
 }
 
+/**
+ * A missing ipMode matches any: servers before 1.29 drop the field from what we write, and
+ * comparing it would rewrite the status on every sync.
+ */
 export function sameIngress(a: readonly V1LoadBalancerIngress[], b: readonly V1LoadBalancerIngress[]): boolean {
-  const norm = (xs: readonly V1LoadBalancerIngress[]) =>
-    JSON.stringify(xs.map((i) => [i.ip ?? '', i.hostname ?? '', i.ipMode ?? '', i.ports ?? []]));
-  return norm(a) === norm(b);
+  const norm = (i: V1LoadBalancerIngress) => JSON.stringify([i.ip ?? '', i.hostname ?? '', i.ports ?? []]);
+  return (
+    a.length === b.length &&
+    a.every((x, n) => {
+      const y = b[n]!;
+      return norm(x) === norm(y) && (!x.ipMode || !y.ipMode || x.ipMode === y.ipMode);
+    })
+  );
 }
