@@ -25,6 +25,14 @@ test: node_modules typecheck
 demo: build
 	node dist/cmd/kube-lbc.js sandbox
 
+# Benchmarks print figures; none is a pass/fail test. The local balancer's needs haproxy and wrk
+# (apt-get install haproxy wrk), the AWS one moto_server.
+bench: node_modules
+	tsx bench/controller-scale.ts
+	tsx bench/aws-calls.ts
+	@if command -v haproxy >/dev/null && command -v wrk >/dev/null; then tsx bench/local-balancer.ts; \
+	else echo "bench/local-balancer.ts skipped: apt-get install haproxy wrk"; fi
+
 clean:
 	rm -rf dist
 
