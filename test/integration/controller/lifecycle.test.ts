@@ -52,8 +52,8 @@ async function events(c: TestCluster, name: string): Promise<CoreV1Event[]> {
   return list.items.filter((e) => e.involvedObject.name === name);
 }
 
-// Kubernetes 1.24 made spec.loadBalancerClass GA; 1.20 drops it silently.
-const hasLoadBalancerClass = (c: TestCluster) => c.serverMinor >= 24;
+// spec.loadBalancerClass is on by default from 1.22 (beta); 1.20 drops it silently.
+const hasLoadBalancerClass = (c: TestCluster) => c.serverMinor >= 22;
 // The LoadBalancerIPMode gate is on by default from 1.30; older servers drop ipMode.
 const keepsIpMode = (c: TestCluster) => c.serverMinor >= 30;
 
