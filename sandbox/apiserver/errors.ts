@@ -125,6 +125,24 @@ export const forbidden = (gr: GroupResource, name: string, why: string) =>
     grDetails(gr, name),
   );
 
+/** The NamespaceLifecycle admission refusal: a create into a namespace being deleted. */
+export const namespaceTerminating = (gr: GroupResource, name: string, namespace: string) =>
+  new ApiError(
+    403,
+    'Forbidden',
+    `${qualified(gr)} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+    {
+      ...grDetails(gr, name),
+      causes: [
+        {
+          reason: 'NamespaceTerminating',
+          message: `namespace ${namespace} is being terminated`,
+          field: 'metadata.namespace',
+        },
+      ],
+    },
+  );
+
 export const methodNotAllowed = () =>
   new ApiError(
     405,
@@ -152,6 +170,14 @@ export const unsupportedMediaType = (contentType: string) =>
     415,
     'UnsupportedMediaType',
     `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${contentType})`,
+  );
+
+/** A create or update body in a format (or of a protobuf kind) the emulator cannot read. */
+export const unsupportedBody = (why: string) =>
+  new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (${why})`,
   );
 
 export const resourceNotFound = () =>

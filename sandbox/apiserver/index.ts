@@ -51,6 +51,11 @@ export interface ApiServerOptions {
   watchWindow?: number;
   /** How often a watch that allowed bookmarks gets one. @default 60000 */
   bookmarkIntervalMs?: number;
+  /**
+   * How long after a namespace DELETE (or after its last content goes) the namespace controller
+   * acts: a deleted namespace stays Terminating at least this long. @default 200
+   */
+  namespaceSyncDelayMs?: number;
   /** @default noopLogger */
   logger?: Logger;
 }
@@ -101,6 +106,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     store,
     () => registry.filter((r) => r.namespaced),
     (rt, obj) => rest.deleteObject(rt, obj),
+    options.namespaceSyncDelayMs ?? 200,
   );
   const watches = new WatchHub(store, rest, {
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
@@ -166,6 +172,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     audit,
     async close() {
       closed = true;
+      namespaces.close();
       watches.drop(false);
       await stopListening();
     },

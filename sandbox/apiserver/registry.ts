@@ -90,6 +90,7 @@ export function createRegistry(ports: PortAllocator, ips: IPAllocator): Resource
       ...EVENTS,
       group: 'events.k8s.io',
       strategy: eventStrategy('events.k8s.io/v1'),
+      internalGroup: '',
       conversion: eventsV1Conversion,
     },
     {

@@ -164,7 +164,7 @@ export class Rest {
   }
 
   #invalid(t: Target, name: string, errs: Parameters<typeof invalid>[2]): ApiError {
-    return invalid({ group: t.rt.group, kind: t.rt.kind }, name, errs);
+    return invalid({ group: t.rt.internalGroup ?? t.rt.group, kind: t.rt.kind }, name, errs);
   }
 
   create(t: Target, body: unknown, dryRun = false): Reply {
@@ -301,10 +301,11 @@ export class Rest {
       return { code: 200, body: present(rt, obj) };
     }
     if (obj.metadata.deletionTimestamp && (obj.metadata.finalizers ?? []).length === 0) {
-      // As the real store does, the emptying write is not stored: the object as it last was goes.
+      // As the real store does, the emptying write is not stored (watchers see the object as it
+      // last was go), but the writer gets back the object as its write made it.
       allocation.revert();
-      const gone = this.#remove(rt, old);
-      return { code: 200, body: present(rt, gone) };
+      this.#remove(rt, old);
+      return { code: 200, body: present(rt, obj) };
     }
     const stored = this.#store.update(key, obj, old);
     allocation.commit();

@@ -99,6 +99,8 @@ export interface ResourceType {
   smp: SmpSchema;
   /** Deleting returns the object (Services, Namespaces) rather than a success Status. */
   returnDeletedObject?: boolean;
+  /** The group a 422 names, when the internal type lives elsewhere (events.k8s.io Events are core). */
+  internalGroup?: string;
   /** Resources stored once and served under two groups (Events) name the storage they share. */
   storageKey?: string;
   /** Converts between this version and the storage form; absent when they are the same. */

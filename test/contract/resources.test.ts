@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DiscoveryV1Api,
   V1MicroTime,
@@ -157,6 +160,31 @@ contract('Leases, Events, Nodes, Namespaces, EndpointSlices', [
     },
   },
   {
+    desc: 'an events.k8s.io/v1 Event without eventTime is a 422 naming only eventTime, kind Event and no group',
+    async run(t) {
+      const name = t.name('notime');
+      // The type makes eventTime required; the server is what should say so.
+      const body = {
+        metadata: { name },
+        regarding: { kind: 'Service', namespace: t.ns, name: 'web', apiVersion: 'v1' },
+        reason: 'EnsuredLoadBalancer',
+        note: 'Ensured load balancer',
+        type: 'Normal',
+      } as EventsV1Event;
+      const status = await expectStatus(
+        t.events.createNamespacedEvent({ namespace: t.ns, body }),
+        422,
+        'Invalid',
+      );
+      assert.equal(status.message, `Event "${name}" is invalid: eventTime: Required value`);
+      assert.deepEqual(status.details, {
+        name,
+        kind: 'Event',
+        causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'eventTime' }],
+      });
+    },
+  },
+  {
     desc: 'a Node keeps the status it was created with; a spec write ignores status, a status write merges conditions by type',
     async run(t) {
       const name = t.name('node');
@@ -203,6 +231,42 @@ contract('Leases, Events, Nodes, Namespaces, EndpointSlices', [
       const ns = await t.core.readNamespace({ name: t.ns });
       assert.equal(ns.status!.phase, 'Active');
       assert.deepEqual(ns.spec!.finalizers, ['kubernetes']);
+    },
+  },
+  {
+    desc: "an EndpointSlice v1 endpoint keeps deprecatedTopology and drops v1beta1's topology",
+    skip: (t) => before121(t) && `${t.gitVersion} serves EndpointSlices as v1beta1 only`,
+    async run(t) {
+      const name = t.name('topo');
+      const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-slice-'));
+      try {
+        const file = join(dir, 'slice.json');
+        writeFileSync(
+          file,
+          JSON.stringify({
+            apiVersion: 'discovery.k8s.io/v1',
+            kind: 'EndpointSlice',
+            metadata: { name, namespace: t.ns },
+            addressType: 'IPv4',
+            endpoints: [
+              {
+                addresses: ['10.1.0.1'],
+                topology: { 'topology.kubernetes.io/zone': 'old' },
+                deprecatedTopology: { 'topology.kubernetes.io/zone': 'z1' },
+              },
+            ],
+          }),
+        );
+        // --validate=false: the unknown field is to be dropped by the server, not refused.
+        const created = JSON.parse(
+          await t.kubectl('create', '--validate=false', '-f', file, '-o', 'json'),
+        );
+        assert.deepEqual(created.endpoints, [
+          { addresses: ['10.1.0.1'], deprecatedTopology: { 'topology.kubernetes.io/zone': 'z1' } },
+        ]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   },
   {

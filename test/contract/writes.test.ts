@@ -164,6 +164,19 @@ contract('Writes: concurrency, finalizers, errors', [
     },
   },
   {
+    desc: 'a merge patch that nulls the last finalizer of a deleting Service answers with the Service without finalizers',
+    async run(t) {
+      const name = t.name('lastfin');
+      await create(t, svc(name, { finalizers: [FINALIZER] }));
+      await t.core.deleteNamespacedService({ name, namespace: t.ns });
+      const reply = await patch(t, name, { metadata: { finalizers: null } });
+      assert.equal(reply.metadata!.name, name);
+      assert.ok(reply.metadata!.deletionTimestamp);
+      assert.equal(reply.metadata!.finalizers, undefined);
+      await expectStatus(get(t, name), 404, 'NotFound');
+    },
+  },
+  {
     desc: 'an invalid name is a 422 naming metadata.name',
     async run(t) {
       const status = await expectStatus(create(t, svc('Not_Valid')), 422, 'Invalid');

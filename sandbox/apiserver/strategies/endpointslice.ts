@@ -51,6 +51,8 @@ export const endpointSliceStrategy: Strategy = {
   allowUnconditionalUpdate: true,
   defaults(eps) {
     if (eps.endpoints === undefined) eps.endpoints = null;
+    // v1beta1's `topology` is `deprecatedTopology` in v1: the old name is an unknown field, dropped.
+    for (const ep of eps.endpoints ?? []) delete ep.topology;
     for (const p of eps.ports ?? []) {
       p.name ??= '';
       p.protocol ??= 'TCP';

@@ -1,11 +1,12 @@
 /**
  * Events, stored once in the core/v1 form and served as core/v1 and events.k8s.io/v1 (renamed
  * fields converted both ways), each version validated by its own rules (pkg/apis/core/validation/
- * events.go): a legacy core event only has to agree on namespace with its involved object; an
- * events.k8s.io event, or a core one with eventTime set, needs reportingController/Instance,
- * action and reason. Cluster-scoped objects (Nodes) have their events in `default`.
+ * events.go): an event without eventTime only has to agree on namespace with its involved
+ * object; one with it needs the reporting fields, action and reason; events.k8s.io also wants
+ * eventTime, and the legacy fields unset. Errors name the core fields and no group: both versions
+ * validate the one internal (core) Event. Cluster-scoped objects (Nodes) have events in `default`.
  */
-import { invalidValue, notSupported, required, type FieldError } from '../errors.js';
+import { invalidValue, required, type FieldError } from '../errors.js';
 import { metaFields, type KObject, type ResourceType, type Strategy } from '../types.js';
 import {
   nameErrors,
@@ -52,66 +53,64 @@ export const eventsV1Conversion: NonNullable<ResourceType['conversion']> = {
 };
 
 const isSet = (v: unknown) => v !== undefined && v !== null && v !== '';
+const tooLong = (field: string, limit: number) =>
+  invalidValue(field, '', `can have at most ${limit} characters`);
 
-function namespaceErrors(ev: KObject): FieldError[] {
+/**
+ * legacyValidateEvent, which every event passes whatever its version: without eventTime only the
+ * namespaces must agree; with it the reporting fields, action and reason are needed too.
+ */
+function legacyErrors(ev: KObject, controllerField: string): FieldError[] {
+  const errs: FieldError[] = [];
   const ns = ev.metadata.namespace ?? '';
   const involvedNs = ev.involvedObject?.namespace ?? '';
-  const legacy = !isSet(ev.eventTime);
-  const ok = involvedNs
-    ? ns === involvedNs
-    : legacy
-      ? ns === '' || ns === 'default'
-      : ns === 'default' || ns === 'kube-system';
-  return ok
-    ? []
-    : [invalidValue('involvedObject.namespace', involvedNs, 'does not match event.namespace')];
-}
-
-/** The rules for an event with eventTime: every events.k8s.io event, and new-style core ones. */
-function newStyleErrors(ev: KObject, names: Record<string, string>): FieldError[] {
-  const errs: FieldError[] = [];
-  const controller = names.reportingComponent ?? 'reportingComponent';
-  if (!ev.reportingComponent) errs.push(required(controller));
-  else
-    for (const e of qualifiedNameErrors(ev.reportingComponent))
-      errs.push(invalidValue(controller, ev.reportingComponent, e));
-  if (!ev.reportingInstance) errs.push(required('reportingInstance'));
-  else if (ev.reportingInstance.length > 128)
-    errs.push(invalidValue('reportingInstance', '', 'can have at most 128 characters'));
-  if (!ev.action) errs.push(required('action'));
-  else if (ev.action.length > 128)
-    errs.push(invalidValue('action', '', 'can have at most 128 characters'));
-  if (!ev.reason) errs.push(required('reason'));
-  else if (ev.reason.length > 128)
-    errs.push(invalidValue('reason', '', 'can have at most 128 characters'));
-  if ((ev.message ?? '').length > 1024)
-    errs.push(invalidValue(names.message ?? 'message', '', 'can have at most 1024 characters'));
+  const mismatch = () =>
+    errs.push(
+      invalidValue('involvedObject.namespace', involvedNs, 'does not match event.namespace'),
+    );
+  if (!isSet(ev.eventTime)) {
+    if (involvedNs ? ns !== involvedNs : ns !== '' && ns !== 'default') mismatch();
+  } else {
+    if (!involvedNs && ns !== 'default' && ns !== 'kube-system') mismatch();
+    const controller = ev.reportingComponent ?? '';
+    if (!controller) errs.push(required(controllerField));
+    for (const e of qualifiedNameErrors(controller))
+      errs.push(invalidValue(controllerField, controller, e));
+    if (!ev.reportingInstance) errs.push(required('reportingInstance'));
+    else if (ev.reportingInstance.length > 128) errs.push(tooLong('reportingInstance', 128));
+    if (!ev.action) errs.push(required('action'));
+    else if (ev.action.length > 128) errs.push(tooLong('action', 128));
+    if (!ev.reason) errs.push(required('reason'));
+    else if (ev.reason.length > 128) errs.push(tooLong('reason', 128));
+    if ((ev.message ?? '').length > 1024) errs.push(tooLong('message', 1024));
+  }
+  for (const e of nameErrors('dns1123Subdomain', ns)) errs.push(invalidValue('namespace', ns, e));
   return errs;
 }
 
 function validateCore(ev: KObject): FieldError[] {
-  const errs = objectMetaErrors(ev, 'dns1123Subdomain');
-  errs.push(...namespaceErrors(ev));
-  if (isSet(ev.eventTime)) errs.push(...newStyleErrors(ev, {}));
-  for (const e of nameErrors('dns1123Subdomain', ev.metadata.namespace ?? ''))
-    errs.push(invalidValue('namespace', ev.metadata.namespace, e));
-  return errs;
+  return [...objectMetaErrors(ev, 'dns1123Subdomain'), ...legacyErrors(ev, 'reportingComponent')];
 }
 
+/** The strict rules events.k8s.io/v1 adds (field paths name the internal, core fields). */
 function validateEventsV1(ev: KObject): FieldError[] {
-  const errs = objectMetaErrors(ev, 'dns1123Subdomain');
+  const errs = [
+    ...objectMetaErrors(ev, 'dns1123Subdomain'),
+    ...legacyErrors(ev, 'reportingController'),
+  ];
+  if (ev.series) {
+    if (!(ev.series.count >= 2))
+      errs.push(invalidValue('series.count', '', 'should be at least 2'));
+    if (!isSet(ev.series.lastObservedTime)) errs.push(required('series.lastObservedTime'));
+  }
   if (!isSet(ev.eventTime)) errs.push(required('eventTime'));
   if (ev.type !== 'Normal' && ev.type !== 'Warning')
-    errs.push(notSupported('type', ev.type ?? '', ['Normal', 'Warning']));
-  for (const legacy of ['firstTimestamp', 'lastTimestamp'] as const) {
-    if (isSet(ev[legacy]))
-      errs.push(invalidValue(REVERSE[legacy]!, ev[legacy], 'needs to be unset'));
-  }
-  if (ev.count) errs.push(invalidValue('deprecatedCount', ev.count, 'needs to be unset'));
-  if (ev.source && (ev.source.component || ev.source.host))
-    errs.push(invalidValue('deprecatedSource', ev.source, 'needs to be unset'));
-  errs.push(...namespaceErrors(ev).map((e) => ({ ...e, field: 'regarding.namespace' })));
-  errs.push(...newStyleErrors(ev, REVERSE));
+    errs.push(invalidValue('type', '', `has invalid value: ${ev.type ?? ''}`));
+  for (const legacy of ['firstTimestamp', 'lastTimestamp'] as const)
+    if (isSet(ev[legacy])) errs.push(invalidValue(legacy, '', 'needs to be unset'));
+  if (ev.count) errs.push(invalidValue('count', '', 'needs to be unset'));
+  if (ev.source?.component || ev.source?.host)
+    errs.push(invalidValue('source', '', 'needs to be unset'));
   return errs;
 }
 
