@@ -6,7 +6,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { openApiDocument, openApiIndex } from './openapi.js';
-import { ApiError, badRequest, methodNotAllowed, resourceNotFound, toApiError } from './errors.js';
+import {
+  ApiError,
+  badRequest,
+  methodNotAllowed,
+  resourceNotFound,
+  toApiError,
+  unsupportedBody,
+} from './errors.js';
+import { decodeProtobuf, PROTOBUF } from './protobuf.js';
 import type { AuditRecord, Faults } from './faults.js';
 import type { Rest, Reply, Target } from './rest.js';
 import { parsePath, type ResourcePath } from './routing.js';
@@ -49,27 +57,23 @@ function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, e.code, e.status, e.headers);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
-function decodeBody(raw: string, contentType: string | undefined): unknown {
+function decodeBody(body: Buffer, contentType: string | undefined): unknown {
   const type = (contentType ?? 'application/json').split(';')[0]!.trim();
+  if (type === PROTOBUF) return decodeProtobuf(body);
+  const raw = body.toString('utf8');
   if (raw.trim() === '') return undefined;
   try {
     if (type === 'application/yaml' || type === 'application/x-yaml') return parseYaml(raw);
-    if (type.includes('protobuf') || type.includes('cbor')) {
-      throw new ApiError(
-        415,
-        'UnsupportedMediaType',
-        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
-      );
-    }
+    if (type.includes('protobuf') || type.includes('cbor')) throw unsupportedBody(type);
     return JSON.parse(raw);
   } catch (err) {
     if (err instanceof ApiError) throw err;
@@ -179,7 +183,9 @@ export function createHandler(deps: FrontDeps) {
       if (dryRunParam && dryRunParam !== 'All')
         throw badRequest(`dryRun: Unsupported value: "${dryRunParam}": supported values: "All"`);
       const dryRun = dryRunParam === 'All';
-      const raw = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method) ? await readBody(req) : '';
+      const raw = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)
+        ? await readBody(req)
+        : Buffer.alloc(0);
       let reply: Reply;
       switch (verb) {
         case 'watch':
@@ -198,7 +204,7 @@ export function createHandler(deps: FrontDeps) {
           reply = rest.update(t, decodeBody(raw, req.headers['content-type']), dryRun);
           break;
         case 'patch':
-          reply = rest.patch(t, req.headers['content-type'], raw, dryRun);
+          reply = rest.patch(t, req.headers['content-type'], raw.toString('utf8'), dryRun);
           break;
         case 'delete': {
           // DeleteOptions may carry dryRun and preconditions in the body.

@@ -120,6 +120,34 @@ contract('kubectl', [
     },
   },
   {
+    desc: 'create namespace and create service clusterip/loadbalancer work (kubectl sends them as protobuf)',
+    async run(t) {
+      const ns = t.name('kns');
+      assert.match(await t.kubectl('create', 'namespace', ns), /created/);
+      const created = await t.core.readNamespace({ name: ns });
+      assert.equal(created.status!.phase, 'Active');
+      await t.core.deleteNamespace({ name: ns });
+
+      const kc = t.name('kc');
+      await t.kubectl('create', 'service', 'clusterip', kc, '--tcp=80:8080', '-n', t.ns);
+      const svc = await getJson(t, 'service', kc);
+      assert.equal(svc.spec.type, 'ClusterIP');
+      assert.match(svc.spec.clusterIP, /^\d+\.\d+\.\d+\.\d+$/);
+      assert.deepEqual(svc.spec.selector, { app: kc });
+      assert.deepEqual(svc.spec.ports, [
+        { name: '80-8080', port: 80, protocol: 'TCP', targetPort: 8080 },
+      ]);
+      assert.equal(svc.metadata.labels.app, kc);
+
+      const klb = t.name('klb');
+      await t.kubectl('create', 'service', 'loadbalancer', klb, '--tcp=443:8443', '-n', t.ns);
+      const lb = await getJson(t, 'service', klb);
+      assert.equal(lb.spec.type, 'LoadBalancer');
+      assert.ok(lb.spec.ports[0].nodePort >= 30000, 'a NodePort is allocated');
+      assert.equal(lb.spec.externalTrafficPolicy, 'Cluster');
+    },
+  },
+  {
     desc: 'discovery names the groups and the services/status subresource',
     async run(t) {
       const groups = JSON.parse(await t.kubectl('get', '--raw', '/apis'));
