@@ -58,6 +58,8 @@ interface Applied {
 export class ServiceSyncer {
   readonly #deps: ServiceSyncerDeps;
   readonly #applied = new Map<string, Applied>();
+  /** Bumped by `forgetApplied`, so a sync that started before it does not record stale state. */
+  #generation = 0;
 
   constructor(deps: ServiceSyncerDeps) {
     this.#deps = deps;
@@ -68,6 +70,7 @@ export class ServiceSyncer {
    * again: a load balancer changed or deleted out of band is repaired. Costs cloud reads.
    */
   forgetApplied(): void {
+    this.#generation++;
     this.#applied.clear();
   }
 
@@ -122,6 +125,7 @@ export class ServiceSyncer {
 
   async #ensure(key: string, svc: V1Service, nodes: readonly V1Node[], nodesFp: string, serviceFp: string): Promise<SyncOutcome> {
     const { api, provider, recorder, clusterName } = this.#deps;
+    const generation = this.#generation;
     let cur = svc;
     if (!hasCleanupFinalizer(cur)) cur = await addFinalizer(api, cur);
     this.#throwIfAborted();
@@ -138,6 +142,8 @@ export class ServiceSyncer {
     if (!hadIngress && ingress.length) this.#observeFirstIngress(cur);
     this.#deps.logger.info({ service: key, ingress: ingress.map((i) => i.ip ?? i.hostname) }, 'ensured load balancer');
     recorder.record(cur, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
+    // A repair pass asked for while we were ensuring must still happen: record nothing then.
+    if (generation !== this.#generation) return {};
     this.#applied.set(key, {
       uid: cur.metadata?.uid ?? '',
       serviceFingerprint: serviceFp,
