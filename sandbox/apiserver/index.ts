@@ -15,10 +15,11 @@
  * answers with a Status; only metadata.name/namespace select Services by field.
  *
  * Not emulated, knowingly: authentication and RBAC (the audit log records what a client would
- * need instead), admission beyond NamespaceLifecycle and TaintNodesByCondition, server-side apply and managedFields
- * (application/apply-patch+yaml is a 415), dropping unknown fields, protobuf beyond the v1
- * Namespace and Service bodies kubectl's typed writes send (protobuf.ts), garbage collection
- * (propagationPolicy is ignored), IPv6 and dual-stack, and list snapshots for `continue`.
+ * need instead), admission beyond NamespaceLifecycle and TaintNodesByCondition, managedFields
+ * and apply conflicts (server-side apply is simplified: see apply.ts), dropping unknown fields,
+ * protobuf beyond the v1 Namespace and Service bodies kubectl's typed writes send (protobuf.ts),
+ * garbage collection (propagationPolicy is ignored), IPv6 and dual-stack, and list snapshots
+ * for `continue`.
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';

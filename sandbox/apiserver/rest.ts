@@ -19,9 +19,11 @@ import {
   notFound,
   OBJECT_MODIFIED,
 } from './errors.js';
+import { AppliedConfigurations, applyAsPatch, isApply, parseApplied } from './apply.js';
 import type { NamespaceLifecycle } from './namespaces.js';
 import { applyPatch, patchTypeOf } from './patch.js';
 import { fieldMatcher, labelMatcher } from './selectors.js';
+import { strategicMerge } from './smp.js';
 import type { Store } from './store.js';
 import { nowTime } from './strategies/time.js';
 import {
@@ -61,6 +63,7 @@ export function present(rt: ResourceType, stored: KObject): KObject {
 export class Rest {
   readonly #store: Store;
   readonly #namespaces: () => NamespaceLifecycle;
+  readonly #applied = new AppliedConfigurations();
 
   constructor(store: Store, namespaces: () => NamespaceLifecycle) {
     this.#store = store;
@@ -240,6 +243,7 @@ export class Rest {
   }
 
   patch(t: Target, contentType: string | undefined, raw: string, dryRun = false): Reply {
+    if (isApply(contentType)) return this.#apply(t, raw, dryRun);
     const type = patchTypeOf(contentType);
     const old = this.#current(t);
     const patched = applyPatch(present(t.rt, old), type, raw, t.rt.smp);
@@ -249,6 +253,29 @@ export class Rest {
       );
     }
     return this.#update(t, this.#decode(t, patched), old, dryRun);
+  }
+
+  /** Server-side apply, simplified as apply.ts says; a missing object is created. */
+  #apply(t: Target, raw: string, dryRun: boolean): Reply {
+    const manager = t.query.get('fieldManager');
+    const applied = parseApplied(raw, manager);
+    if ((applied.metadata.name ?? t.name) !== t.name)
+      throw badRequest(
+        `the name of the object (${applied.metadata.name}) does not match the name on the URL (${t.name})`,
+      );
+    const old = this.#store.get(storageKeyOf(t.rt), t.namespace, t.name!);
+    let reply: Reply;
+    if (!old) {
+      if (t.subresource) throw notFound(gr(t.rt), t.name!);
+      const body = { ...applied, metadata: { ...applied.metadata, name: t.name } };
+      reply = this.#create(t, this.#decode(t, body), dryRun);
+    } else {
+      const patch = applyAsPatch(this.#applied.get(old.metadata.uid, manager!), applied, t.rt.smp);
+      const patched = strategicMerge(present(t.rt, old), patch, t.rt.smp) as KObject;
+      reply = this.#update(t, this.#decode(t, patched), old, dryRun);
+    }
+    if (!dryRun) this.#applied.set((reply.body as KObject).metadata.uid, manager!, applied);
+    return reply;
   }
 
   #update(t: Target, decoded: KObject, old: KObject, dryRun: boolean): Reply {

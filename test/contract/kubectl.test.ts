@@ -17,12 +17,12 @@ function manifest(
   });
 }
 
-async function apply(t: Target, body: string): Promise<string> {
+async function apply(t: Target, body: string, ...flags: string[]): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-apply-'));
   try {
     const file = join(dir, 'svc.json');
     writeFileSync(file, body);
-    return await t.kubectl('apply', '-n', t.ns, '-f', file);
+    return await t.kubectl('apply', ...flags, '-n', t.ns, '-f', file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -145,6 +145,39 @@ contract('kubectl', [
       assert.equal(lb.spec.type, 'LoadBalancer');
       assert.ok(lb.spec.ports[0].nodePort >= 30000, 'a NodePort is allocated');
       assert.equal(lb.spec.externalTrafficPolicy, 'Cluster');
+    },
+  },
+  {
+    desc: 'apply --server-side creates, then sets what it names and takes back only what it applied before',
+    async run(t) {
+      const name = t.name('ssa');
+      const service = (labels: object, ports: object[]) =>
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name, labels },
+          spec: { type: 'LoadBalancer', selector: { app: name }, ports },
+        });
+      // 1.20 refuses an apply whose ports omit protocol, a key of that list (later it defaults).
+      const http = { name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 };
+      const https = { name: 'https', port: 443, protocol: 'TCP', targetPort: 8443 };
+      assert.match(
+        await apply(t, service({ a: '1', b: '2' }, [http, https]), '--server-side'),
+        /serverside-applied/,
+      );
+      const first = await getJson(t, 'service', name);
+      await t.kubectl('label', '-n', t.ns, 'service', name, 'other=kept');
+      await apply(t, service({ a: '1' }, [{ ...http, targetPort: 9090 }]), '--server-side');
+      const second = await getJson(t, 'service', name);
+      assert.deepEqual(second.metadata.labels, { a: '1', other: 'kept' });
+      assert.deepEqual(
+        second.spec.ports.map(
+          (p: { port: number; targetPort: number }) => `${p.port}->${p.targetPort}`,
+        ),
+        ['80->9090'],
+      );
+      assert.equal(second.spec.ports[0].nodePort, first.spec.ports[0].nodePort);
+      assert.equal(second.spec.clusterIP, first.spec.clusterIP);
     },
   },
   {
