@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { errorMessage } from '../providers/errors.js';
 import { LeaseLock, statusCode, type LeaseApi } from './lease-lock.js';
 import { noopLogger, type Logger } from './logger.js';
+import { abortableSleep } from './sleep.js';
 
 export type { LeaseApi } from './lease-lock.js';
 
@@ -395,17 +396,4 @@ function recordKey(spec: V1LeaseSpec): string {
     t(spec.acquireTime),
     t(spec.renewTime),
   ]);
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

@@ -8,6 +8,7 @@
  */
 import { errorMessage } from '../providers/errors.js';
 import { noopLogger, type Logger } from './logger.js';
+import { abortableSleep } from './sleep.js';
 
 /** The part of `process` this module uses. */
 export interface SignalSource {
@@ -131,16 +132,4 @@ export class Shutdown {
     }
     return code;
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
