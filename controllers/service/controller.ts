@@ -98,7 +98,6 @@ export class ServiceController {
   readonly #nodeSync: NodeSync;
   readonly #abort = new AbortController();
   readonly #syncer: ServiceSyncer;
-  #nodeChangedAt = 0;
 
   constructor(deps: ServiceControllerDeps) {
     this.#deps = deps;
@@ -109,7 +108,7 @@ export class ServiceController {
       listNodes: () => informers.nodes.list(),
       needsProviderID: provider.capabilities.needsProviderID,
       windowMs: config.nodeBatchWindowMs,
-      onChange: (nodes) => this.#nodesChanged(nodes),
+      onChange: (nodes, firstEventAt) => this.#nodesChanged(nodes, firstEventAt),
     });
     this.#syncer = new ServiceSyncer({
       api: deps.api,
@@ -215,11 +214,10 @@ export class ServiceController {
     }
   }
 
-  #nodesChanged(nodes: readonly V1Node[]): void {
-    this.#nodeChangedAt = performance.now();
+  #nodesChanged(nodes: readonly V1Node[], firstEventAt: number): void {
     this.#logger.info({ eligibleNodes: nodes.length }, 'eligible node set changed');
     this.resyncAll();
-    this.#deps.metrics?.nodeSync((performance.now() - this.#nodeChangedAt) / 1000, 0);
+    this.#deps.metrics?.nodeSync((performance.now() - firstEventAt) / 1000, 0);
   }
 
   /** Queues every Service for a full ensure: the provider re-reads the cloud and undoes drift. */

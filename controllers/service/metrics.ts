@@ -33,7 +33,7 @@ export function createServiceMetrics(registry: Registry): ServiceMetrics {
   });
   const nodeSyncSeconds = new Histogram({
     name: 'service_controller_nodesync_latency_seconds',
-    help: 'Time from a change of the eligible node set to every load balancer being queued for it.',
+    help: 'Time from the first node event of a batch to every load balancer being queued for the new node set.',
     buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
     registers,
   });

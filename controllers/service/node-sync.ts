@@ -11,8 +11,11 @@ export interface NodeSyncOptions {
   readonly needsProviderID: boolean;
   /** How long to gather node events before recomputing. @default 1000 */
   readonly windowMs?: number;
-  /** Called once per real change, with the new eligible set. */
-  readonly onChange: (nodes: readonly V1Node[]) => void;
+  /**
+   * Called once per real change, with the new eligible set and when (performance.now()) the
+   * first node event of the batch arrived.
+   */
+  readonly onChange: (nodes: readonly V1Node[], firstEventAt: number) => void;
 }
 
 export class NodeSync {
@@ -20,6 +23,7 @@ export class NodeSync {
   #eligible: readonly V1Node[] = [];
   #fingerprint = '';
   #timer: NodeJS.Timeout | undefined;
+  #firstEventAt = 0;
 
   constructor(options: NodeSyncOptions) {
     this.#options = options;
@@ -38,6 +42,7 @@ export class NodeSync {
   /** A node event: recompute once the window closes. */
   nodeEvent(): void {
     if (this.#timer) return;
+    this.#firstEventAt = performance.now();
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#recompute(true);
@@ -46,6 +51,7 @@ export class NodeSync {
 
   /** Recomputes at once (tests, and the periodic node sync). */
   flush(): void {
+    if (!this.#timer) this.#firstEventAt = performance.now();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#recompute(true);
@@ -65,6 +71,6 @@ export class NodeSync {
     this.#eligible = eligible;
     if (fingerprint === this.#fingerprint) return;
     this.#fingerprint = fingerprint;
-    if (notify) this.#options.onChange(eligible);
+    if (notify) this.#options.onChange(eligible, this.#firstEventAt);
   }
 }
