@@ -15,6 +15,9 @@ import type { Logger } from '../runtime/logger.js';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
+/** Every protocol a Service port may name. */
+export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+
 /**
  * What a provider can do, declared up front so the core can refuse a Service it cannot serve with
  * a clear Warning Event naming the field, before any cloud call is made.
@@ -45,6 +48,16 @@ export interface Capabilities {
    */
   readonly ipMode: 'VIP' | 'Proxy';
 }
+
+/** The yes/no capabilities, for code that checks or sets them by name. */
+export const BOOLEAN_CAPABILITIES = [
+  'targetsNodePorts',
+  'mixedProtocols',
+  'requestedIP',
+  'sourceRanges',
+  'dualStack',
+  'needsProviderID',
+] as const satisfies readonly (keyof Capabilities)[];
 
 /** One cloud call's worth of throttling: a token bucket plus a bound on calls in flight. */
 export interface CallBudget {

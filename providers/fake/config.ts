@@ -3,7 +3,7 @@
  * `ProviderConfigError` naming it, so a typo is caught at start-up rather than ignored.
  */
 import { ProviderConfigError } from '../errors.js';
-import type { Capabilities, Protocol } from '../provider.js';
+import { BOOLEAN_CAPABILITIES, PROTOCOLS, type Capabilities, type Protocol } from '../provider.js';
 import { parseIngressMode, type IngressMode } from './addresses.js';
 
 export interface FakeConfig {
@@ -19,15 +19,6 @@ export interface FakeConfig {
   readonly capabilities?: Partial<Capabilities>;
 }
 
-const protocols: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
-const booleanCapabilities = [
-  'targetsNodePorts',
-  'mixedProtocols',
-  'requestedIP',
-  'sourceRanges',
-  'dualStack',
-  'needsProviderID',
-] as const;
 
 export function parseFakeConfig(raw: Readonly<Record<string, unknown>>): FakeConfig {
   const config: {
@@ -69,10 +60,10 @@ function parseCapabilities(value: unknown): Partial<Capabilities> {
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(value)) {
     const key = `capabilities.${name}`;
-    if ((booleanCapabilities as readonly string[]).includes(name)) {
+    if ((BOOLEAN_CAPABILITIES as readonly string[]).includes(name)) {
       if (typeof v !== 'boolean') throw bad(key, v, 'true or false');
     } else if (name === 'protocols') {
-      if (!Array.isArray(v) || v.some((p) => !protocols.includes(p as Protocol))) {
+      if (!Array.isArray(v) || v.some((p) => !PROTOCOLS.includes(p as Protocol))) {
         throw bad(key, v, 'a list of TCP, UDP, SCTP');
       }
     } else if (name === 'ipMode') {

@@ -1,16 +1,7 @@
 /** The parts of the contract that need no load balancer: capabilities, budgets, names, validation. */
 import assert from 'node:assert/strict';
+import { BOOLEAN_CAPABILITIES, PROTOCOLS } from '../../provider.js';
 import type { Harness } from '../harness.js';
-
-const protocols = ['TCP', 'UDP', 'SCTP'];
-const booleanCapabilities = [
-  'targetsNodePorts',
-  'mixedProtocols',
-  'requestedIP',
-  'sourceRanges',
-  'dualStack',
-  'needsProviderID',
-] as const;
 
 export function describeContract(harness: () => Harness): void {
   it('declares a name and well-formed capabilities', async () => {
@@ -18,11 +9,11 @@ export function describeContract(harness: () => Harness): void {
     assert.equal(typeof provider.name, 'string');
     assert.ok(provider.name.length > 0, 'name is empty');
     const caps = provider.capabilities;
-    for (const key of booleanCapabilities) {
+    for (const key of BOOLEAN_CAPABILITIES) {
       assert.equal(typeof caps[key], 'boolean', `capabilities.${key} is not a boolean`);
     }
     assert.ok(caps.protocols.length > 0, 'capabilities.protocols is empty');
-    for (const p of caps.protocols) assert.ok(protocols.includes(p), `unknown protocol ${p}`);
+    for (const p of caps.protocols) assert.ok(PROTOCOLS.includes(p), `unknown protocol ${p}`);
     assert.equal(new Set(caps.protocols).size, caps.protocols.length, 'duplicate protocols');
     assert.ok(caps.ipMode === 'VIP' || caps.ipMode === 'Proxy', `bad ipMode ${caps.ipMode}`);
   });
