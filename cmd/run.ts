@@ -4,7 +4,8 @@
  * `kube-lbc run` and `kube-lbc sandbox` both start here.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { ClusterInformers, ServiceController } from '../controllers/service/controller.js';
+import { ServiceController } from '../controllers/service/controller.js';
+import { ClusterInformers } from '../runtime/cluster-informers.js';
 import { ApiEventRecorder } from '../controllers/service/events.js';
 import { createServiceMetrics } from '../controllers/service/metrics.js';
 import type { LoadBalancerProvider } from '../providers/provider.js';

@@ -4,10 +4,11 @@
  * processNextServiceItem. Node changes and periodic resyncs only enqueue keys too, so one Service
  * is never worked on by two workers at once.
  */
-import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
-import type { ClusterView, LoadBalancerProvider } from '../../providers/provider.js';
+import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
+import type { LoadBalancerProvider } from '../../providers/provider.js';
 import type { BackoffOptions } from '../../runtime/backoff.js';
-import { Informer, objectKey } from '../../runtime/informer.js';
+import type { ClusterInformers } from '../../runtime/cluster-informers.js';
+import { objectKey } from '../../runtime/informer.js';
 import { noopLogger, type Logger } from '../../runtime/logger.js';
 import { WorkQueue, type WorkQueueMetrics } from '../../runtime/workqueue.js';
 import type { EventRecorder } from './events.js';
@@ -32,47 +33,6 @@ export interface ServiceControllerConfig {
   readonly gcPeriodMs: number;
   /** How often every load balancer is re-read from the cloud and repaired; 0 disables. */
   readonly loadBalancerResyncPeriodMs: number;
-}
-
-/** The Service and Node caches, shared by the controller and (read-only) the provider. */
-export class ClusterInformers {
-  readonly services: Informer<V1Service>;
-  readonly nodes: Informer<V1Node>;
-
-  constructor(kubeConfig: KubeConfig, logger: Logger = noopLogger) {
-    const core = kubeConfig.makeApiClient(CoreV1Api);
-    this.services = new Informer<V1Service>({
-      kubeConfig,
-      name: 'services',
-      path: '/api/v1/services',
-      list: () => core.listServiceForAllNamespaces(),
-      logger,
-    });
-    this.nodes = new Informer<V1Node>({
-      kubeConfig,
-      name: 'nodes',
-      path: '/api/v1/nodes',
-      list: () => core.listNode(),
-      logger,
-    });
-  }
-
-  /** Resolves when both caches are synced. */
-  async start(): Promise<void> {
-    await Promise.all([this.services.start(), this.nodes.start()]);
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all([this.services.stop(), this.nodes.stop()]);
-  }
-
-  get running(): boolean {
-    return this.services.running && this.nodes.running;
-  }
-
-  view(): ClusterView {
-    return { services: () => this.services.list(), nodes: () => this.nodes.list() };
-  }
 }
 
 export interface ServiceControllerDeps {

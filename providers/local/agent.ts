@@ -5,8 +5,8 @@
  * same data path the in-process mode uses. Addresses are bound where the node holds them; the
  * agent retries binding on a timer, so it picks an address up once (say) keepalived moves it here.
  */
-import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
-import { Informer } from '../../runtime/informer.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ClusterInformers } from '../../runtime/cluster-informers.js';
 import type { Logger } from '../../runtime/logger.js';
 import { AddressPool } from './address-pool.js';
 import { desiredServices, reconcileDataPath } from './agent-sync.js';
@@ -31,21 +31,8 @@ export async function runProxyAgent(options: ProxyAgentOptions): Promise<void> {
   const logger = options.logger.child({ component: 'proxy' });
   const pool = new AddressPool(config.addresses);
   const dataPath = new DataPath({ ...config, logger });
-  const core = options.kubeConfig.makeApiClient(CoreV1Api);
-  const services = new Informer<V1Service>({
-    kubeConfig: options.kubeConfig,
-    name: 'services',
-    path: '/api/v1/services',
-    list: () => core.listServiceForAllNamespaces(),
-    logger,
-  });
-  const nodes = new Informer<V1Node>({
-    kubeConfig: options.kubeConfig,
-    name: 'nodes',
-    path: '/api/v1/nodes',
-    list: () => core.listNode(),
-    logger,
-  });
+  const informers = new ClusterInformers(options.kubeConfig, logger);
+  const { services, nodes } = informers;
 
   // Any change triggers one full pass; passes never overlap and bursts coalesce into one.
   let running: Promise<void> | undefined;
@@ -71,26 +58,21 @@ export async function runProxyAgent(options: ProxyAgentOptions): Promise<void> {
         }
       });
   };
-  for (const informer of [services, nodes] as const) {
-    (informer as Informer<V1Service | V1Node>).addHandlers({
-      add: sync,
-      update: sync,
-      delete: sync,
-    });
-  }
+  services.addHandlers({ add: sync, update: sync, delete: sync });
+  nodes.addHandlers({ add: sync, update: sync, delete: sync });
 
   const stopped = new Promise<void>((resolve) => {
     if (options.signal.aborted) resolve();
     else options.signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  await Promise.race([Promise.all([services.start(), nodes.start()]), stopped]);
+  await Promise.race([informers.start(), stopped]);
   const timer = setInterval(sync, options.resyncIntervalMs ?? 10_000);
   sync();
   logger.info({ addresses: pool.size }, 'proxy agent serving');
 
   await stopped;
   clearInterval(timer);
-  await Promise.all([services.stop(), nodes.stop()]);
+  await informers.stop();
   await running;
   await dataPath.close();
   logger.info('proxy agent stopped');

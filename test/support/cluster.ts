@@ -20,10 +20,10 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import {
-  ClusterInformers,
   ServiceController,
   type ServiceControllerConfig,
 } from '../../controllers/service/controller.js';
+import { ClusterInformers } from '../../runtime/cluster-informers.js';
 import { ApiEventRecorder } from '../../controllers/service/events.js';
 import type {
   ServiceMetrics,

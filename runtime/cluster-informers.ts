@@ -1,0 +1,49 @@
+/**
+ * The Service and Node caches every kube-lbc process keeps: the controller reconciles from them,
+ * providers read them through the ClusterView, and the local provider's proxy agent serves from
+ * them. One place, so all three list and watch the same way.
+ */
+import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
+import type { ClusterView } from '../providers/provider.js';
+import { Informer } from './informer.js';
+import { noopLogger, type Logger } from './logger.js';
+
+export class ClusterInformers {
+  readonly services: Informer<V1Service>;
+  readonly nodes: Informer<V1Node>;
+
+  constructor(kubeConfig: KubeConfig, logger: Logger = noopLogger) {
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    this.services = new Informer<V1Service>({
+      kubeConfig,
+      name: 'services',
+      path: '/api/v1/services',
+      list: () => core.listServiceForAllNamespaces(),
+      logger,
+    });
+    this.nodes = new Informer<V1Node>({
+      kubeConfig,
+      name: 'nodes',
+      path: '/api/v1/nodes',
+      list: () => core.listNode(),
+      logger,
+    });
+  }
+
+  /** Resolves when both caches are synced. */
+  async start(): Promise<void> {
+    await Promise.all([this.services.start(), this.nodes.start()]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.services.stop(), this.nodes.stop()]);
+  }
+
+  get running(): boolean {
+    return this.services.running && this.nodes.running;
+  }
+
+  view(): ClusterView {
+    return { services: () => this.services.list(), nodes: () => this.nodes.list() };
+  }
+}
