@@ -7,10 +7,8 @@
  *   npx tsx bench/controller-scale.ts [--services 200] [--latency-ms 100] [-- extra run flags]
  */
 import { parseArgs } from 'node:util';
-import { Command } from 'commander';
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { buildConfig } from '../cmd/config.js';
-import { addControllerFlags, flagValues } from '../cmd/flags.js';
+import { configFromArgs } from '../cmd/flags.js';
 import { loadKubeConfig } from '../cmd/inputs.js';
 import { startController } from '../cmd/run.js';
 import { sharedFakeCloud } from '../providers/fake/index.js';
@@ -32,20 +30,15 @@ const N = Number(values.services);
 const latencyMs = Number(values['latency-ms']);
 
 // Default flags, except what cannot work in one process: fixed HTTP ports.
-const cmd = addControllerFlags(new Command()).exitOverride();
-cmd.parse(
-  [
-    '--cloud-provider',
-    'fake',
-    '--metrics-bind-address',
-    '0',
-    '--health-probe-bind-address',
-    '0',
-    ...positionals,
-  ],
-  { from: 'user' },
-);
-const config = buildConfig(flagValues(cmd));
+const config = configFromArgs([
+  '--cloud-provider',
+  'fake',
+  '--metrics-bind-address',
+  '0',
+  '--health-probe-bind-address',
+  '0',
+  ...positionals,
+]);
 
 const external = values.kubeconfig;
 const api = external ? undefined : await startApiServerThread();
@@ -208,10 +201,16 @@ console.log(
   `cloud calls/Service   create ${(createCalls / N).toFixed(2)}   delete ${(deleteCalls / N).toFixed(2)}`,
 );
 if (api) {
-  console.log(`API writes/Service    create ${(createWrites.total / N).toFixed(2)}   create+delete ${(all.total / N).toFixed(2)}`);
-  console.log(`  by kind: ${[...all.byKind].map(([k, v]) => `${k}=${(v / N).toFixed(2)}`).join(', ')}`);
+  console.log(
+    `API writes/Service    create ${(createWrites.total / N).toFixed(2)}   create+delete ${(all.total / N).toFixed(2)}`,
+  );
+  console.log(
+    `  by kind: ${[...all.byKind].map(([k, v]) => `${k}=${(v / N).toFixed(2)}`).join(', ')}`,
+  );
 } else {
-  console.log(`API server            ${kubeConfig.getCurrentCluster()?.server} (API writes are counted on the emulator only)`);
+  console.log(
+    `API server            ${kubeConfig.getCurrentCluster()?.server} (API writes are counted on the emulator only)`,
+  );
 }
 console.log(
   `memory                rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB   heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB (controller and bench${api ? '; the emulator runs in its own thread' : ''})`,

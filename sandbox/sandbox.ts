@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { CoreV1Api, type V1Node, type V1Service } from '@kubernetes/client-node';
-import { buildConfig } from '../cmd/config.js';
+import { configFromArgs } from '../cmd/flags.js';
 import { startController, type RunningController } from '../cmd/run.js';
 import { reuseConnections } from '../runtime/kube-client.js';
 import { createLogger } from '../runtime/logger.js';
@@ -36,32 +36,38 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
   const core = kubeConfig.makeApiClient(CoreV1Api);
   for (const n of NODES) await core.createNode({ body: sandboxNode(n.name, n.ip) });
 
-  const config = buildConfig({
-    'cloud-provider': options.provider,
-    'cluster-name': 'sandbox',
-    'concurrent-service-syncs': '50',
-    'handle-unclassed': 'true',
-    'node-sync-period': '100s',
-    'node-sync-batch-window': '200ms',
-    'service-node-port-range': '30000-32767',
-    'gc-period': '10m',
-    'load-balancer-resync-period': '10m',
-    'leader-elect': 'false',
-    'leader-elect-lease-duration': '15s',
-    'leader-elect-renew-deadline': '10s',
-    'leader-elect-retry-period': '2s',
-    'leader-elect-resource-name': 'kube-lbc',
-    'leader-elect-resource-namespace': 'kube-system',
-    'metrics-bind-address': '127.0.0.1:0',
-    'health-probe-bind-address': '127.0.0.1:0',
-    'log-level': 'warn',
-    'log-format': 'text',
-    'shutdown-grace-period': '10s',
-  });
+  const config = configFromArgs([
+    '--cloud-provider',
+    options.provider,
+    '--cluster-name',
+    'sandbox',
+    '--leader-elect=false',
+    '--node-sync-batch-window',
+    '200ms',
+    '--metrics-bind-address',
+    '127.0.0.1:0',
+    '--health-probe-bind-address',
+    '127.0.0.1:0',
+    '--log-level',
+    'warn',
+    '--log-format',
+    'text',
+    '--shutdown-grace-period',
+    '10s',
+  ]);
   const cloudConfig = options.provider === 'local' ? { addresses: ['127.240.0.0/16'] } : {};
-  const running = await startController(config, { kubeConfig, cloudConfig, logger, version: options.version });
-  say(`kube-lbc ${options.version} sandbox: API server ${api.url}, provider ${options.provider}, ${NODES.length} nodes`);
-  say(`metrics: http://${running.servers.metricsAddress}/metrics   health: http://${running.servers.healthProbeAddress}/readyz`);
+  const running = await startController(config, {
+    kubeConfig,
+    cloudConfig,
+    logger,
+    version: options.version,
+  });
+  say(
+    `kube-lbc ${options.version} sandbox: API server ${api.url}, provider ${options.provider}, ${NODES.length} nodes`,
+  );
+  say(
+    `metrics: http://${running.servers.metricsAddress}/metrics   health: http://${running.servers.healthProbeAddress}/readyz`,
+  );
 
   const backends: Server[] = [];
   if (options.sample) await demo(core, running, backends);
@@ -86,21 +92,36 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
   return 0;
 }
 
-async function demo(core: CoreV1Api, running: RunningController, backends: Server[]): Promise<void> {
+async function demo(
+  core: CoreV1Api,
+  running: RunningController,
+  backends: Server[],
+): Promise<void> {
   const scheduler = 'rr';
-  const created = await core.createNamespacedService({ namespace: 'default', body: sampleService(scheduler) });
-  say(`\n$ kubectl apply -f hello.yaml      # type: LoadBalancer, port ${SAMPLE_PORT}, scheduler ${scheduler}`);
+  const created = await core.createNamespacedService({
+    namespace: 'default',
+    body: sampleService(scheduler),
+  });
+  say(
+    `\n$ kubectl apply -f hello.yaml      # type: LoadBalancer, port ${SAMPLE_PORT}, scheduler ${scheduler}`,
+  );
   say(`service/${created.metadata?.name} created`);
   const nodePort = created.spec?.ports?.[0]?.nodePort;
   if (!nodePort) throw new Error('the API server allocated no NodePort for the sample Service');
   for (const n of NODES) backends.push(await startBackend(n.name, n.ip, nodePort));
 
-  const svc = await waitFor(running, 'default/hello', (s) => (s.status?.loadBalancer?.ingress?.length ?? 0) > 0);
+  const svc = await waitFor(
+    running,
+    'default/hello',
+    (s) => (s.status?.loadBalancer?.ingress?.length ?? 0) > 0,
+  );
   const ingress = svc.status!.loadBalancer!.ingress![0]!;
   const address = ingress.ip ?? ingress.hostname ?? '';
   say('\n$ kubectl get svc hello');
   say('NAME    TYPE           CLUSTER-IP     EXTERNAL-IP      PORT(S)');
-  say(`hello   LoadBalancer   ${(svc.spec?.clusterIP ?? '').padEnd(14)} ${address.padEnd(16)} ${SAMPLE_PORT}:${nodePort}/TCP`);
+  say(
+    `hello   LoadBalancer   ${(svc.spec?.clusterIP ?? '').padEnd(14)} ${address.padEnd(16)} ${SAMPLE_PORT}:${nodePort}/TCP`,
+  );
   if (!ingress.ip) return;
 
   say(`\n$ for i in $(seq 9); do curl -s http://${address}:${SAMPLE_PORT}/; done`);
@@ -111,12 +132,21 @@ async function demo(core: CoreV1Api, running: RunningController, backends: Serve
     const node = body.split(' ').pop() ?? body;
     counts.set(node, (counts.get(node) ?? 0) + 1);
   }
-  say(`\nspread by the ${scheduler} scheduler: ${[...counts].map(([n, c]) => `${n}=${c}`).join(' ')}`);
+  say(
+    `\nspread by the ${scheduler} scheduler: ${[...counts].map(([n, c]) => `${n}=${c}`).join(' ')}`,
+  );
 }
 
-function waitFor(running: RunningController, key: string, ok: (s: V1Service) => boolean): Promise<V1Service> {
+function waitFor(
+  running: RunningController,
+  key: string,
+  ok: (s: V1Service) => boolean,
+): Promise<V1Service> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${key} got no load balancer within 30 s`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${key} got no load balancer within 30 s`)),
+      30_000,
+    );
     const check = () => {
       const svc = running.informers.services.get(key);
       if (svc && ok(svc)) {
@@ -146,7 +176,11 @@ function sandboxNode(name: string, ip: string): V1Node {
 
 function sampleService(scheduler: string): V1Service {
   return {
-    metadata: { name: 'hello', namespace: 'default', annotations: { 'kube-lbc.io/scheduler': scheduler } },
+    metadata: {
+      name: 'hello',
+      namespace: 'default',
+      annotations: { 'kube-lbc.io/scheduler': scheduler },
+    },
     spec: {
       type: 'LoadBalancer',
       selector: { app: 'hello' },
@@ -176,4 +210,3 @@ function httpGet(host: string, port: number): Promise<string> {
     req.end();
   });
 }
-

@@ -9,11 +9,10 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { promisify } from 'node:util';
-import { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { parse } from 'yaml';
-import { buildConfig, type Config } from '../../../cmd/config.js';
-import { addControllerFlags, flagValues } from '../../../cmd/flags.js';
+import type { Config } from '../../../cmd/config.js';
+import { configFromArgs } from '../../../cmd/flags.js';
 import { parseAwsConfig } from '../../../providers/aws/config.js';
 import { parseLocalConfig } from '../../../providers/local/config.js';
 import { HealthChecks, parseBindAddress, startHttpServers } from '../../../runtime/http-server.js';
@@ -33,9 +32,7 @@ function one(docs: Manifest[], kind: string, name?: string): Manifest {
 /** The `run` flags as the real command parses and validates them. */
 function controllerConfig(args: string[]): Config {
   assert.equal(args[0], 'run');
-  const cmd = addControllerFlags(new Command('run')).exitOverride();
-  cmd.parse(args.slice(1), { from: 'user' });
-  return buildConfig(flagValues(cmd));
+  return configFromArgs(args.slice(1));
 }
 
 function status(port: number, path: string): Promise<number> {
