@@ -13,6 +13,7 @@ import {
 } from './annotations.js';
 import { loadBalancerName, targetGroupName, type TargetProtocol } from './names.js';
 import { ownershipTags } from './tags.js';
+import { isCidr, sourceRangesOf } from '../service-spec.js';
 
 export interface HealthCheck {
   readonly protocol: HealthCheckProtocol;
@@ -76,23 +77,14 @@ export function validate(service: Readonly<V1Service>, clusterName: string): Fie
       });
     }
   });
-  (service.spec?.loadBalancerSourceRanges ?? []).forEach((cidr, i) => {
-    if (!isCidr(cidr))
-      errors.push({
-        field: `spec.loadBalancerSourceRanges[${i}]`,
-        message: `"${cidr}" is not a CIDR`,
-      });
+  const sources = sourceRangesOf(service);
+  sources.ranges.forEach((cidr, i) => {
+    if (!isCidr(cidr)) errors.push({ field: `${sources.field}[${i}]`, message: `"${cidr}" is not a CIDR` });
   });
   return errors;
 }
 
-export function isCidr(value: string): boolean {
-  const [ip, bits, extra] = value.trim().split('/');
-  if (extra !== undefined || ip === undefined || bits === undefined || !/^\d{1,3}$/.test(bits))
-    return false;
-  const family = isIP(ip);
-  return family !== 0 && Number(bits) <= (family === 4 ? 32 : 128);
-}
+export { isCidr };
 
 /**
  * The desired state. Callers validate first: this throws on the problems `validate` reports
@@ -125,7 +117,7 @@ export function desiredLoadBalancer(
       healthCheck: healthCheckFor(service, settings, protocol),
     });
   }
-  const ranges = service.spec?.loadBalancerSourceRanges?.map((r) => r.trim()) ?? [];
+  const { ranges } = sourceRangesOf(service);
   const openTo = settings.ipAddressType === 'dualstack' ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0'];
   return {
     name: loadBalancerName(clusterName, service),

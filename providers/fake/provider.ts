@@ -24,6 +24,7 @@ import {
   type FakePort,
 } from './cloud.js';
 import { optionAnnotation, validateFakeService } from './validation.js';
+import { sourceRangesOf } from '../service-spec.js';
 
 /** Permissive, so most tests pass through; SCTP is off so the core's refusal path is reachable. */
 export const defaultFakeCapabilities: Capabilities = Object.freeze({
@@ -226,7 +227,7 @@ export class FakeProvider implements LoadBalancerProvider {
     });
     ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
     const sourceRanges = this.capabilities.sourceRanges
-      ? [...(service.spec?.loadBalancerSourceRanges ?? [])].sort()
+      ? [...sourceRangesOf(service).ranges].sort()
       : [];
     const option = service.metadata?.annotations?.[optionAnnotation];
     return { ports, sourceRanges, ...(option !== undefined ? { option } : {}) };

@@ -5,6 +5,7 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { isIPv4 } from 'node:net';
 import type { FieldError } from '../provider.js';
+import { sourceRangesOf } from '../service-spec.js';
 import { parseRange, type IpRange } from './ipv4.js';
 import { schedulerNames, type SchedulerName } from './schedulers/index.js';
 
@@ -69,10 +70,11 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
   }
 
   const sourceRanges: IpRange[] = [];
-  (spec.loadBalancerSourceRanges ?? []).forEach((text, i) => {
+  const sources = sourceRangesOf(service);
+  sources.ranges.forEach((text, i) => {
     const range = parseRange(text);
     if (typeof range === 'string') {
-      errors.push({ field: `spec.loadBalancerSourceRanges[${i}]`, message: range });
+      errors.push({ field: `${sources.field}[${i}]`, message: range });
     } else sourceRanges.push(range);
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { isCidr, validateCapabilities } from '../../../../controllers/service/validate.js';
+import { validateCapabilities } from '../../../../controllers/service/validate.js';
+import { isCidr } from '../../../../providers/service-spec.js';
 import type { Capabilities } from '../../../../providers/provider.js';
 import { newService, tweakAddPorts, tweakSourceRanges } from '../../../fixtures/builders.js';
 

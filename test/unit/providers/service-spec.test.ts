@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { desiredLoadBalancer, validate } from '../../../providers/aws/desired.js';
+import { createFakeCloud, createFakeProvider } from '../../../providers/fake/index.js';
+import { parseServiceSettings } from '../../../providers/local/annotations.js';
+import { SOURCE_RANGES_ANNOTATION, sourceRangesOf } from '../../../providers/service-spec.js';
+import { CloudCalls } from '../../../runtime/cloud-calls.js';
+import { noopLogger } from '../../../runtime/logger.js';
+import { newService, tweakAnnotations, tweakSourceRanges } from '../../fixtures/builders.js';
+
+const byAnnotation = () =>
+  newService(
+    'web',
+    tweakAnnotations({ [SOURCE_RANGES_ANNOTATION]: ' 10.0.0.0/8, 192.168.1.0/24 ' }),
+  );
+
+describe('source ranges as upstream reads them', () => {
+  it('come from the spec field when it is set, and the annotation is then ignored', () => {
+    const svc = newService(
+      'web',
+      tweakSourceRanges('172.16.0.0/12'),
+      tweakAnnotations({ [SOURCE_RANGES_ANNOTATION]: '10.0.0.0/8' }),
+    );
+    assert.deepEqual(sourceRangesOf(svc), {
+      ranges: ['172.16.0.0/12'],
+      field: 'spec.loadBalancerSourceRanges',
+    });
+  });
+
+  it('come from the annotation when the field is empty, trimmed', () => {
+    assert.deepEqual(sourceRangesOf(byAnnotation()).ranges, ['10.0.0.0/8', '192.168.1.0/24']);
+  });
+
+  it('restrict the AWS security group when only the annotation is set', () => {
+    assert.deepEqual(desiredLoadBalancer('prod', byAnnotation()).sourceRanges, [
+      '10.0.0.0/8',
+      '192.168.1.0/24',
+    ]);
+  });
+
+  it('are refused by AWS naming the annotation when one is not a CIDR', () => {
+    const svc = newService(
+      'web',
+      tweakAnnotations({ [SOURCE_RANGES_ANNOTATION]: '10.0.0.0/8,nonsense' }),
+    );
+    assert.ok(
+      validate(svc, 'prod').some(
+        (e) => e.field === `metadata.annotations[${SOURCE_RANGES_ANNOTATION}][1]`,
+      ),
+    );
+  });
+
+  it('restrict the local balancer when only the annotation is set', () => {
+    const { settings, errors } = parseServiceSettings(byAnnotation());
+    assert.deepEqual(errors, []);
+    assert.equal(settings.sourceRanges.length, 2);
+  });
+
+  it('restrict the fake load balancer when only the annotation is set', async () => {
+    const cloud = createFakeCloud();
+    const provider = await createFakeProvider(cloud)({
+      config: {},
+      clusterName: 'test',
+      logger: noopLogger,
+      cloudCalls: new CloudCalls(),
+      cluster: { services: () => [], nodes: () => [] },
+    });
+    const ctx = { signal: new AbortController().signal, logger: noopLogger, recordEvent: () => {} };
+    await provider.ensureLoadBalancer(ctx, 'test', byAnnotation(), []);
+    assert.deepEqual(cloud.loadBalancers()[0]!.sourceRanges, ['10.0.0.0/8', '192.168.1.0/24']);
+  });
+});
