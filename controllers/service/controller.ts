@@ -77,7 +77,7 @@ export class ServiceController {
       classes: config.classes,
       nodePortRange: config.nodePortRange,
       services: informers.services,
-      eligibleNodes: () => this.#nodeSync.eligible,
+      nodeSet: () => this.#nodeSync.current,
       recorder: deps.recorder,
       metrics: deps.metrics ?? noopServiceMetrics,
       logger: this.#logger,

@@ -6,6 +6,12 @@
 import type { V1Node } from '@kubernetes/client-node';
 import { isEligibleNode, nodeSetFingerprint } from './predicates.js';
 
+/** An eligible node set and its `nodeSetFingerprint`. */
+export interface NodeSet {
+  readonly nodes: readonly V1Node[];
+  readonly fingerprint: string;
+}
+
 export interface NodeSyncOptions {
   readonly listNodes: () => readonly V1Node[];
   readonly needsProviderID: boolean;
@@ -20,8 +26,7 @@ export interface NodeSyncOptions {
 
 export class NodeSync {
   readonly #options: NodeSyncOptions;
-  #eligible: readonly V1Node[] = [];
-  #fingerprint = '';
+  #current: NodeSet = { nodes: [], fingerprint: '' };
   #timer: NodeJS.Timeout | undefined;
   #firstEventAt = 0;
 
@@ -31,7 +36,12 @@ export class NodeSync {
 
   /** The eligible nodes as of the last recompute. */
   get eligible(): readonly V1Node[] {
-    return this.#eligible;
+    return this.#current.nodes;
+  }
+
+  /** The eligible nodes with their fingerprint, computed once per change for every sync to share. */
+  get current(): NodeSet {
+    return this.#current;
   }
 
   /** Computes the set now, without a change callback: call once the node cache is synced. */
@@ -68,9 +78,10 @@ export class NodeSync {
       .filter((n) => isEligibleNode(n, this.#options.needsProviderID))
       .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
     const fingerprint = nodeSetFingerprint(eligible);
-    this.#eligible = eligible;
-    if (fingerprint === this.#fingerprint) return;
-    this.#fingerprint = fingerprint;
+    const changed = fingerprint !== this.#current.fingerprint;
+    // Keep the newest objects even when nothing that matters changed.
+    this.#current = { nodes: eligible, fingerprint };
+    if (!changed) return;
     if (notify) this.#options.onChange(eligible, this.#firstEventAt);
   }
 }

@@ -9,12 +9,12 @@ import { InvalidServiceError, RetryAfterError, errorMessage, findCause } from '.
 import type { CallContext, FieldError, LoadBalancerProvider } from '../../providers/provider.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { EventRecorder } from './events.js';
+import type { NodeSet } from './node-sync.js';
 import type { ServiceMetrics, SyncOperation, SyncResult } from './metrics.js';
 import { allocateNodePorts, portsMissingNodePort, type NodePortRange } from './nodeports.js';
 import {
   hasCleanupFinalizer,
   needsCleanup,
-  nodeSetFingerprint,
   serviceFingerprint,
   wantsLoadBalancer,
   type ClassFilter,
@@ -29,8 +29,8 @@ export interface ServiceSyncerDeps {
   readonly classes: ClassFilter;
   readonly nodePortRange: NodePortRange;
   readonly services: { get(key: string): V1Service | undefined; list(): readonly V1Service[] };
-  /** The eligible nodes right now, as the node sync last computed them. */
-  readonly eligibleNodes: () => readonly V1Node[];
+  /** The eligible nodes right now, with their fingerprint, as the node sync last computed them. */
+  readonly nodeSet: () => NodeSet;
   readonly recorder: EventRecorder;
   readonly metrics: ServiceMetrics;
   readonly logger: Logger;
@@ -112,8 +112,7 @@ export class ServiceSyncer {
         random: this.#deps.random,
       });
     }
-    const nodes = this.#deps.eligibleNodes();
-    const nodesFp = nodeSetFingerprint(nodes);
+    const { nodes, fingerprint: nodesFp } = this.#deps.nodeSet();
     const serviceFp = serviceFingerprint(cur);
     const applied = this.#applied.get(key);
     if (applied && applied.uid === cur.metadata?.uid && applied.serviceFingerprint === serviceFp) {
