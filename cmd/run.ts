@@ -32,6 +32,8 @@ export interface RunningController {
   readonly informers: ClusterInformers;
   readonly servers: RunningHttpServers;
   readonly cloudCalls: CloudCalls;
+  /** Events are written in the background; `flush()` resolves when every one recorded is written. */
+  readonly events: { flush(): Promise<void> };
   /** Resolves when this replica starts reconciling (at once without leader election). */
   readonly leading: Promise<void>;
   /**
@@ -77,7 +79,8 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
   cloudCalls.configure(provider.callBudgets);
 
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const recorder = new ApiEventRecorder(core, { logger });
+  const serviceMetrics = createServiceMetrics(metrics.registry);
+  const recorder = new ApiEventRecorder(core, { logger, onDrop: () => serviceMetrics.eventDropped() });
   const controller = new ServiceController({
     api: core,
     informers,
@@ -94,7 +97,7 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
     },
     recorder,
     logger,
-    metrics: createServiceMetrics(metrics.registry),
+    metrics: serviceMetrics,
     queueMetrics: metrics.workQueue,
   });
 
@@ -141,6 +144,7 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
     informers,
     servers,
     cloudCalls,
+    events: recorder,
     leading,
     async stop() {
       stopping.abort(new Error('shutting down'));

@@ -1,7 +1,7 @@
 /**
  * The service controller's metrics, named as upstream's so existing dashboards fit
  * (`service_controller_loadbalancer_sync_total`, `..._nodesync_latency_seconds`), plus reconcile
- * duration per operation and each Service's time from creation to first ingress.
+ * duration per operation, each Service's time from creation to first ingress, and dropped Events.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 
@@ -12,9 +12,10 @@ export interface ServiceMetrics {
   sync(operation: SyncOperation, result: SyncResult, seconds: number): void;
   nodeSync(seconds: number, errors: number): void;
   firstIngress(seconds: number): void;
+  eventDropped(): void;
 }
 
-export const noopServiceMetrics: ServiceMetrics = { sync() {}, nodeSync() {}, firstIngress() {} };
+export const noopServiceMetrics: ServiceMetrics = { sync() {}, nodeSync() {}, firstIngress() {}, eventDropped() {} };
 
 export function createServiceMetrics(registry: Registry): ServiceMetrics {
   const registers = [registry];
@@ -48,6 +49,11 @@ export function createServiceMetrics(registry: Registry): ServiceMetrics {
     buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600],
     registers,
   });
+  const eventsDropped = new Counter({
+    name: 'kube_lbc_events_dropped_total',
+    help: 'Events not written because the backlog of Events to write was full.',
+    registers,
+  });
   return {
     sync(operation, result, seconds) {
       syncTotal.inc({ operation, result });
@@ -59,6 +65,9 @@ export function createServiceMetrics(registry: Registry): ServiceMetrics {
     },
     firstIngress(seconds) {
       firstIngress.observe(seconds);
+    },
+    eventDropped() {
+      eventsDropped.inc();
     },
   };
 }

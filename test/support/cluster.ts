@@ -270,6 +270,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     },
     nodeSync() {},
     firstIngress() {},
+    eventDropped() {},
   };
   const config = { ...defaultTestConfig, ...options.config };
   const logger = options.logger ?? noopLogger;
