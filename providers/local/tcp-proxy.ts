@@ -1,15 +1,17 @@
 /**
  * The TCP data path: one listening socket per virtual address:port, each accepted connection
- * piped both ways to a backend. `pipe` gives backpressure (a slow reader pauses the fast writer,
- * so nothing buffers beyond the streams' high-water marks) and keeps JavaScript at one callback
- * per chunk, never per byte. Half-close is forwarded (`allowHalfOpen`), so a client that shuts
- * down its write side still gets the whole response.
+ * relayed both ways to a backend (relay.ts: reads into a shared buffer, or `pipe` where this
+ * Node does not allow that). Either gives backpressure (a slow reader pauses the fast writer, so
+ * nothing buffers beyond the high-water marks) and keeps JavaScript at one callback per chunk,
+ * never per byte. Half-close is forwarded (`allowHalfOpen`), so a client that shuts down its
+ * write side still gets the whole response.
  */
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../runtime/logger.js';
 import type { Backend, Balancer } from './balancer.js';
 import { inRanges, ipToInt, unmapIPv4, type IpRange } from './ipv4.js';
+import { adoptReads, canAdoptReads, readsTo } from './relay.js';
 import { isIPv4 } from 'node:net';
 
 export interface ListenerLimits {
@@ -18,6 +20,12 @@ export interface ListenerLimits {
   readonly idleTimeoutMs: number;
   /** @default 5000 */
   readonly connectTimeoutMs?: number;
+  /**
+   * `relay` reads into a shared buffer where this Node allows it and pipes where not; `pipe`
+   * always pipes (tests cover that fallback with it).
+   * @default 'relay'
+   */
+  readonly forwarding?: 'relay' | 'pipe';
 }
 
 export interface ListenerOptions extends ListenerLimits {
@@ -61,7 +69,11 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
   private constructor(options: ListenerOptions) {
     super();
     this.#options = options;
-    this.#server = net.createServer({ allowHalfOpen: true, noDelay: true }, (c) => this.#accept(c));
+    // Paused until a backend is connected: what the client sends meanwhile waits in the kernel.
+    this.#server = net.createServer(
+      { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
+      (c) => this.#accept(c),
+    );
   }
 
   /** Binds `address:port`; rejects if the address is not local or the port is taken. */
@@ -128,11 +140,13 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
       client.destroy();
       return;
     }
-    const upstream = net.connect({
+    const relay = this.#options.forwarding !== 'pipe' && canAdoptReads(client);
+    const upstream: net.Socket = net.connect({
       host: backend.host,
       port: backend.port,
       allowHalfOpen: true,
       noDelay: true,
+      ...(relay && { onread: readsTo(client, () => upstream) }),
     });
     flow.upstream = upstream;
     const connectTimeout = this.#options.connectTimeoutMs ?? 5000;
@@ -141,8 +155,16 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
     upstream.once('connect', () => {
       connected = true;
       upstream.setTimeout(this.#options.idleTimeoutMs, () => upstream.destroy());
-      client.pipe(upstream);
-      upstream.pipe(client);
+      if (relay) {
+        const toUpstream = readsTo(upstream, () => client);
+        adoptReads(client, toUpstream);
+        client.once('end', () => upstream.end());
+        upstream.once('end', () => client.end());
+        client.resume();
+      } else {
+        client.pipe(upstream);
+        upstream.pipe(client);
+      }
     });
     upstream.on('error', (err) => {
       if (connected || client.destroyed) return;
@@ -161,7 +183,7 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
         else client.destroy();
         return;
       }
-      // A clean close has already forwarded its end to the client (pipe); let that flush.
+      // A clean close has already forwarded its end to the client; let that flush.
       if (hadError) client.destroy();
       else client.end();
       this.#finish(flow);

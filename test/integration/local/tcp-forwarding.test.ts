@@ -1,0 +1,273 @@
+/**
+ * The TCP listener's two ways of moving bytes, each through real sockets: relay.ts's shared read
+ * buffer (the default wherever Node allows it) and `pipe` (the fallback). Both must keep bytes
+ * intact across many interleaved flows, forward a half-close, bound what a slow reader makes the
+ * proxy hold, and close idle connections.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Balancer } from '../../../providers/local/balancer.js';
+import { canAdoptReads, readsTo } from '../../../providers/local/relay.js';
+import { TcpListener } from '../../../providers/local/tcp-proxy.js';
+import { noopLogger } from '../../../runtime/logger.js';
+
+const host = '127.243.2.1';
+const listenPort = 18090;
+const MiB = 1024 * 1024;
+
+interface TestServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** A server on `host` (port from the kernel) handing each connection to `handler`. */
+async function serve(
+  handler: (socket: net.Socket) => void,
+  options: net.ServerOpts = {},
+): Promise<TestServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true, ...options }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    handler(socket);
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Echoes, and ends its side after the client ended its own. */
+const echoServer = () => serve((socket) => socket.pipe(socket));
+
+/**
+ * A backend that writes `chunks` in order as fast as the socket takes them, then ends; `paced`
+ * yields to the event loop between writes, so a reader sees small reads rather than 64 KiB ones.
+ * `sent` counts what the socket accepted; `stalled` resolves once a write has waited `ms`, or
+ * once everything went out (the reader never pushed back).
+ */
+function sender(chunks: readonly Buffer[], paced = false) {
+  const state = { sent: 0 };
+  let waitingSince: number | undefined;
+  let done = false;
+  const handler = (socket: net.Socket): void => {
+    let next = 0;
+    const pump = (): void => {
+      waitingSince = undefined;
+      while (next < chunks.length) {
+        const chunk = chunks[next++]!;
+        state.sent += chunk.length;
+        if (!socket.write(chunk)) {
+          waitingSince = Date.now();
+          socket.once('drain', pump);
+          return;
+        }
+        if (paced) return void setImmediate(pump);
+      }
+      done = true;
+      socket.end();
+    };
+    pump();
+  };
+  const stalled = async (ms: number): Promise<void> => {
+    while (!done && (waitingSince === undefined || Date.now() - waitingSince < ms)) await sleep(20);
+  };
+  /** Whether `received` is everything, in order. */
+  const isSent = (received: Buffer): boolean => {
+    let at = 0;
+    for (const chunk of chunks) {
+      if (!received.subarray(at, at + chunk.length).equals(chunk)) return false;
+      at += chunk.length;
+    }
+    return at === received.length;
+  };
+  return { handler, state, stalled, isSent };
+}
+
+/** Deterministic bytes, different for every seed (xorshift32). */
+function bytes(seed: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+async function readToEnd(socket: net.Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await once(socket, 'end');
+  return Buffer.concat(chunks);
+}
+
+async function openListener(
+  backendPort: number,
+  forwarding: 'relay' | 'pipe',
+  idleTimeoutMs = 30_000,
+): Promise<TcpListener> {
+  const balancer = new Balancer({ scheduler: 'rr' });
+  balancer.setBackends([{ host, port: backendPort, weight: 1 }]);
+  return TcpListener.open({
+    address: host,
+    port: listenPort,
+    balancer,
+    logger: noopLogger,
+    sourceRanges: [],
+    maxConnections: 100,
+    idleTimeoutMs,
+    forwarding,
+  });
+}
+
+function dial(): net.Socket {
+  const socket = net.connect({ host, port: listenPort, allowHalfOpen: true });
+  socket.on('error', () => {});
+  return socket;
+}
+
+for (const forwarding of ['relay', 'pipe'] as const) {
+  describe(`TCP listener forwarding by ${forwarding}`, () => {
+    let backend: TestServer | undefined;
+    let listener: TcpListener | undefined;
+    afterEach(async () => {
+      await listener?.close(false);
+      await backend?.close();
+      listener = backend = undefined;
+    });
+
+    it('keeps every byte of many interleaved flows intact, both ways', async () => {
+      backend = await echoServer();
+      listener = await openListener(backend.port, forwarding);
+      // Sizes around the 64 KiB read, so reads are both partial and full, small and bulk.
+      const sizes = [1, 3000, 65_536, 65_537, 300_000, 2 * MiB, 4 * MiB + 7, 5 * MiB];
+      await Promise.all(
+        sizes.map(async (size, i) => {
+          const payload = bytes(i + 1, size);
+          const socket = dial();
+          const reply = readToEnd(socket);
+          socket.end(payload);
+          const got = await reply;
+          assert.equal(got.length, size);
+          assert.equal(sha(got), sha(payload), `flow ${i} (${size} bytes) arrived intact`);
+        }),
+      );
+    });
+
+    it('forwards a half-close: the client ends its side and still reads the reply', async () => {
+      backend = await serve((socket) => {
+        socket.resume();
+        socket.on('end', () => socket.end('reply after your end'));
+      });
+      listener = await openListener(backend.port, forwarding);
+      const socket = dial();
+      const reply = readToEnd(socket);
+      socket.end('request');
+      assert.equal((await reply).toString(), 'reply after your end');
+    });
+
+    it('stops reading the backend while the client does not read, and resumes after', async () => {
+      const block = bytes(7, MiB);
+      const source = sender(Array.from({ length: 128 }, () => block));
+      backend = await serve(source.handler);
+      listener = await openListener(backend.port, forwarding);
+      const socket = dial();
+      socket.pause();
+      await source.stalled(300);
+      // Kernel socket buffers on four sockets take a few MiB; no unbounded queue anywhere.
+      assert.ok(source.state.sent < 48 * MiB, `backend got ${source.state.sent} bytes out`);
+      assert.ok(source.isSent(await readToEnd(socket.resume())), 'every byte, in order');
+    });
+
+    it('closes a connection nobody talks on after the idle timeout', async () => {
+      backend = await serve((socket) => socket.resume());
+      listener = await openListener(backend.port, forwarding, 150);
+      const socket = net.connect({ host, port: listenPort }).resume();
+      await once(socket, 'connect');
+      const since = Date.now();
+      socket.write('one message, then silence');
+      await once(socket, 'close');
+      assert.ok(Date.now() - since >= 140, `closed after ${Date.now() - since} ms`);
+      while (listener.connections > 0) await once(listener, 'closed');
+    });
+  });
+}
+
+describe('relay: reads into one shared buffer', () => {
+  it('can take over accepted sockets on this Node (else the listener silently pipes)', async () => {
+    const server = net.createServer({ pauseOnConnect: true }).listen(0, host);
+    await once(server, 'listening');
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect((server.address() as net.AddressInfo).port, host);
+    const socket = await accepted;
+    assert.equal(canAdoptReads(socket), true);
+    socket.destroy();
+    client.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('holds at most a high-water mark and one read for a destination that does not read, and loses nothing', async () => {
+    // Small reads land in the shared buffer; once the destination's kernel buffers are full,
+    // writes queue, and what they hold must survive the reads that follow into that buffer.
+    const data = bytes(11, 16 * MiB);
+    const slices = Array.from({ length: 16 * 256 }, (_, i) =>
+      data.subarray(i * 4096, (i + 1) * 4096),
+    );
+    const source = sender(slices, true);
+    const from = await serve(source.handler);
+    const sinkSockets: net.Socket[] = [];
+    const sink = await serve((socket) => sinkSockets.push(socket), { pauseOnConnect: true });
+    const to = net.connect({ host, port: sink.port });
+    await once(to, 'connect');
+    const reader: net.Socket = net.connect({
+      host,
+      port: from.port,
+      onread: readsTo(to, () => reader),
+    });
+    reader.once('end', () => to.end());
+    await source.stalled(300);
+    assert.ok(
+      to.writableLength <= to.writableHighWaterMark + 64 * 1024,
+      `${to.writableLength} bytes queued in the relay`,
+    );
+    const [sinkSocket] = sinkSockets;
+    assert.ok(source.isSent(await readToEnd(sinkSocket!.resume())), 'every byte, in order');
+    reader.destroy();
+    to.destroy();
+    await Promise.all([from.close(), sink.close()]);
+  });
+
+  it('reads on to the end of the source when the destination is destroyed while full', async () => {
+    const block = bytes(3, MiB);
+    const source = sender(Array.from({ length: 64 }, () => block));
+    const from = await serve(source.handler);
+    const sink = await serve(() => {}, { pauseOnConnect: true });
+    const to = net.connect({ host, port: sink.port });
+    await once(to, 'connect');
+    const reader: net.Socket = net.connect({
+      host,
+      port: from.port,
+      onread: readsTo(to, () => reader),
+    });
+    await source.stalled(300);
+    assert.ok(to.writableLength > 0, 'the destination is full');
+    to.destroy();
+    await once(reader, 'end');
+    reader.destroy();
+    await Promise.all([from.close(), sink.close()]);
+  });
+});
