@@ -7,7 +7,7 @@
  *   npx tsx bench/controller-scale.ts [--services 200] [--latency-ms 100] [-- extra run flags]
  */
 import { parseArgs } from 'node:util';
-import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { configFromArgs } from '../cmd/flags.js';
 import { loadKubeConfig } from '../cmd/inputs.js';
 import { startController } from '../cmd/run.js';
@@ -41,17 +41,27 @@ const config = configFromArgs([
 ]);
 
 const external = values.kubeconfig;
+// Fresh namespaces per run: a real API server without a namespace controller never finishes
+// deleting the last run's.
+const runId = Date.now().toString(36);
+const benchNs = `bench-${runId}`;
+const warmupNs = `warmup-${runId}`;
 const api = external ? undefined : await startApiServerThread();
 const kubeConfig = reuseConnections(external ? loadKubeConfig(external) : api!.kubeConfig());
 const audit = async () => (api ? api.audit() : []);
 const core = kubeConfig.makeApiClient(CoreV1Api);
-await core.createNode({
-  body: {
-    metadata: { name: 'node-1' },
-    spec: { providerID: 'fake://node-1' },
-    status: { addresses: [{ type: 'InternalIP', address: '127.0.0.2' }] },
-  },
-});
+// A real API server may still have it from an earlier run.
+await core
+  .createNode({
+    body: {
+      metadata: { name: 'node-1' },
+      spec: { providerID: 'fake://node-1' },
+      status: { addresses: [{ type: 'InternalIP', address: '127.0.0.2' }] },
+    },
+  })
+  .catch((err) => {
+    if (!(err instanceof ApiException && err.code === 409)) throw err;
+  });
 const cloud = sharedFakeCloud();
 const running = await startController(config, {
   kubeConfig,
@@ -67,8 +77,8 @@ const leaderAfter = (performance.now() - startedAt) / 1000;
 const watcher = new Informer<V1Service>({
   kubeConfig,
   name: 'bench',
-  path: '/api/v1/namespaces/bench/services',
-  list: () => core.listNamespacedService({ namespace: 'bench' }),
+  path: `/api/v1/namespaces/${benchNs}/services`,
+  list: () => core.listNamespacedService({ namespace: benchNs }),
 });
 const created = new Map<string, number>();
 const ready = new Map<string, number>();
@@ -92,14 +102,14 @@ watcher.addHandlers({
     if (gone.size === N) allGone();
   },
 });
-await core.createNamespace({ body: { metadata: { name: 'bench' } } });
-await core.createNamespace({ body: { metadata: { name: 'warmup' } } });
+await core.createNamespace({ body: { metadata: { name: benchNs } } });
+await core.createNamespace({ body: { metadata: { name: warmupNs } } });
 await watcher.start();
 // A warm-up round outside the measured namespace, so JIT compilation is not what we measure.
 await Promise.all(
   Array.from({ length: 50 }, (_, i) =>
     core.createNamespacedService({
-      namespace: 'warmup',
+      namespace: warmupNs,
       body: {
         metadata: { name: `w-${i}` },
         spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
@@ -110,17 +120,17 @@ await Promise.all(
 while (
   running.informers.services
     .list()
-    .some((s) => s.metadata?.namespace === 'warmup' && !s.status?.loadBalancer?.ingress?.length)
+    .some((s) => s.metadata?.namespace === warmupNs && !s.status?.loadBalancer?.ingress?.length)
 ) {
   await new Promise((r) => setTimeout(r, 50));
 }
 await Promise.all(
   Array.from({ length: 50 }, (_, i) =>
-    core.deleteNamespacedService({ namespace: 'warmup', name: `w-${i}` }),
+    core.deleteNamespacedService({ namespace: warmupNs, name: `w-${i}` }),
   ),
 );
 while (
-  running.informers.services.list().some((s) => s.metadata?.namespace === 'warmup') ||
+  running.informers.services.list().some((s) => s.metadata?.namespace === warmupNs) ||
   cloud.loadBalancers().length
 ) {
   await new Promise((r) => setTimeout(r, 50));
@@ -134,7 +144,7 @@ await Promise.all(
     const name = `svc-${i}`;
     created.set(name, performance.now());
     await core.createNamespacedService({
-      namespace: 'bench',
+      namespace: benchNs,
       body: {
         metadata: { name },
         spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
@@ -156,7 +166,7 @@ const t1 = performance.now();
 const deletedAt = performance.now();
 await Promise.all(
   Array.from({ length: N }, (_, i) =>
-    core.deleteNamespacedService({ name: `svc-${i}`, namespace: 'bench' }),
+    core.deleteNamespacedService({ name: `svc-${i}`, namespace: benchNs }),
   ),
 );
 await goneDone;
