@@ -4,7 +4,10 @@
  * roundrobin, one thread). `wrk` drives HTTP keep-alive load against small Node backends that run
  * in their own process, so the balancer's event loop does nothing but forward.
  *
- *   npx tsx bench/local-balancer.ts [--seconds 3] [--connections 50] [--rounds 3]
+ *   npx tsx bench/local-balancer.ts [--seconds 3] [--connections 50] [--rounds 3] [--pipe]
+ *
+ * `--pipe` adds the local balancer forwarding by `pipe` (its fallback where Node does not allow
+ * the shared read buffer), in the same process, to show what the relay saves.
  *
  * A shared machine is noisy, so each target runs `rounds` times, interleaved (direct, local,
  * haproxy, direct, ...), and the table shows medians. It also shows each proxy's CPU time per
@@ -20,7 +23,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Balancer } from '../providers/local/balancer.js';
 import { DataPath } from '../providers/local/data-path.js';
+import { TcpListener } from '../providers/local/tcp-proxy.js';
+import { noopLogger } from '../runtime/logger.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,6 +34,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     backends: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
+    pipe: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(args.rounds);
@@ -172,6 +179,7 @@ function toBytes(text: string | undefined): number {
 
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
+  let pipeListener: TcpListener | undefined;
   const dataPath = new DataPath({
     maxConnections: 10_000,
     tcpIdleTimeoutMs: 300_000,
@@ -211,6 +219,11 @@ async function main(): Promise<void> {
       { name: 'kube-lbc local', port: localPort, cpu: ownCpu },
       { name: 'haproxy', port: haproxyPort, cpu: childCpu(haproxy.pid!) },
     ];
+    if (args.pipe) {
+      const pipe = await openPipeListener(backends.ports);
+      pipeListener = pipe.listener;
+      targets.splice(2, 0, { name: 'local (pipe)', port: pipe.port, cpu: ownCpu });
+    }
     const workloads = [
       { name: 'small responses (3 B)', path: '/' },
       { name: 'large responses (256 KiB)', path: '/big' },
@@ -230,8 +243,29 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const child of children) child.kill();
+    await pipeListener?.close(false);
     await dataPath.close();
   }
+}
+
+/** The local balancer's listener as the data path opens it, but forwarding by `pipe`. */
+async function openPipeListener(
+  backendPorts: number[],
+): Promise<{ listener: TcpListener; port: number }> {
+  const balancer = new Balancer({ scheduler: 'rr' });
+  balancer.setBackends(backendPorts.map((port) => ({ host, port, weight: 1 })));
+  const port = await freePort();
+  const listener = await TcpListener.open({
+    address: host,
+    port,
+    balancer,
+    logger: noopLogger,
+    sourceRanges: [],
+    maxConnections: 10_000,
+    idleTimeoutMs: 300_000,
+    forwarding: 'pipe',
+  });
+  return { listener, port };
 }
 
 function medians(results: WrkResult[]): WrkResult {
