@@ -20,12 +20,6 @@ export interface ListenerLimits {
   readonly idleTimeoutMs: number;
   /** @default 5000 */
   readonly connectTimeoutMs?: number;
-  /**
-   * `relay` reads into a shared buffer where this Node allows it and pipes where not; `pipe`
-   * always pipes (tests cover that fallback with it).
-   * @default 'relay'
-   */
-  readonly forwarding?: 'relay' | 'pipe';
 }
 
 export interface ListenerOptions extends ListenerLimits {
@@ -35,6 +29,15 @@ export interface ListenerOptions extends ListenerLimits {
   readonly logger: Logger;
   /** Empty allows everyone. Read on every accept, so an update applies to the next client. */
   sourceRanges: readonly IpRange[];
+}
+
+export interface TcpListenerOptions extends ListenerOptions {
+  /**
+   * `relay` reads into a shared buffer where this Node allows it and pipes where not; `pipe`
+   * always pipes (tests cover that fallback with it).
+   * @default 'relay'
+   */
+  readonly forwarding?: 'relay' | 'pipe';
 }
 
 /** A connection attempt may move to another backend this many times after a refused connect. */
@@ -61,12 +64,12 @@ export interface TcpListenerEvents {
 
 export class TcpListener extends EventEmitter<TcpListenerEvents> {
   readonly protocol = 'TCP' as const;
-  readonly #options: ListenerOptions;
+  readonly #options: TcpListenerOptions;
   readonly #server: net.Server;
   readonly #flows = new Set<Flow>();
   #closed: Promise<void> | undefined;
 
-  private constructor(options: ListenerOptions) {
+  private constructor(options: TcpListenerOptions) {
     super();
     this.#options = options;
     // Paused until a backend is connected: what the client sends meanwhile waits in the kernel.
@@ -77,7 +80,7 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
   }
 
   /** Binds `address:port`; rejects if the address is not local or the port is taken. */
-  static async open(options: ListenerOptions): Promise<TcpListener> {
+  static async open(options: TcpListenerOptions): Promise<TcpListener> {
     const listener = new TcpListener(options);
     await new Promise<void>((resolve, reject) => {
       listener.#server.once('error', reject);
