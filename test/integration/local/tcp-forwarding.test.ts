@@ -106,6 +106,21 @@ function bytes(seed: number, length: number): Buffer {
   return out;
 }
 
+/** A socket reading from `fromPort` through the relay into a socket connected to `toPort`. */
+async function relayBetween(
+  fromPort: number,
+  toPort: number,
+): Promise<{ reader: net.Socket; to: net.Socket }> {
+  const to = net.connect({ host, port: toPort });
+  await once(to, 'connect');
+  const reader: net.Socket = net.connect({
+    host,
+    port: fromPort,
+    onread: readsTo(to, () => reader),
+  });
+  return { reader, to };
+}
+
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 async function readToEnd(socket: net.Socket): Promise<Buffer> {
@@ -231,13 +246,7 @@ describe('relay: reads into one shared buffer', () => {
     const from = await serve(source.handler);
     const sinkSockets: net.Socket[] = [];
     const sink = await serve((socket) => sinkSockets.push(socket), { pauseOnConnect: true });
-    const to = net.connect({ host, port: sink.port });
-    await once(to, 'connect');
-    const reader: net.Socket = net.connect({
-      host,
-      port: from.port,
-      onread: readsTo(to, () => reader),
-    });
+    const { reader, to } = await relayBetween(from.port, sink.port);
     reader.once('end', () => to.end());
     await source.stalled(300);
     assert.ok(
@@ -256,13 +265,7 @@ describe('relay: reads into one shared buffer', () => {
     const source = sender(Array.from({ length: 64 }, () => block));
     const from = await serve(source.handler);
     const sink = await serve(() => {}, { pauseOnConnect: true });
-    const to = net.connect({ host, port: sink.port });
-    await once(to, 'connect');
-    const reader: net.Socket = net.connect({
-      host,
-      port: from.port,
-      onread: readsTo(to, () => reader),
-    });
+    const { reader, to } = await relayBetween(from.port, sink.port);
     await source.stalled(300);
     assert.ok(to.writableLength > 0, 'the destination is full');
     to.destroy();
