@@ -209,8 +209,10 @@ export class ServiceSyncer {
       throw new Error('delete load balancer', { cause: err });
     }
     // A Service that stays (type or class changed) must not keep advertising the old address.
-    if (svc.metadata?.deletionTimestamp == null) await patchStatus(api, svc, { ingress: [], ready: null });
-    await removeFinalizer(api, svc);
+    // The finalizer patch is guarded by resourceVersion: it must carry the one that write produced.
+    let cur: V1Service = svc;
+    if (svc.metadata?.deletionTimestamp == null) cur = (await patchStatus(api, svc, { ingress: [], ready: null })) ?? svc;
+    await removeFinalizer(api, cur);
     this.#applied.delete(key);
     this.#deps.logger.info({ service: key }, 'deleted load balancer');
     recorder.record(svc, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');

@@ -162,6 +162,28 @@ describe('service controller against an API server', function () {
       assert.deepEqual(reasons.slice(-2), ['DeletingLoadBalancer', 'DeletedLoadBalancer']);
     });
 
+    it('tears down a type change with one delete call and one pair of Events', async () => {
+      await c.core.patchNamespacedService(
+        { name: 'web', namespace: 'default', body: { spec: { type: 'ClusterIP' } } },
+        mergePatch,
+      );
+      await c.until(
+        () => !c.cached('default', 'web')?.metadata?.finalizers?.length,
+        'the finalizer to go',
+      );
+      // Clearing the status moves the resourceVersion: the finalizer removal must not 409 on
+      // it and go round again, deleting twice.
+      const reasons = (await events(c, 'web')).map((e) => e.reason);
+      assert.deepEqual(
+        reasons.filter((r) => r?.startsWith('Delet')),
+        ['DeletingLoadBalancer', 'DeletedLoadBalancer'],
+      );
+      assert.deepEqual(
+        c.cloud.calls.map((call) => call.method),
+        ['DeleteLoadBalancer'],
+      );
+    });
+
     it('tears the cloud side down when the type changes to NodePort', async () => {
       await c.core.patchNamespacedService(
         { name: 'web', namespace: 'default', body: { spec: { type: 'NodePort' } } },
