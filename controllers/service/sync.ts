@@ -129,6 +129,9 @@ export class ServiceSyncer {
     if (!hasCleanupFinalizer(cur)) cur = await addFinalizer(api, cur);
     this.#throwIfAborted();
     const hadIngress = (cur.status?.loadBalancer?.ingress?.length ?? 0) > 0;
+    // From here the cloud may be part-way to this spec: if this attempt fails and the spec goes
+    // back to what we last applied, that must not pass for "nothing changed".
+    this.#markStale(key);
     recorder.record(cur, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
     let ingress: V1LoadBalancerIngress[];
     try {
@@ -225,8 +228,16 @@ export class ServiceSyncer {
     this.#deps.logger.warn({ service: key, fields: errors.map((e) => e.field) }, message);
     this.#deps.recorder.record(svc, 'Warning', 'SyncLoadBalancerFailed', message);
     await patchStatus(this.#deps.api, svc, { ready: { reason: 'Invalid', message } });
-    // Not retried: only a change to the Service (which requeues it) can make it valid.
+    // Not retried: only a change to the Service (which requeues it) can make it valid. A change
+    // back to what was last applied must still ensure once, to put the condition back to Ready.
+    this.#markStale(key);
     return {};
+  }
+
+  /** The next sync of `key` ensures in full; the Service is kept for the vanished path. */
+  #markStale(key: string): void {
+    const applied = this.#applied.get(key);
+    if (applied) this.#applied.set(key, { ...applied, serviceFingerprint: '' });
   }
 
   #withIpMode(ingress: readonly V1LoadBalancerIngress[]): V1LoadBalancerIngress[] {

@@ -6,7 +6,12 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { CloudError, RetryAfterError } from '../../../providers/errors.js';
-import { failValidationAnnotation } from '../../../providers/fake/index.js';
+import {
+  createFakeCloud,
+  createFakeProvider,
+  failValidationAnnotation,
+  optionAnnotation,
+} from '../../../providers/fake/index.js';
 import { findReadyCondition } from '../../../controllers/service/status.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
 import {
@@ -368,6 +373,36 @@ describe('service controller against an API server', function () {
       );
     });
 
+    it('reports Ready again when an invalid change is reverted', async () => {
+      c = await startTestCluster({ nodes: [newNode('node-1')] });
+      await create(c, newPostedService('web'));
+      await ready(c, 'web');
+      const annotate = (value: string | null) =>
+        c.core.patchNamespacedService(
+          {
+            name: 'web',
+            namespace: 'default',
+            body: { metadata: { annotations: { [failValidationAnnotation]: value } } },
+          },
+          mergePatch,
+        );
+      await annotate('no');
+      await c.until(
+        () => findReadyCondition(c.cached('default', 'web') ?? {})?.reason === 'Invalid',
+        'Invalid',
+      );
+      await annotate(null);
+      await c.until(
+        () => !c.cached('default', 'web')?.metadata?.annotations?.[failValidationAnnotation],
+        'the annotation to go',
+      );
+      await c.until(
+        () => findReadyCondition(c.cached('default', 'web') ?? {})?.reason === 'Ready',
+        'Ready',
+        2000,
+      );
+    });
+
     it('refuses a protocol the provider does not support, before any cloud call', async () => {
       c = await startTestCluster({
         nodes: [newNode('node-1')],
@@ -390,6 +425,54 @@ describe('service controller against an API server', function () {
   });
 
   describe('annotations', () => {
+    it('undoes a change the cloud took before the sync failed, when the change is reverted', async () => {
+      // A provider that changes the cloud and then fails (a status blip, a later call throttled)
+      // whenever the option is 'disabled'.
+      const cloud = createFakeCloud();
+      const inner = createFakeProvider(cloud);
+      c = await startTestCluster({
+        nodes: [newNode('node-1')],
+        cloud,
+        provider: async (options) => {
+          const p = await inner(options);
+          const ensure = p.ensureLoadBalancer.bind(p);
+          p.ensureLoadBalancer = async (ctx, cluster, svc, nodes) => {
+            const status = await ensure(ctx, cluster, svc, nodes);
+            if (svc.metadata?.annotations?.[optionAnnotation] === 'disabled') {
+              throw new CloudError('late failure', { operation: 'Describe', cloudCode: 'Oops' });
+            }
+            return status;
+          };
+          return p;
+        },
+      });
+      const setOption = (value: string) =>
+        c.core.patchNamespacedService(
+          {
+            name: 'web',
+            namespace: 'default',
+            body: { metadata: { annotations: { [optionAnnotation]: value } } },
+          },
+          mergePatch,
+        );
+      await create(c, newPostedService('web', tweakAnnotations({ [optionAnnotation]: 'enabled' })));
+      await ready(c, 'web');
+      await setOption('disabled');
+      await c.until(() => cloud.loadBalancers()[0]!.option === 'disabled', 'the cloud to change');
+      await setOption('enabled');
+      await c.until(
+        () => c.cached('default', 'web')?.metadata?.annotations?.[optionAnnotation] === 'enabled',
+        'the revert in the cache',
+      );
+      await c.idle();
+      assert.equal(cloud.loadBalancers()[0]!.option, 'enabled');
+      await c.until(
+        () => findReadyCondition(c.cached('default', 'web') ?? {})?.reason === 'Ready',
+        'Ready',
+        2000,
+      );
+    });
+
     it('applies an annotation change with one update', async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')] });
       await create(
