@@ -13,7 +13,7 @@ import {
 } from './annotations.js';
 import { loadBalancerName, targetGroupName, type TargetProtocol } from './names.js';
 import { ownershipTags } from './tags.js';
-import { isCidr, sourceRangesOf } from '../service-spec.js';
+import { canonicalCidr, isCidr, sourceRangesOf } from '../service-spec.js';
 
 export interface HealthCheck {
   readonly protocol: HealthCheckProtocol;
@@ -125,7 +125,7 @@ export function desiredLoadBalancer(
     tags: { ...settings.additionalTags, ...ownershipTags(clusterName, service) },
     listeners,
     targetGroups,
-    sourceRanges: ranges.length > 0 ? [...new Set(ranges)].sort() : openTo,
+    sourceRanges: ranges.length > 0 ? [...new Set(ranges.map(canonicalCidr))].sort() : openTo,
   };
 }
 

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { desiredLoadBalancer, validate } from '../../../providers/aws/desired.js';
 import { createFakeCloud, createFakeProvider } from '../../../providers/fake/index.js';
 import { parseServiceSettings } from '../../../providers/local/annotations.js';
-import { SOURCE_RANGES_ANNOTATION, sourceRangesOf } from '../../../providers/service-spec.js';
+import {
+  SOURCE_RANGES_ANNOTATION,
+  canonicalCidr,
+  sourceRangesOf,
+} from '../../../providers/service-spec.js';
 import { CloudCalls } from '../../../runtime/cloud-calls.js';
 import { noopLogger } from '../../../runtime/logger.js';
 import { newService, tweakAnnotations, tweakSourceRanges } from '../../fixtures/builders.js';
@@ -24,6 +28,23 @@ describe('source ranges as upstream reads them', () => {
       ranges: ['172.16.0.0/12'],
       field: 'spec.loadBalancerSourceRanges',
     });
+  });
+
+  it('have one canonical form per CIDR: host bits cleared, IPv6 lower-case and compressed', () => {
+    const cases: [string, string][] = [
+      ['10.1.2.3/8', '10.0.0.0/8'],
+      ['0.0.0.0/0', '0.0.0.0/0'],
+      ['1.2.3.4/32', '1.2.3.4/32'],
+      [' 192.168.1.77/24 ', '192.168.1.0/24'],
+      ['::/0', '::/0'],
+      ['2001:0DB8:0:0::1/32', '2001:db8::/32'],
+      ['2001:db8:0:0:1:0:0:1/128', '2001:db8::1:0:0:1/128'],
+      ['fe80::1/10', 'fe80::/10'],
+    ];
+    assert.deepEqual(
+      cases.map(([input]) => canonicalCidr(input)),
+      cases.map(([, want]) => want),
+    );
   });
 
   it('come from the annotation when the field is empty, trimmed', () => {

@@ -105,6 +105,21 @@ describe('aws desired state', () => {
     assert.deepEqual(desiredLoadBalancer(cluster, svc).sourceRanges, ['10.0.0.0/8']);
   });
 
+  it('writes source ranges as AWS stores them (host bits cleared, IPv6 compressed), so a re-sync finds its own rules', () => {
+    // AWS keeps 10.1.2.3/8 as 10.0.0.0/8: written as given, every later sync would see its own
+    // rule as foreign, authorize the original again (InvalidPermission.Duplicate) and fail.
+    const svc = newService(
+      'web',
+      tweakAnnotations({ [annotation.ipAddressType]: 'dualstack' }),
+      tweakSourceRanges('10.1.2.3/8', '2001:0DB8:0:0::1/32', '10.0.0.0/8', '192.168.7.9/32'),
+    );
+    assert.deepEqual(desiredLoadBalancer(cluster, svc).sourceRanges, [
+      '10.0.0.0/8',
+      '192.168.7.9/32',
+      '2001:db8::/32',
+    ]);
+  });
+
   it('validates ports and source ranges along with the annotations', () => {
     const svc = newService(
       'bad',
