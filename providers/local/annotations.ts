@@ -6,7 +6,7 @@ import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { isIPv4 } from 'node:net';
 import type { FieldError } from '../provider.js';
 import { sourceRangesOf } from '../service-spec.js';
-import { parseRange, type IpRange } from './ipv4.js';
+import { parseCidr, type IpRange } from './ipv4.js';
 import { schedulerNames, type SchedulerName } from './schedulers/index.js';
 
 export const schedulerAnnotation = 'kube-lbc.io/scheduler';
@@ -72,7 +72,7 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
   const sourceRanges: IpRange[] = [];
   const sources = sourceRangesOf(service);
   sources.ranges.forEach((text, i) => {
-    const range = parseRange(text);
+    const range = parseCidr(text);
     if (typeof range === 'string') {
       errors.push({ field: `${sources.field}[${i}]`, message: range });
     } else sourceRanges.push(range);

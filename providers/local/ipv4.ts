@@ -27,18 +27,10 @@ export interface IpRange {
 export function parseRange(text: string): IpRange | string {
   const trimmed = text.trim();
   if (trimmed.includes('/')) {
-    const [base, bitsText] = trimmed.split('/');
-    const bits = Number(bitsText);
-    if (!isIPv4(base!) || !Number.isInteger(bits) || bits < 0 || bits > 32) {
-      return `"${text}" is not an IPv4 CIDR`;
-    }
-    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-    const network = (ipToInt(base!) & mask) >>> 0;
-    const broadcast = (network | (~mask >>> 0)) >>> 0;
+    const block = parseCidr(trimmed);
+    if (typeof block === 'string') return block;
     // A subnet's network and broadcast addresses are not for hosts (a /31 or /32 has neither).
-    return bits <= 30
-      ? { first: network + 1, last: broadcast - 1 }
-      : { first: network, last: broadcast };
+    return block.last - block.first >= 3 ? { first: block.first + 1, last: block.last - 1 } : block;
   }
   if (trimmed.includes('-')) {
     const [a, b] = trimmed.split('-').map((s) => s.trim());
@@ -51,6 +43,21 @@ export function parseRange(text: string): IpRange | string {
   if (!isIPv4(trimmed)) return `"${text}" is not an IPv4 address, CIDR or range`;
   const n = ipToInt(trimmed);
   return { first: n, last: n };
+}
+
+/**
+ * A CIDR as a block of addresses, all of them (a source range is a prefix: its first and last
+ * address are clients like any other). The prefix length is 0 to 32 in decimal digits: an empty
+ * one is a typo, never /0.
+ */
+export function parseCidr(text: string): IpRange | string {
+  const [base = '', bitsText = '', extra] = text.trim().split('/');
+  if (!isIPv4(base) || extra !== undefined || !/^\d{1,2}$/.test(bitsText) || Number(bitsText) > 32)
+    return `"${text}" is not an IPv4 CIDR`;
+  const bits = Number(bitsText);
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  const network = (ipToInt(base) & mask) >>> 0;
+  return { first: network, last: (network | (~mask >>> 0)) >>> 0 };
 }
 
 export function inRanges(ranges: readonly IpRange[], n: number): boolean {

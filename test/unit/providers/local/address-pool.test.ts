@@ -19,6 +19,9 @@ describe('local AddressPool', () => {
     assert.equal(new AddressPool(ranges('10.0.0.7', '10.0.1.0/24')).size, 255);
     assert.match(String(parseRange('10.0.0.9-10.0.0.5')), /ends before it starts/);
     assert.match(String(parseRange('fe80::/64')), /not an IPv4 CIDR/);
+    // An empty or odd prefix length is a typo, not /0 (the whole IPv4 space as a pool).
+    for (const typo of ['10.0.0.0/', '10.0.0.0/ 8', '10.0.0.0/0x8', '10.0.0.0/8.0'])
+      assert.match(String(parseRange(typo)), /not an IPv4 CIDR/, typo);
   });
 
   it('hands out the lowest free address and never one address to two owners', () => {

@@ -4,6 +4,7 @@ import {
   nodeWeight,
   parseServiceSettings,
 } from '../../../../providers/local/annotations.js';
+import { ipToInt } from '../../../../providers/local/ipv4.js';
 import {
   newNode,
   newService,
@@ -73,6 +74,29 @@ describe('local Service settings', () => {
     );
     assert.equal(settings.sourceRanges.length, 1);
     assert.equal(errors[0]!.field, 'spec.loadBalancerSourceRanges[1]');
+  });
+
+  it('reads source ranges as the core validates them: whole CIDR blocks, nothing looser', () => {
+    // The proxy agent has only this parser: "10.0.0.0/" read as /0 would open the Service to all.
+    for (const loose of [
+      '10.0.0.0/',
+      '10.0.0.0/ 8',
+      '10.0.0.0/8.0',
+      '10.0.0.5-10.0.0.9',
+      '10.0.0.7',
+    ]) {
+      const { errors } = parseServiceSettings(newService('r', tweakSourceRanges(loose)));
+      assert.deepEqual(
+        errors.map((e) => e.field),
+        ['spec.loadBalancerSourceRanges[0]'],
+        `"${loose}" was accepted`,
+      );
+    }
+    // A source range is a prefix, not a subnet's hosts: its first and last address are clients too.
+    const { settings } = parseServiceSettings(newService('r', tweakSourceRanges('10.0.1.0/24')));
+    assert.deepEqual(settings.sourceRanges, [
+      { first: ipToInt('10.0.1.0'), last: ipToInt('10.0.1.255') },
+    ]);
   });
 
   it('reads node weight and address', () => {
