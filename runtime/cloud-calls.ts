@@ -37,8 +37,8 @@ export interface CloudCallsOptions {
 interface BudgetQueue {
   readonly queue: PQueue;
   consecutiveThrottles: number;
-  /** Bumped by every throttle; only the latest pause may resume the queue. */
-  pauses: number;
+  /** The pause in effect: throttles of calls already in flight join it instead of growing it. */
+  pause: Promise<void> | undefined;
 }
 
 const unlimited: CallBudget = { qps: Infinity, burst: Infinity, concurrency: Infinity };
@@ -107,14 +107,21 @@ export class CloudCalls {
     });
   }
 
-  /** Pauses the whole budget so every worker waits, not only the one that was throttled. */
+  /**
+   * Pauses the whole budget so every worker waits, not only the one that was throttled. The
+   * other calls in flight are usually throttled in the same breath: they wait out the same pause,
+   * or N workers would push the backoff N steps (to its 30 s cap) on one throttling episode.
+   */
   async #backOff(state: BudgetQueue): Promise<void> {
+    if (state.pause) return state.pause;
     state.consecutiveThrottles++;
     const delay = this.#options.throttleBackoffMs(state.consecutiveThrottles);
-    const pause = ++state.pauses;
     state.queue.pause();
-    await this.#options.sleep(delay);
-    if (state.pauses === pause) state.queue.start();
+    state.pause = this.#options.sleep(delay).finally(() => {
+      state.pause = undefined;
+      state.queue.start();
+    });
+    return state.pause;
   }
 
   #overridden(b: CallBudget): CallBudget {
@@ -130,7 +137,7 @@ export class CloudCalls {
     if (!state) {
       const declared = this.#declared[name] ?? this.#declared.default ?? unlimited;
       const b = this.#overridden(declared);
-      state = { queue: new PQueue(queueOptions(b)), consecutiveThrottles: 0, pauses: 0 };
+      state = { queue: new PQueue(queueOptions(b)), consecutiveThrottles: 0, pause: undefined };
       this.#budgets.set(name, state);
     }
     return state;

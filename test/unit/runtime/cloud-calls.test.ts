@@ -52,6 +52,36 @@ describe('CloudCalls', () => {
     assert.deepEqual(order.sort(), ['A', 'B']);
   });
 
+  it('counts throttles that arrive together as one: the pause does not grow with the calls in flight', async () => {
+    const slept: number[] = [];
+    const wakers: (() => void)[] = [];
+    const gate = new CloudCalls({
+      sleep: (ms) => new Promise<void>((resolve) => (slept.push(ms), wakers.push(resolve))),
+      throttleBackoffMs: (n) => n * 100,
+    });
+    const tried = new Set<number>();
+    let arrived!: () => void;
+    const allArrived = new Promise<void>((r) => (arrived = r));
+    const calls = [0, 1, 2, 3].map((i) =>
+      gate.call('default', 'Describe', async () => {
+        if (!tried.has(i)) {
+          tried.add(i);
+          // All four are in flight when the cloud throttles them.
+          if (tried.size === 4) arrived();
+          await allArrived;
+          throw throttle();
+        }
+        return i;
+      }),
+    );
+    await allArrived;
+    for (let i = 0; i < 10 && wakers.length === 0; i++) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    for (const wake of wakers.splice(0)) wake();
+    assert.deepEqual(await Promise.all(calls), [0, 1, 2, 3]);
+    assert.deepEqual(slept, [100], 'one pause of the first step');
+  });
+
   it('limits calls in flight per budget and counts calls for metrics', async () => {
     const seen: string[] = [];
     const gate = new CloudCalls({ observer: (c) => seen.push(`${c.budget}:${c.operation}:${c.outcome}`) });
