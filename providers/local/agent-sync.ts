@@ -5,43 +5,58 @@
  */
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { isEligibleNode } from '../../controllers/service/predicates.js';
+import { validateCapabilities } from '../../controllers/service/validate.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { AddressPool } from './address-pool.js';
 import { parseServiceSettings } from './annotations.js';
 import type { DataPath } from './data-path.js';
+import { localCapabilities } from './provider.js';
 import { virtualServiceFor, type VirtualServiceSpec } from './virtual-service.js';
+
+export interface DesiredServices {
+  /** Services to serve exactly as specified. */
+  readonly serve: VirtualServiceSpec[];
+  /**
+   * Keys of Services with an address whose current spec the controller refuses: served as they
+   * were (if at all), since the controller leaves an existing load balancer untouched too.
+   */
+  readonly keep: string[];
+}
 
 export function desiredServices(
   services: readonly Readonly<V1Service>[],
   nodes: readonly Readonly<V1Node>[],
   pool: AddressPool,
-): VirtualServiceSpec[] {
+): DesiredServices {
   const eligible = nodes.filter((n) => isEligibleNode(n, false));
-  const specs: VirtualServiceSpec[] = [];
+  const serve: VirtualServiceSpec[] = [];
+  const keep: string[] = [];
   for (const svc of services) {
     if (svc.spec?.type !== 'LoadBalancer' || svc.metadata?.deletionTimestamp) continue;
     const ip = svc.status?.loadBalancer?.ingress?.find((i) => i.ip && pool.contains(i.ip))?.ip;
     if (!ip || !svc.metadata?.uid) continue;
-    // The controller refuses invalid Services before giving them an address; skip them here too.
+    // The same checks the controller makes before it calls the provider.
     const { settings, errors } = parseServiceSettings(svc);
-    if (errors.length === 0) specs.push(virtualServiceFor(svc, ip, settings, eligible));
+    if (errors.length > 0 || validateCapabilities(svc, localCapabilities).length > 0)
+      keep.push(svc.metadata.uid);
+    else serve.push(virtualServiceFor(svc, ip, settings, eligible));
   }
-  return specs;
+  return { serve, keep };
 }
 
 /**
- * Brings the data path in line with `specs`. A listener that cannot bind is skipped and logged,
+ * Brings the data path in line with `desired`. A listener that cannot bind is skipped and logged,
  * not fatal: on an edge node that does not hold that address right now it is expected (the next
  * resync binds it once the address moves here).
  */
 export async function reconcileDataPath(
   dataPath: DataPath,
-  specs: readonly VirtualServiceSpec[],
+  desired: DesiredServices,
   logger: Logger,
 ): Promise<void> {
-  const wanted = new Set(specs.map((s) => s.key));
+  const wanted = new Set([...desired.serve.map((s) => s.key), ...desired.keep]);
   for (const key of dataPath.serviceKeys) if (!wanted.has(key)) await dataPath.remove(key);
-  for (const spec of specs) {
+  for (const spec of desired.serve) {
     try {
       await dataPath.apply(spec);
     } catch (err) {

@@ -5,7 +5,13 @@ import { desiredServices, reconcileDataPath } from '../../../providers/local/age
 import { DataPath } from '../../../providers/local/data-path.js';
 import { parseRange, type IpRange } from '../../../providers/local/ipv4.js';
 import { noopLogger } from '../../../runtime/logger.js';
-import { newNode, newService, tweakNodeAddress, tweakNodeLabels } from '../../fixtures/builders.js';
+import {
+  newNode,
+  newService,
+  tweakAnnotations,
+  tweakNodeAddress,
+  tweakNodeLabels,
+} from '../../fixtures/builders.js';
 import { startBackends, whoAnswers, type NamedBackend } from './helpers.js';
 
 const withStatus = (ip: string) => (s: V1Service) => {
@@ -53,7 +59,7 @@ describe('local proxy agent sync', () => {
         tweakNodeLabels({ 'node.kubernetes.io/exclude-from-external-load-balancers': '' }),
       ),
     ];
-    const specs = desiredServices(
+    const { serve: specs } = desiredServices(
       [
         service('served', withStatus('127.243.200.1')),
         service('pending'),
@@ -71,6 +77,37 @@ describe('local proxy agent sync', () => {
       specs[0]!.ports[0]!.backends.map((b) => b.host),
       [backends[0]!.host],
     );
+  });
+
+  it('leaves a served Service untouched when an edit makes it invalid, as the controller does', async () => {
+    const nodes = [newNode('node-1', tweakNodeAddress(backends[0]!.host))];
+    const valid = service('edited', withStatus('127.243.200.3'));
+    await reconcileDataPath(dataPath, desiredServices([valid], nodes, pool), noopLogger);
+    assert.equal(await whoAnswers('127.243.200.3', 18082), 'node-1');
+    // The controller refuses the edit (Invalid condition, address kept); the agent must neither
+    // drop the Service (an outage) nor apply the refused spec (a second port, here).
+    const invalid = service(
+      'edited',
+      withStatus('127.243.200.3'),
+      tweakAnnotations({ 'kube-lbc.io/scheduler': 'bogus' }),
+      (s) => {
+        s.metadata!.uid = valid.metadata!.uid;
+        s.spec!.ports!.push({ port: 18083, protocol: 'TCP', nodePort: backends[1]!.port });
+      },
+    );
+    await reconcileDataPath(dataPath, desiredServices([invalid], nodes, pool), noopLogger);
+    assert.equal(await whoAnswers('127.243.200.3', 18082), 'node-1');
+    await assert.rejects(whoAnswers('127.243.200.3', 18083), /ECONNREFUSED/);
+    // So too for what only the core refuses (a protocol the provider cannot serve).
+    const sctp = service('edited', withStatus('127.243.200.3'), (s) => {
+      s.metadata!.uid = valid.metadata!.uid;
+      s.spec!.ports = [{ port: 18083, protocol: 'SCTP', nodePort: backends[1]!.port }];
+    });
+    await reconcileDataPath(dataPath, desiredServices([sctp], nodes, pool), noopLogger);
+    assert.equal(await whoAnswers('127.243.200.3', 18082), 'node-1');
+    // Deleted, it goes.
+    await reconcileDataPath(dataPath, desiredServices([], nodes, pool), noopLogger);
+    await assert.rejects(whoAnswers('127.243.200.3', 18082), /ECONNREFUSED/);
   });
 
   it('binds what it can, skips addresses this node does not hold, and removes what is gone', async () => {
