@@ -3,7 +3,8 @@
  * flow with its own upstream socket (so replies can be told apart and sent back to the right
  * client), its backend chosen once, forgotten after `idleTimeoutMs` without a datagram either way.
  * Datagrams are forwarded as they come: UDP has no backpressure to honour, and a full socket
- * buffer drops, which is what UDP promises.
+ * buffer drops, which is what UDP promises. A flow whose backend left the set or failed its
+ * health check moves to another backend on its next datagram (there is no connection to drain).
  */
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
@@ -71,7 +72,7 @@ export class UdpListener extends EventEmitter<UdpListenerEvents> {
     this.#options.sourceRanges = ranges;
   }
 
-  /** Forgets flows idle for `idleTimeoutMs` (a removed backend's flows too: they drain so). */
+  /** Forgets flows idle for `idleTimeoutMs`. */
   sweep(): void {
     const now = this.#now();
     for (const [key, flow] of this.#flows) {
@@ -92,6 +93,12 @@ export class UdpListener extends EventEmitter<UdpListenerEvents> {
   #onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const key = `${rinfo.address}:${rinfo.port}`;
     let flow = this.#flows.get(key);
+    if (flow && (flow.backend.draining || !flow.backend.health.healthy)) {
+      // Its node left or failed: a client that keeps sending would never idle out, so pick again
+      // now, as kube-proxy drops the conntrack entries of a removed UDP endpoint.
+      this.#drop(key, flow);
+      flow = undefined;
+    }
     if (!flow) {
       flow = this.#open(rinfo);
       if (!flow) return;

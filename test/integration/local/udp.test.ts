@@ -12,6 +12,8 @@ describe('local data path (UDP, real sockets)', () => {
   let backends: Awaited<ReturnType<typeof startUdpBackends>>;
   let dataPath: DataPath;
 
+  let spec: VirtualServiceSpec;
+
   beforeEach(async () => {
     backends = await startUdpBackends('127.243.3', ['a', 'b']);
     dataPath = new DataPath({
@@ -20,7 +22,7 @@ describe('local data path (UDP, real sockets)', () => {
       udpIdleTimeoutMs: 100,
       healthCheck: { intervalMs: 1000, timeoutMs: 200, unhealthyThreshold: 1, healthyThreshold: 1 },
     });
-    const spec: VirtualServiceSpec = {
+    spec = {
       key: 'uid-udp',
       name: 'default/dns',
       address: vip,
@@ -60,6 +62,21 @@ describe('local data path (UDP, real sockets)', () => {
     const other = await two.ask(vip, vport, 'ping');
     assert.notEqual(other[0], first[0], 'the next flow goes to the next backend');
     await Promise.all([one.close(), two.close()]);
+  });
+
+  it('moves a live flow off a backend that left the set, instead of sending into it for good', async () => {
+    const client = await udpClient();
+    const first = await client.ask(vip, vport, 'ping');
+    const [port] = spec.ports;
+    const gone = backends.hosts['ab'.indexOf(first[0]!)];
+    const staying = port!.backends.filter((b) => b.host !== gone);
+    // The node behind the flow's backend is gone: a client that keeps sending (a stream, a game)
+    // never idles out, so without this its datagrams go to a dead node for as long as it talks.
+    await dataPath.apply({ ...spec, ports: [{ ...port!, backends: staying }] });
+    const after = await client.ask(vip, vport, 'again');
+    assert.notEqual(after[0], first[0], `still sent to the removed backend ${first[0]}`);
+    assert.equal(after, `${after[0]}:again`);
+    await client.close();
   });
 
   it('forgets a flow once it has been idle for the timeout', async () => {
