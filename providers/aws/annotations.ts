@@ -25,6 +25,9 @@ export const annotation = {
   ipAddressType: `${prefix}aws-load-balancer-ip-address-type`,
 } as const;
 
+/** cloud-provider-aws's NLB health-check interval when the annotation is not set. */
+export const defaultHealthCheckIntervalSeconds = 30;
+
 export type HealthCheckProtocol = 'TCP' | 'HTTP' | 'HTTPS';
 
 /** Health-check fields a user set; unset fields fall back to the traffic-policy defaults. */
@@ -183,9 +186,15 @@ function parseHealthCheck(
       fail(annotation[name], `"${raw}" is not a whole number from ${min} to ${max}`);
     } else (hc as Record<string, unknown>)[target] = n;
   }
-  if (hc.intervalSeconds !== undefined && hc.timeoutSeconds !== undefined) {
-    if (hc.timeoutSeconds >= hc.intervalSeconds) {
-      fail(annotation.hcTimeout, `timeout ${hc.timeoutSeconds}s must be less than the interval`);
+  // Against the default interval too: AWS refuses it only at the target-group write.
+  const interval =
+    a[annotation.hcInterval] === undefined ? defaultHealthCheckIntervalSeconds : hc.intervalSeconds;
+  if (interval !== undefined && hc.timeoutSeconds !== undefined) {
+    if (hc.timeoutSeconds >= interval) {
+      fail(
+        annotation.hcTimeout,
+        `timeout ${hc.timeoutSeconds}s must be less than the interval (${interval}s)`,
+      );
     }
   }
 }

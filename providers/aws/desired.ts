@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import type { FieldError } from '../provider.js';
 import {
+  defaultHealthCheckIntervalSeconds,
   parseAnnotations,
   type AwsServiceSettings,
   type HealthCheckProtocol,
@@ -148,7 +149,7 @@ export function healthCheckFor(
   const o = settings.healthCheck;
   const hcProtocol = o.protocol ?? base.protocol;
   const path = hcProtocol === 'TCP' ? undefined : (o.path ?? base.path ?? '/');
-  const interval = o.intervalSeconds ?? 30;
+  const interval = o.intervalSeconds ?? defaultHealthCheckIntervalSeconds;
   return {
     protocol: hcProtocol,
     port: o.port !== undefined ? String(o.port) : base.port,

@@ -150,6 +150,12 @@ describe('aws annotations', () => {
       field: annotation.hcTimeout,
     },
     {
+      // AWS refuses it only when a target group is written, after other writes were made.
+      desc: 'a timeout not shorter than the default 30 s interval',
+      in: { [annotation.hcTimeout]: '40' },
+      field: annotation.hcTimeout,
+    },
+    {
       desc: 'ip-address-type ipv6',
       in: { [annotation.ipAddressType]: 'ipv6' },
       field: annotation.ipAddressType,
