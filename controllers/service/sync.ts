@@ -71,7 +71,8 @@ export class ServiceSyncer {
    */
   forgetApplied(): void {
     this.#generation++;
-    this.#applied.clear();
+    // Marked stale, not dropped: which Services we made something for is still needed to clean up.
+    for (const key of this.#applied.keys()) this.#markStale(key);
   }
 
   async sync(key: string): Promise<SyncOutcome> {
@@ -82,6 +83,9 @@ export class ServiceSyncer {
     // vanished path cleans up). A finalizer may not be added to an object being deleted anyway.
     if (svc.metadata?.deletionTimestamp != null) return this.#timed('noop', async () => ({}));
     if (!wantsLoadBalancer(svc, this.#deps.classes)) {
+      // Our finalizer went with the change (a manifest PUT whole carries none): what we made for
+      // this Service is still ours to delete, as upstream deletes on any change of type.
+      if (this.#applied.get(key)?.uid === svc.metadata?.uid) return this.#timed('delete', () => this.#delete(key, svc));
       this.#applied.delete(key);
       return this.#timed('noop', async () => ({}));
     }
@@ -215,7 +219,7 @@ export class ServiceSyncer {
     // The finalizer patch is guarded by resourceVersion: it must carry the one that write produced.
     let cur: V1Service = svc;
     if (svc.metadata?.deletionTimestamp == null) cur = (await patchStatus(api, svc, { ingress: [], ready: null })) ?? svc;
-    await removeFinalizer(api, cur);
+    if (hasCleanupFinalizer(cur)) await removeFinalizer(api, cur);
     this.#applied.delete(key);
     this.#deps.logger.info({ service: key }, 'deleted load balancer');
     recorder.record(svc, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');

@@ -189,6 +189,38 @@ describe('service controller against an API server', function () {
       );
     });
 
+    it('tears the cloud side down on a type change that also dropped the finalizer (kubectl replace)', async () => {
+      const cur = c.cached('default', 'web')!;
+      // A manifest replaced whole carries no finalizers: the PUT strips ours with the type.
+      await c.core.replaceNamespacedService({
+        name: 'web',
+        namespace: 'default',
+        body: {
+          metadata: {
+            name: 'web',
+            namespace: 'default',
+            resourceVersion: cur.metadata!.resourceVersion,
+          },
+          spec: {
+            ...cur.spec,
+            type: 'ClusterIP',
+            externalTrafficPolicy: undefined,
+            ports: cur.spec!.ports!.map(({ nodePort: _, ...p }) => p),
+          },
+        },
+      });
+      await c.until(
+        () => c.cached('default', 'web')?.spec?.type === 'ClusterIP',
+        'the type change',
+      );
+      await c.idle();
+      assert.deepEqual(c.cloud.loadBalancers(), []);
+      await c.until(
+        () => !c.cached('default', 'web')?.status?.loadBalancer?.ingress?.length,
+        'the old address to go from the status',
+      );
+    });
+
     it('tears the cloud side down when the type changes to NodePort', async () => {
       await c.core.patchNamespacedService(
         { name: 'web', namespace: 'default', body: { spec: { type: 'NodePort' } } },
