@@ -26,7 +26,7 @@ import {
 import { loadBalancerName, securityGroupName, targetGroupPrefix } from './names.js';
 import { ensureNodeAccess, inspectInstances, nodeAccessRules } from './node-access.js';
 import { ensureFrontendSecurityGroup, findSecurityGroup } from './security.js';
-import { chooseSubnets } from './subnets.js';
+import { chooseSubnets, type SubnetChoice } from './subnets.js';
 import {
   attachedTargetGroups,
   createTargetGroup,
@@ -58,8 +58,11 @@ export async function ensureNlb(
   const instanceIds = targetsWithWarnings(ctx, nodes);
 
   let lb = await findLoadBalancer(elb, desired.name);
+  let subnets: SubnetChoice | undefined;
   if (lb && lb.Scheme !== desired.settings.scheme) {
-    // The scheme is fixed at creation: replace the NLB. Its target groups are reused.
+    // The scheme is fixed at creation: replace the NLB. Its target groups are reused. Where the
+    // new one goes is settled first, so "no subnets for it" never costs the Service its NLB.
+    subnets = await subnetsFor(env, desired);
     ctx.logger.info(
       { from: lb.Scheme, to: desired.settings.scheme },
       'replacing NLB to change its scheme',
@@ -71,7 +74,7 @@ export async function ensureNlb(
   ctx.signal.throwIfAborted();
   const made = lb
     ? await reconcileExisting(env, service, desired, lb)
-    : await create(env, service, desired);
+    : await create(env, service, desired, subnets ?? (await subnetsFor(env, desired)));
   lb = made.lb;
   const lbArn = lb.LoadBalancerArn!;
   const live = await openNodes(env, ctx, desired, made.groupId, instanceIds);
@@ -190,17 +193,21 @@ function targetsWithWarnings(ctx: CallContext, nodes: readonly Readonly<V1Node>[
   return instanceIds;
 }
 
-async function create(
-  env: AwsEnv,
-  service: Readonly<V1Service>,
-  desired: DesiredLoadBalancer,
-): Promise<{ lb: LoadBalancer; groupId: string }> {
-  const subnets = await chooseSubnets(env.clients.ec2, {
+function subnetsFor(env: AwsEnv, desired: DesiredLoadBalancer): Promise<SubnetChoice> {
+  return chooseSubnets(env.clients.ec2, {
     clusterName: env.clusterName,
     scheme: desired.settings.scheme,
     ...(desired.settings.subnets ? { requested: desired.settings.subnets } : {}),
     ...(env.config.vpcId ? { vpcId: env.config.vpcId } : {}),
   });
+}
+
+async function create(
+  env: AwsEnv,
+  service: Readonly<V1Service>,
+  desired: DesiredLoadBalancer,
+  subnets: SubnetChoice,
+): Promise<{ lb: LoadBalancer; groupId: string }> {
   const groupId = await ensureFrontendSecurityGroup(
     env.clients.ec2,
     frontendSpec(env, service, desired, subnets.vpcId),

@@ -238,6 +238,25 @@ describe('aws provider against moto', function () {
     assert.deepEqual(h.calls.writes(), []);
   });
 
+  it('keeps the NLB when a scheme change has nowhere to put the new one', async () => {
+    const svc = newService('web');
+    await h.ensureReady(svc, h.nodes());
+    const before = await readInventory();
+    const internal = structuredClone(svc);
+    internal.metadata!.annotations = {
+      [annotation.scheme]: 'internal',
+      [annotation.subnets]: 'no-such-subnet',
+    };
+    h.calls.clear();
+    await assert.rejects(
+      h.provider.ensureLoadBalancer(h.ctx, clusterName, internal, h.nodes()),
+      /subnets not found: no-such-subnet/,
+    );
+    // Deleting first would leave the Service with no load balancer until the subnets exist.
+    assert.deepEqual(h.calls.writes(), []);
+    assert.deepEqual(await readInventory(), before);
+  });
+
   it('serves IPv4 and IPv6 with ip-address-type dualstack, open to ::/0 as well', async () => {
     const svc = newService('web', tweakAnnotations({ [annotation.ipAddressType]: 'dualstack' }));
     await h.ensureReady(svc, h.nodes());
