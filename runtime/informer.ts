@@ -48,14 +48,16 @@ export class Informer<T extends KubernetesObject> {
     this.name = options.name;
     this.#options = options;
     this.#logger = (options.logger ?? noopLogger).child({ informer: options.name });
-    this.#lw = new ListWatch<T>(options.path, endOnExpiry(new Watch(options.kubeConfig)), options.list, false);
+    // Consecutive failures count until a watch is really established: ListWatch's `connect`
+    // fires before it even lists, so resetting there kept every restart at the first delay.
+    const established = () => {
+      this.#errors = 0;
+    };
+    this.#lw = new ListWatch<T>(options.path, endOnExpiry(new Watch(options.kubeConfig), established), options.list, false);
     this.#lw.on('add', (obj) => this.#onAdd(obj));
     this.#lw.on('update', (obj) => this.#onUpdate(obj));
     this.#lw.on('delete', (obj) => this.#onDelete(obj));
     this.#lw.on('error', (err) => this.#onError(err));
-    this.#lw.on('connect', () => {
-      this.#errors = 0;
-    });
   }
 
   addHandlers(handlers: InformerHandlers<T>): void {
@@ -148,9 +150,10 @@ type DoneCallback = (err?: unknown) => void;
 /**
  * A Watch that ends itself on a 410 ERROR event. ListWatch waits for the stream to end before it
  * relists, and some servers (1.20 among them) keep the stream open after sending the 410, which
- * would leave the cache stale until the server's watch timeout.
+ * would leave the cache stale until the server's watch timeout. `established` is told when the
+ * server accepted a watch (Watch reports a refused one through `done` before it returns).
  */
-function endOnExpiry(watch: Watch): Watch {
+function endOnExpiry(watch: Watch, established: () => void): Watch {
   const inner = watch.watch.bind(watch);
   const wrapped = async (path: string, params: Record<string, string | number | boolean | undefined>, callback: WatchCallback, done: DoneCallback) => {
     let finished = false;
@@ -159,7 +162,7 @@ function endOnExpiry(watch: Watch): Watch {
       finished = true;
       done(err);
     };
-    return inner(
+    const controller = await inner(
       path,
       params,
       (phase, obj, raw) => {
@@ -168,6 +171,8 @@ function endOnExpiry(watch: Watch): Watch {
       },
       doneOnce,
     );
+    if (!finished) established();
+    return controller;
   };
   return Object.assign(Object.create(watch) as Watch, { watch: wrapped });
 }

@@ -94,6 +94,34 @@ describe('Informer', () => {
     assert.equal(informer.running, true);
   });
 
+  it('backs off further on each consecutive failed restart, and starts over once a watch is established', async () => {
+    const delays: number[] = [];
+    const counting = new Informer<V1Service>({
+      kubeConfig: api.kubeConfig(),
+      name: 'services',
+      path: '/api/v1/services',
+      list: () => core.listServiceForAllNamespaces(),
+      restartDelayMs: (n) => (delays.push(n), 10),
+    });
+    try {
+      await counting.start();
+      api.faults.failNext({ verb: 'watch', resource: 'services' }, { code: 500 }, 3);
+      api.faults.dropWatches({ abrupt: true });
+      await core.createNamespacedService({ namespace: 'default', body: svc('after-failures') });
+      await cacheUntil(counting, () => counting.get('default/after-failures') !== undefined, 'the watch back');
+      // The dropped watch, then three refused restarts: each waits longer than the one before.
+      assert.deepEqual(delays, [1, 2, 3, 4]);
+      const before = delays.length;
+      api.faults.failNext({ verb: 'watch', resource: 'services' }, { code: 500 }, 1);
+      api.faults.dropWatches({ abrupt: true });
+      await core.createNamespacedService({ namespace: 'default', body: svc('after-one-failure') });
+      await cacheUntil(counting, () => counting.get('default/after-one-failure') !== undefined, 'the watch back again');
+      assert.equal(delays[before], 1, `a fresh episode starts from the first delay: ${delays}`);
+    } finally {
+      await counting.stop();
+    }
+  });
+
   it('retries the first list until the server answers', async () => {
     api.faults.failNext({ verb: 'list', resource: 'services' }, { code: 500 }, 2);
     await informer.start();
