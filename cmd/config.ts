@@ -109,6 +109,9 @@ export function buildConfig(flags: RawFlags): Config {
   }
   if (retryPeriodMs >= renewDeadlineMs) {
     errors.push(`--leader-elect-retry-period (${str('leader-elect-retry-period')}) must be shorter than --leader-elect-renew-deadline (${str('leader-elect-renew-deadline')})`);
+  } else if (!(renewDeadlineMs > 1.2 * retryPeriodMs)) {
+    // client-go's (and our elector's) rule: the jittered retry must fit in the renew deadline.
+    errors.push(`--leader-elect-renew-deadline (${str('leader-elect-renew-deadline')}) must be more than 1.2 x --leader-elect-retry-period (${str('leader-elect-retry-period')})`);
   }
 
   const config: Config = {

@@ -57,6 +57,11 @@ describe('configuration', () => {
     assert.match(errors.join('\n'), /renew-deadline \(20s\) must be shorter than --leader-elect-lease-duration \(15s\)/);
   });
 
+  it('refuses a retry period the renew deadline cannot fit 1.2 times (the elector would refuse it after start-up)', () => {
+    const errors = errorsOf('--cloud-provider', 'fake', '--leader-elect-retry-period', '9s');
+    assert.match(errors.join('\n'), /--leader-elect-renew-deadline \(10s\) must be more than 1.2 x --leader-elect-retry-period \(9s\)/);
+  });
+
   it('refuses a configuration that would act on nothing', () => {
     assert.match(errorsOf('--cloud-provider', 'fake', '--handle-unclassed', 'false').join('\n'), /would act on nothing/);
   });
