@@ -4,6 +4,7 @@
  * of its finalizer by hand. Only for providers that can list what they own by tag.
  */
 import type { V1Service } from '@kubernetes/client-node';
+import { errorMessage } from '../../providers/errors.js';
 import type { CallContext, LoadBalancerProvider } from '../../providers/provider.js';
 import type { Logger } from '../../runtime/logger.js';
 
@@ -28,10 +29,18 @@ export async function collectGarbage(deps: GarbageCollectorDeps): Promise<number
   for (const lb of owned) {
     if (live.has(lb.serviceUID)) continue;
     signal.throwIfAborted();
-    logger.info({ service: `${lb.namespace}/${lb.name}`, uid: lb.serviceUID }, 'deleting orphaned load balancer');
+    const service = `${lb.namespace}/${lb.name}`;
+    logger.info({ service, uid: lb.serviceUID }, 'deleting orphaned load balancer');
     const ghost: V1Service = { metadata: { uid: lb.serviceUID, namespace: lb.namespace, name: lb.name } };
-    await provider.ensureLoadBalancerDeleted({ ...ctx, logger: logger.child({ service: `${lb.namespace}/${lb.name}` }) }, clusterName, ghost);
-    deleted++;
+    try {
+      await provider.ensureLoadBalancerDeleted({ ...ctx, logger: logger.child({ service }) }, clusterName, ghost);
+      deleted++;
+    } catch (err) {
+      signal.throwIfAborted();
+      // One orphan the cloud will not let go of (still in use, no permission) must not keep the
+      // ones after it in the list alive: the next pass tries it again.
+      logger.error({ service, uid: lb.serviceUID, err: errorMessage(err) }, 'could not delete orphaned load balancer');
+    }
   }
   return deleted;
 }
