@@ -3,6 +3,7 @@
  * every call through the shared `CloudCalls` gate and classifies its errors. Nothing in the
  * provider calls AWS any other way, so budgets, throttle backoff and call counts cover it all.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { CallBudget } from '../provider.js';
@@ -81,12 +82,28 @@ interface MiddlewareClient {
   };
 }
 
+const callSignal = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `fn` with `signal` guarding every AWS write it makes, however deep: once it aborts (the
+ * leader lost its lease), no further write is sent, even one already queued behind a throttle.
+ * Reads still go, so a caller can finish looking; they cannot change anything.
+ */
+export function whileSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+  return callSignal.run(signal, fn);
+}
+
 /** At the initialize step, so one gate entry covers one whole request (signing, sending). */
 function throughGate(client: unknown, kind: 'elb' | 'ec2', cloudCalls: CloudCalls): void {
   (client as MiddlewareClient).middlewareStack.add(
     (next, context) => (args) => {
       const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      // Taken here: the gate may run the call from another caller's async context.
+      const signal = /^Describe/.test(operation) ? undefined : callSignal.getStore();
+      signal?.throwIfAborted();
       return cloudCalls.call(budgetFor(kind, operation), operation, async () => {
+        // Again once admitted: the wait for a budget may outlast the lease.
+        signal?.throwIfAborted();
         try {
           return await next(args);
         } catch (err) {

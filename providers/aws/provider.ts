@@ -12,7 +12,7 @@ import type {
   LoadBalancerStatus,
   OwnedLoadBalancer,
 } from '../provider.js';
-import { awsCallBudgets } from './clients.js';
+import { awsCallBudgets, whileSignal } from './clients.js';
 import { validate } from './desired.js';
 import { loadBalancerName } from './names.js';
 import { ensureNlb, nlbStatus, updateNlbTargets, type AwsEnv } from './reconcile.js';
@@ -58,7 +58,7 @@ export class AwsProvider implements LoadBalancerProvider {
     nodes: readonly Readonly<V1Node>[],
   ): Promise<LoadBalancerStatus> {
     this.#validOrThrow(service);
-    return ensureNlb(this.#env(clusterName), ctx, service, nodes);
+    return whileSignal(ctx.signal, () => ensureNlb(this.#env(clusterName), ctx, service, nodes));
   }
 
   async updateLoadBalancerHosts(
@@ -68,7 +68,9 @@ export class AwsProvider implements LoadBalancerProvider {
     nodes: readonly Readonly<V1Node>[],
   ): Promise<void> {
     this.#validOrThrow(service);
-    await updateNlbTargets(this.#env(clusterName), ctx, service, nodes);
+    await whileSignal(ctx.signal, () =>
+      updateNlbTargets(this.#env(clusterName), ctx, service, nodes),
+    );
   }
 
   async ensureLoadBalancerDeleted(
@@ -76,7 +78,7 @@ export class AwsProvider implements LoadBalancerProvider {
     clusterName: string,
     service: Readonly<V1Service>,
   ): Promise<void> {
-    await deleteNlb(this.#env(clusterName), ctx, service);
+    await whileSignal(ctx.signal, () => deleteNlb(this.#env(clusterName), ctx, service));
   }
 
   async listLoadBalancers(

@@ -54,11 +54,14 @@ export class RecordingCalls extends CloudCalls {
   readonly operations: string[] = [];
   /** Throw after the n-th successful call of this operation, as if the process died then. */
   crashAfter?: { operation: string; nth: number };
+  /** Told after each call that reached AWS, before the provider hears back. */
+  afterCall?: (operation: string) => void;
   #seen = new Map<string, number>();
 
   override async call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
     const result = await super.call(budget, operation, fn);
     this.operations.push(operation);
+    this.afterCall?.(operation);
     const n = (this.#seen.get(operation) ?? 0) + 1;
     this.#seen.set(operation, n);
     if (this.crashAfter?.operation === operation && this.crashAfter.nth === n) {

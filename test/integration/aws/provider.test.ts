@@ -238,6 +238,23 @@ describe('aws provider against moto', function () {
     assert.deepEqual(h.calls.writes(), []);
   });
 
+  it('makes no write after ctx.signal aborts mid-create (leadership lost), whatever call comes next', async () => {
+    const svc = newService('web');
+    const lost = new AbortController();
+    const ctx = { ...h.ctx, signal: lost.signal };
+    // The first write lands, then the lease is gone: a new leader may be writing from now on.
+    h.calls.afterCall = (operation) => {
+      if (operation === 'CreateSecurityGroup') lost.abort(new Error('lost leadership'));
+    };
+    await assert.rejects(
+      h.provider.ensureLoadBalancer(ctx, clusterName, svc, h.nodes()),
+      /lost leadership/,
+    );
+    assert.deepEqual(h.calls.writes(), ['CreateSecurityGroup']);
+    h.calls.afterCall = undefined;
+    await h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, svc);
+  });
+
   it('keeps the NLB when a scheme change has nowhere to put the new one', async () => {
     const svc = newService('web');
     await h.ensureReady(svc, h.nodes());
