@@ -47,6 +47,8 @@ export class RecordingCloudCalls extends CloudCalls {
   readonly #log: CallLog;
   #count = 0;
   #crashAfter = Infinity;
+  /** Told after each call the cloud answered, before the provider hears back. */
+  afterCall: ((operation: string) => void) | undefined;
 
   constructor(log: CallLog) {
     super();
@@ -68,6 +70,7 @@ export class RecordingCloudCalls extends CloudCalls {
     this.#count++;
     this.#log.record(operation);
     const result = await super.call(budget, operation, fn);
+    this.afterCall?.(operation);
     if (this.#count >= this.#crashAfter) throw new SimulatedCrash(this.#crashAfter);
     return result;
   }

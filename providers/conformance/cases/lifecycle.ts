@@ -78,6 +78,24 @@ export function describeLifecycle(harness: () => Harness): void {
     assert.deepEqual(await h.inventory(), before);
   });
 
+  it('makes no further write once the context aborts mid-create (leadership lost)', async () => {
+    const h = harness();
+    const { provider, gate } = await h.start();
+    const lost = new AbortController();
+    // The first write lands, then the lease is gone: the next leader may be writing already.
+    gate.afterCall = (operation) => {
+      if (h.log.isWrite(operation)) lost.abort(new Error('leadership lost'));
+    };
+    const mark = h.log.mark();
+    await provider
+      .ensureLoadBalancer(h.ctx(lost.signal), h.clusterName, h.service(), h.nodes(2))
+      .catch(() => {});
+    gate.afterCall = undefined;
+    const [first, ...after] = h.log.writesSince(mark);
+    assert.ok(first, 'a create made no write');
+    assert.deepEqual(after, [], `wrote after ${first}, when ctx.signal had aborted`);
+  });
+
   it('leaves a missing load balancer alone when updating hosts', async () => {
     const h = harness();
     const before = await h.inventory();
