@@ -25,6 +25,7 @@ export interface ReadyState {
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof ApiException && err.code === 404;
@@ -109,12 +110,18 @@ export async function patchStatus(
   const ingressChanged = !sameIngress(currentIngress, ingress);
   const conditionsChanged = conditions !== (svc.status?.conditions ?? []);
   if (!ingressChanged && !conditionsChanged) return undefined;
+  // A strategic merge patch merges conditions by type, as upstream patches status: only ours is
+  // set or deleted, so a condition another writer added since our cache was filled survives (a
+  // JSON merge patch would replace the whole list with our cached copy of it).
   const status: Record<string, unknown> = {};
   if (ingressChanged) status.loadBalancer = ingress.length ? { ingress } : { ingress: null };
-  if (conditionsChanged) status.conditions = conditions.length ? conditions : null;
+  if (conditionsChanged) {
+    const ours = conditions.find((c) => c.type === LOAD_BALANCER_READY_CONDITION);
+    status.conditions = [ours ?? { type: LOAD_BALANCER_READY_CONDITION, $patch: 'delete' }];
+  }
   const { name = '', namespace = '' } = svc.metadata ?? {};
   try {
-    return await api.patchNamespacedServiceStatus({ name, namespace, body: { status } }, mergePatch);
+    return await api.patchNamespacedServiceStatus({ name, namespace, body: { status } }, strategicMergePatch);
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
