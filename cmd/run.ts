@@ -62,7 +62,10 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
     if (!informers.services.synced || !informers.nodes.synced) throw new Error('caches not synced yet');
   });
 
+  // Aborted by stop(): no new work, and cloud calls still waiting (a throttle pause) give up.
+  const stopping = new AbortController();
   const cloudCalls = new CloudCalls({
+    signal: stopping.signal,
     defaultOverride: {
       ...(config.cloudQps !== undefined && { qps: config.cloudQps }),
       ...(config.cloudBurst !== undefined && { burst: config.cloudBurst }),
@@ -105,7 +108,6 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
   await informers.start();
   logger.info({ services: informers.services.list().length, nodes: informers.nodes.list().length }, 'caches synced');
 
-  const stopping = new AbortController();
   let running: Promise<void> | undefined;
   let elector: LeaderElector | undefined;
   let startedLeading!: () => void;

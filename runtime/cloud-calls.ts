@@ -32,6 +32,12 @@ export interface CloudCallsOptions {
   /** @default setTimeout-based */
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  /**
+   * Aborted at shutdown: calls still waiting for their turn or out a throttle pause reject at once
+   * with its reason, so the drain does not sit out a pause of up to 30 s. Calls already running
+   * finish; the provider decides what an abort means for them.
+   */
+  signal?: AbortSignal;
 }
 
 interface BudgetQueue {
@@ -46,8 +52,8 @@ const unlimited: CallBudget = { qps: Infinity, burst: Infinity, concurrency: Inf
 export class CloudCalls {
   readonly #budgets = new Map<string, BudgetQueue>();
   #declared: Readonly<Record<string, CallBudget>> = { default: unlimited };
-  readonly #options: Required<Omit<CloudCallsOptions, 'defaultOverride' | 'observer'>> &
-    Pick<CloudCallsOptions, 'defaultOverride' | 'observer'>;
+  readonly #options: Required<Omit<CloudCallsOptions, 'defaultOverride' | 'observer' | 'signal'>> &
+    Pick<CloudCallsOptions, 'defaultOverride' | 'observer' | 'signal'>;
   #calls = 0;
 
   constructor(options: CloudCallsOptions = {}) {
@@ -81,19 +87,49 @@ export class CloudCalls {
   async call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
     const name = budget in this.#declared ? budget : 'default';
     const state = this.#queueFor(name);
+    const { signal } = this.#options;
     for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
       const started = this.#options.now();
       try {
-        const result = await state.queue.add(fn);
+        const result = await this.#admit(state, fn);
         state.consecutiveThrottles = 0;
         this.#observe(name, operation, 'success', started);
         return result as T;
       } catch (err) {
+        if (signal?.aborted && err === signal.reason) throw err; // never ran: not a call to count
         const throttled = findCause(err, CloudError)?.throttled === true;
         this.#observe(name, operation, throttled ? 'throttled' : 'error', started);
         if (!throttled || attempt >= this.#options.throttleAttempts) throw err;
-        await this.#backOff(state);
+        await abortable(this.#backOff(state), signal);
       }
+    }
+  }
+
+  /**
+   * Runs `fn` in its budget's queue. At shutdown a call still waiting for its turn leaves the
+   * queue; one already running is not cut loose (p-queue would reject it and free its slot while
+   * the request goes on), so its outcome still reaches the provider.
+   */
+  async #admit<T>(state: BudgetQueue, fn: () => Promise<T>): Promise<T> {
+    const { signal } = this.#options;
+    if (!signal) return (await state.queue.add(fn)) as T;
+    const waiting = new AbortController();
+    let started = false;
+    const onAbort = () => {
+      if (!started) waiting.abort(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return (await state.queue.add(
+        () => {
+          started = true;
+          return fn();
+        },
+        { signal: waiting.signal },
+      )) as T;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -142,6 +178,17 @@ export class CloudCalls {
     }
     return state;
   }
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** A token bucket of `burst` refilled at `qps`, approximated by p-queue's interval window. */

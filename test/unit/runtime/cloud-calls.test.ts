@@ -102,6 +102,33 @@ describe('CloudCalls', () => {
     assert.equal(gate.totalCalls, 8);
     assert.equal(seen[0], 'default:Describe:success');
   });
+
+  it('at shutdown, lets waiting calls go at once and a running call finish', async () => {
+    const shutdown = new AbortController();
+    const never = new Promise<void>(() => {});
+    const gate = new CloudCalls({ sleep: () => never, signal: shutdown.signal });
+    gate.configure({ default: { qps: Infinity, burst: Infinity, concurrency: 1 } });
+    let finishRunning!: () => void;
+    const running = gate.call('default', 'Running', () => new Promise<string>((r) => (finishRunning = () => r('done'))));
+    const queued = gate.call('default', 'Queued', async () => 'ran');
+    let throttledOnce = false;
+    const pausedGate = new CloudCalls({ sleep: () => never, signal: shutdown.signal });
+    const paused = pausedGate.call('default', 'Paused', async () => {
+      if (!throttledOnce) {
+        throttledOnce = true;
+        throw throttle();
+      }
+      return 'ran';
+    });
+    await new Promise((r) => setImmediate(r));
+
+    shutdown.abort(new Error('shutting down'));
+    await assert.rejects(queued, /shutting down/, 'a call waiting for its turn leaves the queue');
+    await assert.rejects(paused, /shutting down/, 'a call waiting out a throttle pause stops waiting');
+    finishRunning();
+    assert.equal(await running, 'done', 'a running call is not cut loose');
+    await assert.rejects(gate.call('default', 'Late', async () => 'ran'), /shutting down/, 'nothing starts after');
+  });
 });
 
 describe('CloudCalls budget overrides', () => {
