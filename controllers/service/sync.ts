@@ -163,6 +163,7 @@ export class ServiceSyncer {
 
   async #ensureFailed(svc: V1Service, err: unknown): Promise<SyncOutcome> {
     const { api, recorder } = this.#deps;
+    this.#rethrowIfStopping(err);
     const retry = findCause(err, RetryAfterError);
     if (retry) {
       const ingress = retry.status ? this.#withIpMode(retry.status.ingress) : undefined;
@@ -183,6 +184,7 @@ export class ServiceSyncer {
     try {
       await provider.updateLoadBalancerHosts(this.#ctx(key, svc), clusterName, svc, nodes);
     } catch (err) {
+      this.#rethrowIfStopping(err);
       recorder.record(svc, 'Warning', 'UpdateLoadBalancerFailed', `Error updating load balancer with new hosts: ${errorMessage(err)}`);
       throw new Error('update load balancer hosts', { cause: err });
     }
@@ -210,6 +212,7 @@ export class ServiceSyncer {
       await provider.ensureLoadBalancerDeleted(this.#ctx(key, svc), clusterName, svc);
     } catch (err) {
       // The cloud releasing a resource takes time (AWS holds a security group for a while): wait as told.
+      this.#rethrowIfStopping(err);
       const retry = findCause(err, RetryAfterError);
       if (retry) return { retryAfterMs: retry.delayMs };
       recorder.record(svc, 'Warning', 'DeleteLoadBalancerFailed', `Error deleting load balancer: ${errorMessage(err)}`);
@@ -266,6 +269,14 @@ export class ServiceSyncer {
 
   #throwIfAborted(): void {
     this.#deps.signal.throwIfAborted();
+  }
+
+  /**
+   * A cloud call cut short because this replica is stopping or lost its Lease is not the
+   * Service's failure: no Warning, no Failed condition; the next leader picks the Service up.
+   */
+  #rethrowIfStopping(err: unknown): void {
+    if (this.#deps.signal.aborted) throw err;
   }
 
   async #timed(operation: SyncOperation, fn: () => Promise<SyncOutcome>): Promise<SyncOutcome> {
