@@ -141,9 +141,21 @@ function parseTags(
     else if (value.length > 256) fail(`tag "${key}" has a value longer than 256 characters`);
     else if (/^aws:/i.test(key)) fail(`tag key "${key}" uses the reserved "aws:" prefix`);
     else if (isReservedTagKey(clusterName, key)) fail(`tag key "${key}" is set by kube-lbc itself`);
+    else if (!tagText.test(key) || !tagText.test(value))
+      fail(
+        `tag "${key}=${value}" has a character ELBv2 refuses (allowed: letters, digits, spaces, _ . : / = + - @)`,
+      );
     else settings.additionalTags[key] = value;
   }
+  const count = Object.keys(settings.additionalTags).length;
+  if (count > maxAdditionalTags)
+    fail(`${count} tags; ELBv2 allows ${maxAdditionalTags} beside the 3 kube-lbc sets`);
 }
+
+/** ELBv2's pattern for tag keys and values. */
+const tagText = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/** ELBv2 allows 50 tags on a resource; kube-lbc's ownership tags take 3. */
+const maxAdditionalTags = 47;
 
 function parseHealthCheck(
   a: Readonly<Record<string, string>>,

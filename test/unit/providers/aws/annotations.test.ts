@@ -156,6 +156,19 @@ describe('aws annotations', () => {
       field: annotation.hcTimeout,
     },
     {
+      // ELBv2 refuses these at CreateLoadBalancer or AddTags, after other writes were made.
+      desc: 'a tag with a character ELBv2 refuses',
+      in: { [annotation.additionalTags]: 'owner=alice&bob' },
+      field: annotation.additionalTags,
+    },
+    {
+      desc: 'more tags than ELBv2 allows beside the three ownership tags',
+      in: {
+        [annotation.additionalTags]: Array.from({ length: 48 }, (_, i) => `k${i}=v`).join(','),
+      },
+      field: annotation.additionalTags,
+    },
+    {
       desc: 'ip-address-type ipv6',
       in: { [annotation.ipAddressType]: 'ipv6' },
       field: annotation.ipAddressType,
