@@ -4,9 +4,10 @@
  * name is imported as a module specifier (a package name, or a path) whose default export or
  * `createProvider` export is a `ProviderFactory`.
  */
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ProviderConfigError, ProviderStartError, UnknownProviderError } from './errors.js';
+import { errorMessage, ProviderConfigError, ProviderStartError, UnknownProviderError } from './errors.js';
 import type { LoadBalancerProvider, ProviderFactory, ProviderOptions } from './provider.js';
 
 type FactoryLoader = () => Promise<ProviderFactory>;
@@ -56,14 +57,30 @@ async function findFactory(name: string): Promise<ProviderFactory> {
   try {
     mod = (await import(moduleSpecifier(name))) as Record<string, unknown>;
   } catch (err) {
-    throw new UnknownProviderError(name, { cause: err });
+    // A plugin that is there but throws, or misses a dependency of its own, failed to start.
+    if (isMissing(name, err)) throw new UnknownProviderError(name, { cause: err });
+    throw new ProviderStartError(name, { cause: err });
   }
   return factoryOf(mod, name);
 }
 
+/** Whether importing `name` failed because `name` itself is not there. */
+function isMissing(name: string, err: unknown): boolean {
+  if (isPath(name)) return !existsSync(resolve(name));
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
+  const parts = name.split('/');
+  const pkg = name.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+  return errorMessage(err).includes(`'${pkg}'`) || errorMessage(err).includes(`'${name}'`);
+}
+
+function isPath(name: string): boolean {
+  return name.startsWith('.') || isAbsolute(name);
+}
+
 /** Paths are resolved against the working directory; anything else is a package name. */
 function moduleSpecifier(name: string): string {
-  if (name.startsWith('.') || isAbsolute(name)) return pathToFileURL(resolve(name)).href;
+  if (isPath(name)) return pathToFileURL(resolve(name)).href;
   return name;
 }
 

@@ -50,6 +50,25 @@ describe('provider registry', () => {
     assert.equal(p.name, 'plugin-by-path');
   });
 
+  it('reports a plugin that exists but fails to load as failing to start, not as unknown', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-plugin-'));
+    const throwing = join(dir, 'throws.mjs');
+    writeFileSync(throwing, `throw new Error('plugin init exploded');\n`);
+    const missingDep = join(dir, 'needs-dep.mjs');
+    writeFileSync(missingDep, `import 'kube-lbc-no-such-dependency';\nexport default async () => ({});\n`);
+    for (const [file, cause] of [
+      [throwing, /plugin init exploded/],
+      [missingDep, /kube-lbc-no-such-dependency/],
+    ] as const) {
+      await assert.rejects(
+        createProvider(file, options()),
+        (err: unknown) => err instanceof ProviderStartError && cause.test(err.message),
+        file,
+      );
+    }
+    await assert.rejects(createProvider(join(dir, 'absent.mjs'), options()), UnknownProviderError);
+  });
+
   it('says what is wrong with a module that exports no factory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-plugin-'));
     const file = join(dir, 'empty.mjs');
