@@ -114,6 +114,20 @@ export function buildConfig(flags: RawFlags): Config {
     errors.push(`--leader-elect-renew-deadline (${str('leader-elect-renew-deadline')}) must be more than 1.2 x --leader-elect-retry-period (${str('leader-elect-retry-period')})`);
   }
 
+  const leaderElect = bool('leader-elect');
+  // As upstream's ValidateLeaderElectionConfiguration: with election on, the Lease must be one the
+  // API server accepts; else the replica campaigns forever, never leads, and still reports ready.
+  const resourceName = str('leader-elect-resource-name') ?? '';
+  const resourceNamespace = str('leader-elect-resource-namespace') ?? '';
+  if (leaderElect) {
+    if (!DNS_SUBDOMAIN.test(resourceName) || resourceName.length > 253) {
+      errors.push(`--leader-elect-resource-name: "${resourceName}" is not a valid Lease name (lower-case letters, digits, '-' and '.', starting and ending alphanumeric)`);
+    }
+    if (!DNS_LABEL.test(resourceNamespace)) {
+      errors.push(`--leader-elect-resource-namespace: "${resourceNamespace}" is not a valid namespace (1-63 lower-case letters, digits or '-', starting and ending alphanumeric)`);
+    }
+  }
+
   const config: Config = {
     kubeconfig: str('kubeconfig'),
     cloudProvider,
@@ -130,12 +144,12 @@ export function buildConfig(flags: RawFlags): Config {
     cloudQps: optionalNumber('cloud-qps'),
     cloudBurst: optionalNumber('cloud-burst'),
     leaderElection: Object.freeze({
-      enabled: bool('leader-elect'),
+      enabled: leaderElect,
       leaseDurationMs,
       renewDeadlineMs,
       retryPeriodMs,
-      resourceName: str('leader-elect-resource-name') ?? '',
-      resourceNamespace: str('leader-elect-resource-namespace') ?? '',
+      resourceName,
+      resourceNamespace,
     }),
     metricsBindAddress: bindAddress('metrics-bind-address', str('metrics-bind-address'), errors),
     healthProbeBindAddress: bindAddress('health-probe-bind-address', str('health-probe-bind-address'), errors),
@@ -146,6 +160,9 @@ export function buildConfig(flags: RawFlags): Config {
   if (errors.length) throw new ConfigError(errors);
   return Object.freeze(config);
 }
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function parseRange(text: string): { min: number; max: number } | undefined {
   const m = /^(\d+)-(\d+)$/.exec(text);

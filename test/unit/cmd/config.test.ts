@@ -62,6 +62,17 @@ describe('configuration', () => {
     assert.match(errors.join('\n'), /--leader-elect-renew-deadline \(10s\) must be more than 1.2 x --leader-elect-retry-period \(9s\)/);
   });
 
+  it('refuses a Lease name or namespace the API server would reject, as upstream requires both', () => {
+    const errors = errorsOf('--cloud-provider', 'fake', '--leader-elect-resource-name=', '--leader-elect-resource-namespace', 'Kube_System');
+    assert.equal(errors.length, 2, errors.join('\n'));
+    assert.match(errors.join('\n'), /--leader-elect-resource-name: "" /);
+    assert.match(errors.join('\n'), /--leader-elect-resource-namespace: "Kube_System" /);
+    assert.match(errorsOf('--cloud-provider', 'fake', '--leader-elect-resource-name', 'Lease..x').join('\n'), /--leader-elect-resource-name: "Lease..x"/);
+    // Without leader election the Lease is never read, so its names do not matter.
+    assert.doesNotThrow(() => buildConfig(parse('--cloud-provider', 'fake', '--leader-elect=false', '--leader-elect-resource-name=')));
+    assert.equal(buildConfig(parse('--cloud-provider', 'fake', '--leader-elect-resource-name', 'kube-lbc.aws')).leaderElection.resourceName, 'kube-lbc.aws');
+  });
+
   it('refuses a configuration that would act on nothing', () => {
     assert.match(errorsOf('--cloud-provider', 'fake', '--handle-unclassed', 'false').join('\n'), /would act on nothing/);
   });
