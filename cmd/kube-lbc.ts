@@ -81,9 +81,11 @@ program
   .option('--exit-after-demo', 'stop once the sample Service has been shown to carry traffic')
   .action(async (opts: { cloudProvider: string; port: string; kubeconfigOut: string; sample: boolean; exitAfterDemo?: boolean }) => {
     try {
+      const port = Number(opts.port);
+      if (!/^\d+$/.test(opts.port) || port > 65535) throw new ConfigError([`--port: expected a port from 0 to 65535, got "${opts.port}"`]);
       const code = await runSandbox({
         provider: opts.cloudProvider,
-        port: Number(opts.port),
+        port,
         kubeconfigPath: opts.kubeconfigOut,
         sample: opts.sample,
         exitAfterDemo: opts.exitAfterDemo ?? false,

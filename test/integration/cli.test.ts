@@ -43,6 +43,13 @@ describe('the kube-lbc command', function () {
     assert.match(output(), /latencyMS/);
   });
 
+  it('exits 2 naming a sandbox --port that is not a port, instead of serving on a random one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-sandbox-'));
+    const { child, output } = kubeLbc(['sandbox', '--port', 'abc', '--no-sample', '--exit-after-demo', '--kubeconfig-out', join(dir, 'kubeconfig')]);
+    assert.equal(await exitCode(child), 2, output());
+    assert.match(output(), /--port: .*"abc"/);
+  });
+
   it('runs the sandbox: the sample Service gets an address, carries requests and kubectl sees it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-sandbox-'));
     const kubeconfig = join(dir, 'kubeconfig');
