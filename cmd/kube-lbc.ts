@@ -30,15 +30,18 @@ function readVersion(): string {
   return 'unknown';
 }
 
-/** Exit code 2 for anything the user can fix in flags or config, as upstream's CCM does. */
-function fail(err: unknown): never {
+/**
+ * Exit code 2 for anything the user can fix in flags or config, as upstream's CCM does.
+ * `providerFlags` names the flags a provider error points at, as the subcommand spells them.
+ */
+function fail(err: unknown, providerFlags = '--cloud-provider/--cloud-config'): never {
   if (err instanceof ConfigError) {
     for (const e of err.errors) process.stderr.write(`kube-lbc: ${e}\n`);
     process.exit(2);
   }
   const userError = findCause(err, ProviderConfigError) ?? findCause(err, UnknownProviderError);
   if (userError) {
-    process.stderr.write(`kube-lbc: --cloud-provider/--cloud-config: ${userError.message}${userError.cause ? ` (${errorMessage(userError.cause)})` : ''}\n`);
+    process.stderr.write(`kube-lbc: ${providerFlags}: ${userError.message}${userError.cause ? ` (${errorMessage(userError.cause)})` : ''}\n`);
     process.exit(2);
   }
   process.stderr.write(`kube-lbc: ${err instanceof ProviderStartError ? err.message : errorMessage(err)}\n`);
@@ -129,7 +132,7 @@ program
       });
       await done;
     } catch (err) {
-      fail(err);
+      fail(err, '--cloud-config');
     }
   });
 

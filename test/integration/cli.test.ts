@@ -23,6 +23,10 @@ async function exitCode(child: ChildProcess): Promise<number | null> {
   return code;
 }
 
+/** A kubeconfig whose server nothing answers: enough for the command to get past loading it. */
+const unreachableKubeconfig =
+  'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:1", insecure-skip-tls-verify: true}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {}}]\ncurrent-context: c\n';
+
 describe('the kube-lbc command', function () {
   this.timeout(60_000);
 
@@ -37,7 +41,7 @@ describe('the kube-lbc command', function () {
   it('exits 2 naming an unknown cloud-config key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
     writeFileSync(join(dir, 'cloud.yaml'), 'latencyMS: 5\n');
-    writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:1", insecure-skip-tls-verify: true}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {}}]\ncurrent-context: c\n');
+    writeFileSync(join(dir, 'kubeconfig'), unreachableKubeconfig);
     const { child, output } = kubeLbc(['run', '--cloud-provider', 'fake', '--cloud-config', join(dir, 'cloud.yaml'), '--kubeconfig', join(dir, 'kubeconfig')]);
     assert.equal(await exitCode(child), 2);
     assert.match(output(), /latencyMS/);
@@ -48,6 +52,16 @@ describe('the kube-lbc command', function () {
     const { child, output } = kubeLbc(['sandbox', '--port', 'abc', '--no-sample', '--exit-after-demo', '--kubeconfig-out', join(dir, 'kubeconfig')]);
     assert.equal(await exitCode(child), 2, output());
     assert.match(output(), /--port: .*"abc"/);
+  });
+
+  it('exits 2 naming the proxy\'s own --cloud-config flag for a bad key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
+    writeFileSync(join(dir, 'cloud.yaml'), 'addresses: [127.250.0.0/28]\nadresses: [127.251.0.0/28]\n');
+    writeFileSync(join(dir, 'kubeconfig'), unreachableKubeconfig);
+    const { child, output } = kubeLbc(['proxy', '--cloud-config', join(dir, 'cloud.yaml'), '--health-probe-bind-address', '0', '--kubeconfig', join(dir, 'kubeconfig')]);
+    assert.equal(await exitCode(child), 2, output());
+    assert.match(output(), /^kube-lbc: --cloud-config: .*adresses/m);
+    assert.doesNotMatch(output(), /--cloud-provider/, 'kube-lbc proxy has no --cloud-provider flag');
   });
 
   it('runs the sandbox: the sample Service gets an address, carries requests and kubectl sees it', async () => {
