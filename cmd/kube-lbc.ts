@@ -2,7 +2,8 @@
 /**
  * The kube-lbc command: `run` (the controller), `sandbox` (the controller against an embedded
  * API server, with the local load balancer: the demo), `proxy` (the local provider's edge agent).
- * Bad flags or config exit 2 with every problem named; a lost lease exits 1.
+ * Bad flags exit 2 with every one named, a bad cloud-config exits 2 naming its first bad key; a
+ * lost lease exits 1.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
