@@ -10,7 +10,7 @@ import { ApiEventRecorder } from '../controllers/service/events.js';
 import { createServiceMetrics } from '../controllers/service/metrics.js';
 import type { LoadBalancerProvider } from '../providers/provider.js';
 import { createProvider } from '../providers/registry.js';
-import { CloudCalls } from '../runtime/cloud-calls.js';
+import { CloudCalls, type CallObserver } from '../runtime/cloud-calls.js';
 import { addLeaderElectionChecks, HealthChecks, startHttpServers, type RunningHttpServers } from '../runtime/http-server.js';
 import { LeaderElector } from '../runtime/leader-election.js';
 import type { Logger } from '../runtime/logger.js';
@@ -64,13 +64,18 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
 
   // Aborted by stop(): no new work, and cloud calls still waiting (a throttle pause) give up.
   const stopping = new AbortController();
+  // Metrics carry the provider's own name, known once the factory returns: a plugin loaded by
+  // path would otherwise be labelled, and its cloudprovider_* metrics named, after that path.
+  // Calls the factory itself makes are held until then.
+  let observe: CallObserver | undefined;
+  const early: Parameters<CallObserver>[0][] = [];
   const cloudCalls = new CloudCalls({
     signal: stopping.signal,
     defaultOverride: {
       ...(config.cloudQps !== undefined && { qps: config.cloudQps }),
       ...(config.cloudBurst !== undefined && { burst: config.cloudBurst }),
     },
-    observer: metrics.cloudCallObserver(config.cloudProvider),
+    observer: (call) => (observe ? observe(call) : early.push(call)),
   });
   const provider = await createProvider(config.cloudProvider, {
     config: deps.cloudConfig,
@@ -80,6 +85,8 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
     cluster: informers.view(),
   });
   cloudCalls.configure(provider.callBudgets);
+  observe = metrics.cloudCallObserver(provider.name || config.cloudProvider);
+  early.splice(0).forEach(observe);
 
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const serviceMetrics = createServiceMetrics(metrics.registry);

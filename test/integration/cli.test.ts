@@ -9,8 +9,10 @@ import { startApiServer, type ApiServer } from '../../sandbox/apiserver/index.js
 
 const entry = new URL('../../cmd/kube-lbc.ts', import.meta.url).pathname;
 
+const repoRoot = new URL('../../', import.meta.url).pathname;
+
 function kubeLbc(args: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: repoRoot });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d));
   child.stderr!.on('data', (d: Buffer) => (out += d));
@@ -125,6 +127,41 @@ describe('the kube-lbc command', function () {
       const released = await leases.readNamespacedLease({ name: 'kube-lbc', namespace: 'default' });
       assert.equal(released.spec?.holderIdentity ?? '', '', 'the Lease is released for a standby');
       assert.match(output(), /"msg":"shutdown complete"/);
+    });
+
+    it('loads the example plugin by path, as the provider guide shows, and names its metrics by the provider\'s name', async () => {
+      const core = api.kubeConfig().makeApiClient(CoreV1Api);
+      await core.createNode({ body: { metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.2' }] } } });
+      await core.createNamespacedService({
+        namespace: 'default',
+        body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] } },
+      });
+      writeFileSync(join(dir, 'pool.yaml'), 'addresses: [203.0.113.10]\n');
+      const { child, output } = kubeLbc([
+        'run', '--cloud-provider', './docs/example-plugin/src/index.ts', '--cloud-config', join(dir, 'pool.yaml'),
+        '--kubeconfig', join(dir, 'kubeconfig'), '--leader-elect=false',
+        '--metrics-bind-address', '127.0.0.1:0', '--health-probe-bind-address', '0',
+      ]);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const check = () => /"msg":"ensured load balancer"/.test(output()) && resolve();
+          child.stdout!.on('data', check);
+          child.stderr!.on('data', check);
+          child.once('exit', () => reject(new Error(`exited early:\n${output()}`)));
+          check();
+        });
+        const svc = await core.readNamespacedService({ name: 'web', namespace: 'default' });
+        assert.equal(svc.status?.loadBalancer?.ingress?.[0]?.ip, '203.0.113.10');
+        const address = /"address":"([^"]+)","paths":\["\/metrics"\]/.exec(output())?.[1];
+        assert.ok(address, output());
+        const metrics = await (await fetch(`http://${address}/metrics`)).text();
+        assert.match(metrics, /^cloudprovider_static_ip_api_request_duration_seconds_count\{request="CreateAssignment"\} 1$/m);
+        assert.match(metrics, /^kube_lbc_cloud_api_calls_total\{provider="static-ip",.*operation="CreateAssignment"/m);
+        assert.doesNotMatch(metrics, /example_plugin|src_index/, 'a metric named after the plugin\'s path');
+      } finally {
+        child.kill('SIGTERM');
+        await exitCode(child);
+      }
     });
   });
 });
