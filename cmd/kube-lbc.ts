@@ -16,7 +16,7 @@ import { runSandbox } from '../sandbox/sandbox.js';
 import { buildConfig, ConfigError } from './config.js';
 import { addControllerFlags, flagValues } from './flags.js';
 import { loadCloudConfig, loadKubeConfig } from './inputs.js';
-import { startController } from './run.js';
+import { bindFailure, startController } from './run.js';
 
 const version = readVersion();
 
@@ -121,7 +121,9 @@ program
       const kubeConfig = loadKubeConfig(opts.kubeconfig);
       const config = loadCloudConfig(opts.cloudConfig);
       const metrics = createMetrics({ version });
-      const servers = await startHttpServers({ metricsBindAddress: '0', healthProbeBindAddress: opts.healthProbeBindAddress, registry: metrics.registry, checks: new HealthChecks(), logger });
+      const servers = await startHttpServers({ metricsBindAddress: '0', healthProbeBindAddress: opts.healthProbeBindAddress, registry: metrics.registry, checks: new HealthChecks(), logger }).catch((err: unknown) => {
+        throw bindFailure(err, { 'health-probe-bind-address': opts.healthProbeBindAddress });
+      });
       const shutdown = new Shutdown({ logger }).install();
       const stop = new AbortController();
       const { runProxyAgent } = await import('../providers/local/agent.js');

@@ -9,13 +9,14 @@ import { ClusterInformers } from '../runtime/cluster-informers.js';
 import { ApiEventRecorder } from '../controllers/service/events.js';
 import { createServiceMetrics } from '../controllers/service/metrics.js';
 import type { LoadBalancerProvider } from '../providers/provider.js';
+import { errorMessage } from '../providers/errors.js';
 import { createProvider } from '../providers/registry.js';
 import { CloudCalls, type CallObserver } from '../runtime/cloud-calls.js';
-import { addLeaderElectionChecks, HealthChecks, startHttpServers, type RunningHttpServers } from '../runtime/http-server.js';
+import { addLeaderElectionChecks, HealthChecks, parseBindAddress, startHttpServers, type RunningHttpServers } from '../runtime/http-server.js';
 import { LeaderElector } from '../runtime/leader-election.js';
 import type { Logger } from '../runtime/logger.js';
 import { createMetrics } from '../runtime/metrics.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 
 export interface RunDeps {
   readonly kubeConfig: KubeConfig;
@@ -53,6 +54,8 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
     registry: metrics.registry,
     checks,
     logger,
+  }).catch((err: unknown) => {
+    throw bindFailure(err, { 'metrics-bind-address': config.metricsBindAddress, 'health-probe-bind-address': config.healthProbeBindAddress });
   });
   const informers = new ClusterInformers(kubeConfig, logger);
   checks.addHealthCheck('informers', () => {
@@ -165,4 +168,27 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
       await servers.close();
     },
   };
+}
+
+/**
+ * A listen error, naming the flag whose address failed: an address this host cannot have (no
+ * such interface or name) is a flag to fix, exit 2; anything else (a port in use) exits 1.
+ */
+export function bindFailure(err: unknown, flags: Readonly<Record<string, string>>): Error {
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string; hostname?: string };
+  const named = Object.entries(flags).filter(([, value]) => {
+    let bind: ReturnType<typeof parseBindAddress>;
+    try {
+      bind = parseBindAddress(value);
+    } catch {
+      return true;
+    }
+    if (!bind) return false;
+    if (e.hostname !== undefined) return bind.host === e.hostname;
+    return e.port === undefined || e.port === bind.port;
+  });
+  const blamed = named.length ? named : Object.entries(flags).filter(([, value]) => value !== '0');
+  const messages = blamed.map(([flag, value]) => `--${flag}: cannot serve on "${value}": ${errorMessage(err)}`);
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') return new ConfigError(messages);
+  return new Error(messages.join('; '), { cause: err });
 }

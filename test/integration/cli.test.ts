@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
@@ -64,6 +65,26 @@ describe('the kube-lbc command', function () {
     assert.equal(await exitCode(child), 2, output());
     assert.match(output(), /^kube-lbc: --cloud-config: .*adresses/m);
     assert.doesNotMatch(output(), /--cloud-provider/, 'kube-lbc proxy has no --cloud-provider flag');
+  });
+
+  it('names the bind-address flag when its address cannot be served: exit 2 for an address not on this host, 1 for a port in use', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
+    writeFileSync(join(dir, 'kubeconfig'), unreachableKubeconfig);
+    const common = ['run', '--cloud-provider', 'fake', '--kubeconfig', join(dir, 'kubeconfig')];
+    const foreign = kubeLbc([...common, '--metrics-bind-address', '192.0.2.1:0', '--health-probe-bind-address', '0']);
+    assert.equal(await exitCode(foreign.child), 2, foreign.output());
+    assert.match(foreign.output(), /^kube-lbc: --metrics-bind-address: cannot serve on "192\.0\.2\.1:0": .*EADDRNOTAVAIL/m);
+
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const busy = kubeLbc([...common, '--metrics-bind-address', '0', '--health-probe-bind-address', `127.0.0.1:${port}`]);
+      assert.equal(await exitCode(busy.child), 1, busy.output());
+      assert.match(busy.output(), new RegExp(`^kube-lbc: --health-probe-bind-address: cannot serve on "127\\.0\\.0\\.1:${port}": .*EADDRINUSE`, 'm'));
+    } finally {
+      taken.close();
+    }
   });
 
   it('runs the sandbox: the sample Service gets an address, carries requests and kubectl sees it', async () => {
