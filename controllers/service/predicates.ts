@@ -28,10 +28,20 @@ export function hasCleanupFinalizer(svc: Readonly<V1Service>): boolean {
   return svc.metadata?.finalizers?.includes(LOAD_BALANCER_CLEANUP_FINALIZER) ?? false;
 }
 
-/** We made cloud state for it (the finalizer says so) and it is going away or changed type/class. */
-export function needsCleanup(svc: Readonly<V1Service>, filter: ClassFilter): boolean {
+/**
+ * It is going away or no longer a LoadBalancer, and the cloud state behind the cleanup finalizer
+ * is ours. The finalizer's name is upstream's, shared by every service controller, so it alone
+ * does not say whose: the Service must be of a class we claim, or `madeByUs` (we made its load
+ * balancer; its class may have gone with a type change). Anything else carries another
+ * controller's finalizer and status, which are not ours to strip.
+ *
+ * A live LoadBalancer of a class we no longer claim (our own flags changed) is left as it is too:
+ * spec.loadBalancerClass is immutable, so only a type change or a deletion says the user is done.
+ */
+export function needsCleanup(svc: Readonly<V1Service>, filter: ClassFilter, madeByUs = false): boolean {
   if (!hasCleanupFinalizer(svc)) return false;
-  return svc.metadata?.deletionTimestamp != null || !wantsLoadBalancer(svc, filter);
+  if (svc.metadata?.deletionTimestamp == null && svc.spec?.type === 'LoadBalancer') return false;
+  return isOurClass(svc, filter) || madeByUs;
 }
 
 /**

@@ -78,14 +78,15 @@ export class ServiceSyncer {
   async sync(key: string): Promise<SyncOutcome> {
     const svc = this.#deps.services.get(key);
     if (!svc) return this.#syncVanished(key);
-    if (needsCleanup(svc, this.#deps.classes)) return this.#timed('delete', () => this.#delete(key, svc));
+    const madeByUs = this.#applied.get(key)?.uid === svc.metadata?.uid;
+    if (needsCleanup(svc, this.#deps.classes, madeByUs)) return this.#timed('delete', () => this.#delete(key, svc));
     // Going away without our finalizer: we made nothing (or our finalizer was stripped, and the
     // vanished path cleans up). A finalizer may not be added to an object being deleted anyway.
     if (svc.metadata?.deletionTimestamp != null) return this.#timed('noop', async () => ({}));
     if (!wantsLoadBalancer(svc, this.#deps.classes)) {
       // Our finalizer went with the change (a manifest PUT whole carries none): what we made for
       // this Service is still ours to delete, as upstream deletes on any change of type.
-      if (this.#applied.get(key)?.uid === svc.metadata?.uid) return this.#timed('delete', () => this.#delete(key, svc));
+      if (madeByUs && svc.spec?.type !== 'LoadBalancer') return this.#timed('delete', () => this.#delete(key, svc));
       this.#applied.delete(key);
       return this.#timed('noop', async () => ({}));
     }

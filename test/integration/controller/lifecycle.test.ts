@@ -275,6 +275,42 @@ describe('service controller against an API server', function () {
     });
   });
 
+  describe("another controller's Services", () => {
+    it('leaves their shared cleanup finalizer and status alone, also when they are deleted', async () => {
+      c = await startTestCluster({
+        nodes: [newNode('node-1')],
+        config: { classes: { loadBalancerClasses: ['example.com/lb'], handleUnclassed: false } },
+      });
+      // The cluster's own cloud controller serves unclassed Services with upstream's finalizer.
+      const theirs = newPostedService('theirs');
+      theirs.metadata!.finalizers = [FINALIZER];
+      await create(c, theirs);
+      await c.core.patchNamespacedServiceStatus(
+        {
+          name: 'theirs',
+          namespace: 'default',
+          body: { status: { loadBalancer: { ingress: [{ ip: '198.51.100.7' }] } } },
+        },
+        mergePatch,
+      );
+      await c.until(() => c.cached('default', 'theirs')?.status?.loadBalancer?.ingress?.length, 'their status');
+      await c.core.deleteNamespacedService({ name: 'theirs', namespace: 'default' });
+      await c.until(() => c.cached('default', 'theirs')?.metadata?.deletionTimestamp, 'the deletion');
+      await c.idle();
+
+      const svc = await c.core.readNamespacedService({ name: 'theirs', namespace: 'default' });
+      assert.deepEqual(svc.metadata?.finalizers, [FINALIZER], 'their finalizer stays for them to remove');
+      assert.equal(svc.status?.loadBalancer?.ingress?.[0]?.ip, '198.51.100.7');
+      assert.deepEqual(c.cloud.calls, []);
+      assert.deepEqual(await events(c, 'theirs'), []);
+      // Let the test's cleanup delete it.
+      await c.core.patchNamespacedService(
+        { name: 'theirs', namespace: 'default', body: { metadata: { finalizers: null } } },
+        mergePatch,
+      );
+    });
+  });
+
   describe('cloud failures', () => {
     it('reports a failure honestly, backs off and recovers', async () => {
       c = await startTestCluster({ nodes: [newNode('node-1')] });

@@ -46,8 +46,17 @@ describe('predicates', () => {
     it('is true for a Service with our finalizer whose type changed', () => {
       assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakType('ClusterIP')), unclassed), true);
     });
-    it('is true for a Service with our finalizer whose class is no longer ours', () => {
-      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakClass('other.io/lb')), unclassed), true);
+    it("is false for another class's Service carrying the shared finalizer, even when it is deleted", () => {
+      const deleting = (svc: ReturnType<typeof newService>) => ((svc.metadata!.deletionTimestamp = new Date()), svc);
+      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakClass('other.io/lb'), deleting), unclassed), false);
+      assert.equal(needsCleanup(newService('a', tweakFinalizer, deleting), onlyOurs), false, 'unclassed, when we do not take those');
+      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakType('ClusterIP')), onlyOurs), false);
+    });
+    it('is true for a Service we made whose class went with a type change', () => {
+      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakType('ClusterIP')), onlyOurs, true), true);
+    });
+    it('is false for a live LoadBalancer of a class we no longer claim (the class is immutable)', () => {
+      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakClass('other.io/lb')), unclassed, true), false);
     });
     it('is false without our finalizer (nothing was made)', () => {
       assert.equal(needsCleanup(newService('a', tweakType('ClusterIP')), unclassed), false);
