@@ -56,6 +56,8 @@ export class WorkQueue<K = string> {
     this.#backoff = new PerKeyBackoff<K>(options.backoff);
     this.#metrics = options.metrics;
     this.#timers = options.timers ?? realTimers;
+    // From the start, so an idle queue exports 0 rather than no series (an alert on depth needs one).
+    this.#metrics?.depth(this.name, 0);
   }
 
   /** Keys waiting (not counting those being processed or delayed). */

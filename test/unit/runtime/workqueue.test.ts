@@ -108,4 +108,11 @@ describe('WorkQueue', () => {
     q.add('a');
     assert.equal(q.length, 0);
   });
+
+  it('reports its depth from the start, so an idle queue exports 0 rather than nothing', () => {
+    const depths: [string, number][] = [];
+    const metrics = { add() {}, depth: (name: string, n: number) => void depths.push([name, n]), queueLatency() {}, workDuration() {}, retry() {} };
+    new WorkQueue<string>({ name: 'service', metrics });
+    assert.deepEqual(depths, [['service', 0]]);
+  });
 });
