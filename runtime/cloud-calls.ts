@@ -55,6 +55,7 @@ export class CloudCalls {
   readonly #options: Required<Omit<CloudCallsOptions, 'defaultOverride' | 'observer' | 'signal'>> &
     Pick<CloudCallsOptions, 'defaultOverride' | 'observer' | 'signal'>;
   #calls = 0;
+  readonly #waiters = new Set<AbortController>();
 
   constructor(options: CloudCallsOptions = {}) {
     this.#options = {
@@ -64,6 +65,15 @@ export class CloudCalls {
       now: Date.now,
       ...options,
     };
+    const { signal } = options;
+    signal?.addEventListener(
+      'abort',
+      () => {
+        for (const waiter of this.#waiters) waiter.abort(signal.reason);
+        this.#waiters.clear();
+      },
+      { once: true },
+    );
   }
 
   /**
@@ -101,7 +111,12 @@ export class CloudCalls {
         const throttled = findCause(err, CloudError)?.throttled === true;
         this.#observe(name, operation, throttled ? 'throttled' : 'error', started);
         if (!throttled || attempt >= this.#options.throttleAttempts) throw err;
-        await abortable(this.#backOff(state), signal);
+        const waiting = this.#waiting();
+        try {
+          await abortable(this.#backOff(state), waiting.signal);
+        } finally {
+          waiting.done();
+        }
       }
     }
   }
@@ -112,25 +127,30 @@ export class CloudCalls {
    * the request goes on), so its outcome still reaches the provider.
    */
   async #admit<T>(state: BudgetQueue, fn: () => Promise<T>): Promise<T> {
-    const { signal } = this.#options;
-    if (!signal) return (await state.queue.add(fn)) as T;
-    const waiting = new AbortController();
-    let started = false;
-    const onAbort = () => {
-      if (!started) waiting.abort(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+    const waiting = this.#waiting();
     try {
       return (await state.queue.add(
         () => {
-          started = true;
+          waiting.done();
           return fn();
         },
         { signal: waiting.signal },
       )) as T;
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      waiting.done();
     }
+  }
+
+  /**
+   * A signal that aborts at shutdown until `done()`. One listener on the shutdown signal serves
+   * every waiting call (hundreds may wait out a pause), instead of one listener each.
+   */
+  #waiting(): { signal: AbortSignal | undefined; done(): void } {
+    if (!this.#options.signal) return { signal: undefined, done() {} };
+    const waiter = new AbortController();
+    if (this.#options.signal.aborted) waiter.abort(this.#options.signal.reason);
+    else this.#waiters.add(waiter);
+    return { signal: waiter.signal, done: () => this.#waiters.delete(waiter) };
   }
 
   #observe(budget: string, operation: string, outcome: CallOutcome, started: number): void {

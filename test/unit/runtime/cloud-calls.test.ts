@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { CloudError } from '../../../providers/errors.js';
 import { CloudCalls } from '../../../runtime/cloud-calls.js';
 
@@ -122,7 +123,12 @@ describe('CloudCalls', () => {
     });
     await new Promise((r) => setImmediate(r));
 
+    const crowd = Array.from({ length: 20 }, () => gate.call('default', 'Queued', async () => 'ran'));
+    // One listener for the gate, however many calls wait (Node warns past 10 on one signal).
+    assert.equal(getEventListeners(shutdown.signal, 'abort').length, 2, 'one per gate');
+
     shutdown.abort(new Error('shutting down'));
+    for (const call of crowd) await assert.rejects(call, /shutting down/);
     await assert.rejects(queued, /shutting down/, 'a call waiting for its turn leaves the queue');
     await assert.rejects(paused, /shutting down/, 'a call waiting out a throttle pause stops waiting');
     finishRunning();
