@@ -146,6 +146,11 @@ export class ServiceController {
         services: () => this.#deps.informers.services.list(),
         logger: this.#logger,
         signal: this.#abort.signal,
+        handOff: (svc) => {
+          const key = objectKey(svc);
+          this.#syncer.recordMadeByUs(key, svc);
+          this.queue.add(key);
+        },
       });
     } catch (err) {
       if (!this.#abort.signal.aborted) this.#logger.error({ err: String(err) }, 'garbage collection failed');

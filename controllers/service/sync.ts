@@ -75,6 +75,17 @@ export class ServiceSyncer {
     for (const key of this.#applied.keys()) this.#markStale(key);
   }
 
+  /**
+   * Records that we made the load balancer of `svc` (the garbage collector found it in the cloud,
+   * tagged with its UID), so its next sync treats it as ours: deletes it if the Service is no
+   * longer a LoadBalancer, ensures in full if it is one again. Kept if already known.
+   */
+  recordMadeByUs(key: string, svc: V1Service): void {
+    const uid = svc.metadata?.uid;
+    if (!uid || this.#applied.get(key)?.uid === uid) return;
+    this.#applied.set(key, { uid, serviceFingerprint: '', nodesFingerprint: '', ingress: [], statusVersion: undefined, service: svc });
+  }
+
   async sync(key: string): Promise<SyncOutcome> {
     const svc = this.#deps.services.get(key);
     if (!svc) return this.#syncVanished(key);

@@ -148,6 +148,145 @@ describe('restarts and leaks', () => {
     );
   });
 
+  /** While kube-lbc is down: `web` becomes a ClusterIP Service, replaced whole without our finalizer. */
+  async function toClusterIPWithoutFinalizer(core: TestCluster['core'], name: string) {
+    const cur = await core.readNamespacedService({ name, namespace: 'default' });
+    await core.replaceNamespacedService({
+      name,
+      namespace: 'default',
+      body: {
+        metadata: { name, namespace: 'default', resourceVersion: cur.metadata!.resourceVersion },
+        spec: {
+          ...cur.spec,
+          type: 'ClusterIP',
+          externalTrafficPolicy: undefined,
+          ports: cur.spec!.ports!.map(({ nodePort: _, ...p }) => p),
+        },
+      },
+    });
+  }
+
+  it('cleans up a Service turned into a ClusterIP with its finalizer stripped while kube-lbc was down', async () => {
+    const cloud = createFakeCloud();
+    c = await startTestCluster({ apiServer: api, cloud, nodes: [newNode('node-1')] });
+    await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('web') });
+    await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('kept') });
+    await c.until(() => isReady(c!, 'web') && isReady(c!, 'kept'), 'ready');
+    await c.stop();
+    await toClusterIPWithoutFinalizer(c.core, 'web');
+    c = await startTestCluster({ apiServer: api, cloud, config: { gcPeriodMs: 0 } });
+    await c.idle();
+    // The Service is still there, so nothing deletes it directly: the sync for the key does.
+    assert.equal(await c.controller.collectGarbage(), 0);
+    await c.idle();
+    assert.deepEqual(
+      cloud.loadBalancers().map((lb) => lb.tags.serviceName),
+      ['kept'],
+    );
+    await c.until(
+      () => !c!.cached('default', 'web')?.status?.loadBalancer?.ingress?.length,
+      'the old address to go from the status',
+    );
+  });
+
+  for (const deleted of [false, true]) {
+    it(`cleans up a Service of our class whose type changed while kube-lbc was down, finalizer kept${deleted ? ', then deleted' : ''}`, async function () {
+      const cloud = createFakeCloud();
+      const config = {
+        gcPeriodMs: 0,
+        classes: { loadBalancerClasses: ['example.com/lb'], handleUnclassed: false },
+      };
+      c = await startTestCluster({ apiServer: api, cloud, config, nodes: [newNode('node-1')] });
+      if (c.serverMinor < 22) this.skip(); // the server would drop the class
+      const web = newPostedService('web');
+      web.spec!.loadBalancerClass = 'example.com/lb';
+      await c.core.createNamespacedService({ namespace: 'default', body: web });
+      await c.until(() => isReady(c!, 'web'), 'ready');
+      await c.stop();
+      // The class must go with the type: the Service no longer says it was ours.
+      await c.core.patchNamespacedService(
+        { name: 'web', namespace: 'default', body: { spec: { type: 'ClusterIP', loadBalancerClass: null } } },
+        mergePatch,
+      );
+      // Deleted, it would hang in Terminating on our finalizer.
+      if (deleted) await c.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
+      c = await startTestCluster({ apiServer: api, cloud, config });
+      await c.idle();
+      assert.equal(await c.controller.collectGarbage(), 0);
+      await c.until(
+        () =>
+          cloud.loadBalancers().length === 0 &&
+          (deleted
+            ? c!.cached('default', 'web') === undefined
+            : !c!.cached('default', 'web')?.metadata?.finalizers?.length),
+        'the load balancer and our finalizer to go',
+      );
+    });
+  }
+
+  it('leaves the load balancer of a Service that turned back into a LoadBalancer before its cleanup ran', async () => {
+    const cloud = createFakeCloud();
+    c = await startTestCluster({ apiServer: api, cloud, nodes: [newNode('node-1')] });
+    await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('web') });
+    await c.until(() => isReady(c!, 'web'), 'ready');
+    await c.stop();
+    await toClusterIPWithoutFinalizer(c.core, 'web');
+    const before = cloud.loadBalancers().map((lb) => lb.name);
+
+    // One worker, held by another Service's ensure: the key the collector hands over waits.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let parked!: () => void;
+    const busy = new Promise<void>((resolve) => (parked = resolve));
+    const factory: ProviderFactory = async (options) => {
+      const inner = await createFakeProvider(cloud)(options);
+      return new Proxy(inner, {
+        get(target, prop) {
+          if (prop === 'ensureLoadBalancer') {
+            return async (...args: Parameters<LoadBalancerProvider['ensureLoadBalancer']>) => {
+              if (args[2].metadata?.name === 'slow') {
+                parked();
+                await held;
+              }
+              return target.ensureLoadBalancer(...args);
+            };
+          }
+          const value = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    };
+    c = await startTestCluster({
+      apiServer: api,
+      cloud,
+      provider: factory,
+      config: { gcPeriodMs: 0, concurrentServiceSyncs: 1 },
+    });
+    await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('slow') });
+    await busy;
+    cloud.clearCalls();
+    assert.equal(await c.controller.collectGarbage(), 0);
+    // The collector saw a ClusterIP; the user turns it back into a LoadBalancer before the sync.
+    await c.core.patchNamespacedService(
+      { name: 'web', namespace: 'default', body: { spec: { type: 'LoadBalancer' } } },
+      mergePatch,
+    );
+    await c.until(() => c!.cached('default', 'web')?.spec?.type === 'LoadBalancer', 'the type back');
+    release();
+    await c.until(() => isReady(c!, 'web') && isReady(c!, 'slow'), 'both ready');
+    await c.idle();
+    assert.deepEqual(
+      cloud.writes().filter((w) => w.method === 'DeleteLoadBalancer'),
+      [],
+    );
+    const web = cloud.loadBalancers().filter((lb) => lb.tags.serviceName === 'web');
+    assert.deepEqual(
+      web.map((lb) => lb.name),
+      before,
+      'the same load balancer, kept',
+    );
+  });
+
   it('cleans up when the finalizer is stripped by hand while it runs', async () => {
     c = await startTestCluster({ apiServer: api, nodes: [newNode('node-1')] });
     await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('web') });

@@ -9,9 +9,11 @@ const owned = (uid: string): OwnedLoadBalancer => ({
   namespace: 'default',
   name: `svc-${uid}`,
 });
-const live = (uid: string): V1Service => ({
+const live = (uid: string, type = 'LoadBalancer'): V1Service => ({
   metadata: { uid, namespace: 'default', name: `svc-${uid}` },
+  spec: { type },
 });
+const noHandOff = () => assert.fail('nothing to hand off');
 
 /** A provider that owns `lbs` and fails to delete the ones named in `stuck`. */
 function provider(lbs: OwnedLoadBalancer[], stuck: Set<string>) {
@@ -40,6 +42,7 @@ describe('collectGarbage', () => {
       services: () => [live('b')],
       logger: noopLogger,
       signal: new AbortController().signal,
+      handOff: noHandOff,
     });
     assert.equal(n, 1);
     assert.deepEqual(deleted, ['a']);
@@ -56,8 +59,35 @@ describe('collectGarbage', () => {
       services: () => [],
       logger: noopLogger,
       signal: new AbortController().signal,
+      handOff: noHandOff,
     });
     assert.deepEqual(deleted, ['a', 'b']);
     assert.equal(n, 2);
+  });
+
+  it('hands a live Service that is no longer a LoadBalancer to the sync instead of deleting', async () => {
+    const { provider: p, deleted } = provider(
+      [owned('a'), owned('b'), owned('c'), owned('d')],
+      new Set(),
+    );
+    const terminating = live('c', 'ClusterIP');
+    terminating.metadata!.deletionTimestamp = new Date();
+    const held = live('d', 'ClusterIP');
+    held.metadata!.deletionTimestamp = new Date();
+    held.metadata!.finalizers = ['service.kubernetes.io/load-balancer-cleanup'];
+    const handedOff: string[] = [];
+    const n = await collectGarbage({
+      provider: p,
+      clusterName: 'test',
+      services: () => [live('a', 'ClusterIP'), live('b'), terminating, held],
+      logger: noopLogger,
+      signal: new AbortController().signal,
+      handOff: (svc) => handedOff.push(svc.metadata!.uid!),
+    });
+    assert.equal(n, 0);
+    assert.deepEqual(deleted, []);
+    // Terminating without our finalizer, it is gone soon: the next pass deletes it as an orphan.
+    // With our finalizer, only its sync can let it go.
+    assert.deepEqual(handedOff, ['a', 'd']);
   });
 });
