@@ -121,13 +121,14 @@ program
       const kubeConfig = loadKubeConfig(opts.kubeconfig);
       const config = loadCloudConfig(opts.cloudConfig);
       const metrics = createMetrics({ version });
-      const servers = await startHttpServers({ metricsBindAddress: '0', healthProbeBindAddress: opts.healthProbeBindAddress, registry: metrics.registry, checks: new HealthChecks(), logger }).catch((err: unknown) => {
+      const checks = new HealthChecks();
+      const servers = await startHttpServers({ metricsBindAddress: '0', healthProbeBindAddress: opts.healthProbeBindAddress, registry: metrics.registry, checks, logger }).catch((err: unknown) => {
         throw bindFailure(err, { 'health-probe-bind-address': opts.healthProbeBindAddress });
       });
       const shutdown = new Shutdown({ logger }).install();
       const stop = new AbortController();
       const { runProxyAgent } = await import('../providers/local/agent.js');
-      const done = runProxyAgent({ kubeConfig, logger, signal: stop.signal, config });
+      const done = runProxyAgent({ kubeConfig, logger, signal: stop.signal, config, checks });
       shutdown.onShutdown('proxy', async () => {
         stop.abort();
         await done;

@@ -7,6 +7,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ClusterInformers } from '../../runtime/cluster-informers.js';
+import type { HealthChecks } from '../../runtime/http-server.js';
 import type { Logger } from '../../runtime/logger.js';
 import { AddressPool } from './address-pool.js';
 import { desiredServices, reconcileDataPath } from './agent-sync.js';
@@ -24,6 +25,13 @@ export interface ProxyAgentOptions {
   readonly resyncIntervalMs?: number;
   /** Told after every pass over the caches (tests wait on it instead of the clock). */
   readonly onSynced?: () => void;
+  /**
+   * Gets an `informers` liveness check and an `informer-sync` readiness check, as the
+   * controller's: an agent whose caches stopped would serve what it last saw, forever.
+   */
+  readonly checks?: HealthChecks;
+  /** The caches to serve from. @default new ones over `kubeConfig` */
+  readonly informers?: ClusterInformers;
 }
 
 export async function runProxyAgent(options: ProxyAgentOptions): Promise<void> {
@@ -31,8 +39,16 @@ export async function runProxyAgent(options: ProxyAgentOptions): Promise<void> {
   const logger = options.logger.child({ component: 'proxy' });
   const pool = new AddressPool(config.addresses);
   const dataPath = new DataPath({ ...config, logger });
-  const informers = new ClusterInformers(options.kubeConfig, logger);
+  const informers = options.informers ?? new ClusterInformers(options.kubeConfig, logger);
   const { services, nodes } = informers;
+  options.checks?.addHealthCheck('informers', () => {
+    if (options.signal.aborted) return 'stopping';
+    const stopped = [services, nodes].find((i) => i.synced && !i.running);
+    if (stopped) throw new Error(`the ${stopped.name} informer has stopped`);
+  });
+  options.checks?.addReadyCheck('informer-sync', () => {
+    if (!services.synced || !nodes.synced) throw new Error('caches not synced yet');
+  });
 
   // Any change triggers one full pass; passes never overlap and bursts coalesce into one.
   let running: Promise<void> | undefined;

@@ -150,6 +150,34 @@ describe('the kube-lbc command', function () {
       assert.match(output(), /"msg":"shutdown complete"/);
     });
 
+    it('proxy: /healthz checks the informers and /readyz their sync, not just a ping', async () => {
+      writeFileSync(join(dir, 'cloud.yaml'), 'addresses: [127.250.0.0/28]\n');
+      const { child, output } = kubeLbc([
+        'proxy', '--cloud-config', join(dir, 'cloud.yaml'), '--kubeconfig', join(dir, 'kubeconfig'),
+        '--health-probe-bind-address', '127.0.0.1:0',
+      ]);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const check = () => /"msg":"proxy agent serving"/.test(output()) && resolve();
+          child.stdout!.on('data', check);
+          child.stderr!.on('data', check);
+          child.once('exit', () => reject(new Error(`exited early:\n${output()}`)));
+          check();
+        });
+        const address = /"address":"([^"]+)","paths":\["\/healthz","\/readyz"\]/.exec(output())?.[1];
+        assert.ok(address, output());
+        const healthz = await fetch(`http://${address}/healthz?verbose`);
+        assert.equal(healthz.status, 200);
+        assert.match(await healthz.text(), /^\[\+\]informers ok/m);
+        const readyz = await fetch(`http://${address}/readyz?verbose`);
+        assert.equal(readyz.status, 200);
+        assert.match(await readyz.text(), /^\[\+\]informer-sync ok/m);
+      } finally {
+        child.kill('SIGTERM');
+        await exitCode(child);
+      }
+    });
+
     it('loads the example plugin by path, as the provider guide shows, and names its metrics by the provider\'s name', async () => {
       const core = api.kubeConfig().makeApiClient(CoreV1Api);
       await core.createNode({ body: { metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.2' }] } } });

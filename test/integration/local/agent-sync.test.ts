@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
 import type { V1Service } from '@kubernetes/client-node';
 import { AddressPool } from '../../../providers/local/address-pool.js';
+import { runProxyAgent } from '../../../providers/local/agent.js';
 import { desiredServices, reconcileDataPath } from '../../../providers/local/agent-sync.js';
 import { DataPath } from '../../../providers/local/data-path.js';
 import { parseRange, type IpRange } from '../../../providers/local/ipv4.js';
+import { ClusterInformers } from '../../../runtime/cluster-informers.js';
+import { HealthChecks } from '../../../runtime/http-server.js';
 import { noopLogger } from '../../../runtime/logger.js';
+import { startApiServer, type ApiServer } from '../../../sandbox/apiserver/index.js';
 import {
   newNode,
   newService,
@@ -118,5 +123,46 @@ describe('local proxy agent sync', () => {
     assert.equal(await whoAnswers('127.243.200.1', 18082), 'node-1');
     await reconcileDataPath(dataPath, desiredServices([away], nodes, pool), noopLogger);
     await assert.rejects(whoAnswers('127.243.200.1', 18082), /ECONNREFUSED/);
+  });
+});
+
+describe('local proxy agent health', () => {
+  let api: ApiServer;
+  beforeEach(async () => {
+    api = await startApiServer();
+  });
+  afterEach(async () => api.close());
+
+  it('fails /healthz once an informer stops while the agent still serves, so the kubelet restarts it', async () => {
+    const informers = new ClusterInformers(api.kubeConfig());
+    const checks = new HealthChecks();
+    const abort = new AbortController();
+    const passes = new EventEmitter();
+    const agent = runProxyAgent({
+      kubeConfig: api.kubeConfig(),
+      logger: noopLogger,
+      signal: abort.signal,
+      config: { addresses: ['127.243.201.0/28'] },
+      informers,
+      checks,
+      onSynced: () => passes.emit('pass'),
+    });
+    try {
+      assert.deepEqual(
+        (await checks.run('readyz', 'informer-sync')).map((r) => r.ok),
+        [false],
+        'not ready before the caches are synced',
+      );
+      while (!(informers.services.synced && informers.nodes.synced)) await once(passes, 'pass');
+      assert.ok((await checks.run('healthz')).every((r) => r.ok));
+      assert.ok((await checks.run('readyz')).every((r) => r.ok));
+      // Its watch gone for good: the agent would serve what it last saw, forever.
+      await informers.nodes.stop();
+      const informerCheck = (await checks.run('healthz')).find((r) => r.name === 'informers');
+      assert.deepEqual(informerCheck, { name: 'informers', ok: false, detail: 'the nodes informer has stopped' });
+    } finally {
+      abort.abort();
+      await agent;
+    }
   });
 });
