@@ -76,9 +76,10 @@ export class ServiceSyncer {
   }
 
   /**
-   * Records that we made the load balancer of `svc` (the garbage collector found it in the cloud,
-   * tagged with its UID), so its next sync treats it as ours: deletes it if the Service is no
-   * longer a LoadBalancer, ensures in full if it is one again. Kept if already known.
+   * Records that we made (or started to make) the load balancer of `svc`, so its next sync treats
+   * it as ours: deletes it if the Service is no longer a LoadBalancer, ensures in full if it is
+   * one. The garbage collector calls this for one it found in the cloud, tagged with the UID.
+   * A record already there for this UID is kept.
    */
   recordMadeByUs(key: string, svc: V1Service): void {
     const uid = svc.metadata?.uid;
@@ -146,7 +147,10 @@ export class ServiceSyncer {
     this.#throwIfAborted();
     const hadIngress = (cur.status?.loadBalancer?.ingress?.length ?? 0) > 0;
     // From here the cloud may be part-way to this spec: if this attempt fails and the spec goes
-    // back to what we last applied, that must not pass for "nothing changed".
+    // back to what we last applied, that must not pass for "nothing changed". And whatever it
+    // leaves behind is ours: a Service that leaves our class before its load balancer is ready
+    // (the type change clears spec.loadBalancerClass) must still be cleaned up, finalizer included.
+    this.recordMadeByUs(key, cur);
     this.#markStale(key);
     recorder.record(cur, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
     let ingress: V1LoadBalancerIngress[];

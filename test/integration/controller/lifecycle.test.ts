@@ -275,6 +275,55 @@ describe('service controller against an API server', function () {
     });
   });
 
+  describe('leaving our class before the load balancer was ever ready', () => {
+    const cases = [
+      {
+        desc: 'tears down a load balancer still provisioning (the provider said: retry later)',
+        setUp: (cloud: TestCluster['cloud']) => (cloud.provisioningDelayMs = 3_600_000),
+        attempted: (c: TestCluster) =>
+          c.cloud.loadBalancers().length === 1 && c.syncs.some((s) => s.result === 'retry_after'),
+      },
+      {
+        desc: 'removes its finalizer after a create that failed (or the Service could never be deleted)',
+        setUp: (cloud: TestCluster['cloud']) =>
+          cloud.failNext(
+            'CreateLoadBalancer',
+            new CloudError('quota exceeded', { operation: 'CreateLoadBalancer', cloudCode: 'Quota' }),
+            1000,
+          ),
+        attempted: (c: TestCluster) => c.syncs.some((s) => s.result === 'error'),
+      },
+    ];
+    for (const { desc, setUp, attempted } of cases) {
+      it(desc, async function () {
+        c = await startTestCluster({
+          nodes: [newNode('node-1')],
+          config: { classes: { loadBalancerClasses: ['example.com/lb'], handleUnclassed: false } },
+        });
+        if (!hasLoadBalancerClass(c)) this.skip(); // the server would drop the class
+        setUp(c.cloud);
+        await create(c, newPostedService('ours', tweakClass('example.com/lb')));
+        await c.until(() => attempted(c), 'a first attempt that did not finish');
+        // spec.loadBalancerClass must go with the type: the Service no longer names our class.
+        await c.core.patchNamespacedService(
+          {
+            name: 'ours',
+            namespace: 'default',
+            body: { spec: { type: 'ClusterIP', loadBalancerClass: null } },
+          },
+          mergePatch,
+        );
+        await c.until(
+          () =>
+            c.cloud.loadBalancers().length === 0 &&
+            c.cached('default', 'ours')?.spec?.type === 'ClusterIP' &&
+            !c.cached('default', 'ours')?.metadata?.finalizers?.length,
+          'cleanup',
+        );
+      });
+    }
+  });
+
   describe("another controller's Services", () => {
     it('leaves their shared cleanup finalizer and status alone, also when they are deleted', async () => {
       c = await startTestCluster({
