@@ -149,13 +149,13 @@ function parseTags(
   }
   const count = Object.keys(settings.additionalTags).length;
   if (count > maxAdditionalTags)
-    fail(`${count} tags; ELBv2 allows ${maxAdditionalTags} beside the 3 kube-lbc sets`);
+    fail(`${count} tags; ELBv2 allows ${maxAdditionalTags} beside the 4 kube-lbc sets`);
 }
 
 /** ELBv2's pattern for tag keys and values. */
 const tagText = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-/** ELBv2 allows 50 tags on a resource; kube-lbc's ownership tags take 3. */
-const maxAdditionalTags = 47;
+/** ELBv2 allows 50 tags on a resource; kube-lbc's ownership tags take 3, retiringTag 1 more. */
+const maxAdditionalTags = 46;
 
 function parseHealthCheck(
   a: Readonly<Record<string, string>>,

@@ -27,7 +27,7 @@ export async function describeListeners(
   }
 }
 
-function forwardsTo(listener: Listener): string | undefined {
+export function forwardsTo(listener: Listener): string | undefined {
   return listener.DefaultActions?.find((a) => a.Type === 'forward')?.TargetGroupArn;
 }
 

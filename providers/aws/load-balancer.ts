@@ -10,13 +10,14 @@ import {
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
   ModifyLoadBalancerAttributesCommand,
+  RemoveTagsCommand,
   SetIpAddressTypeCommand,
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { hasCloudCode, isNotFound } from './errors.js';
 import type { DesiredLoadBalancer } from './desired.js';
-import { fromAwsTags, toAwsTags } from './tags.js';
+import { fromAwsTags, retiringTag, toAwsTags } from './tags.js';
 
 /** The NLB named `name`, or undefined. */
 export async function findLoadBalancer(
@@ -47,7 +48,8 @@ export async function createLoadBalancer(
         IpAddressType: desired.settings.ipAddressType,
         Subnets: [...subnetIds],
         SecurityGroups: [securityGroupId],
-        Tags: toAwsTags(desired.tags),
+        // A new NLB: groups of an earlier one (scheme change) or of a crashed create may be left.
+        Tags: toAwsTags({ ...desired.tags, [retiringTag]: 'true' }),
       }),
     );
     return out.LoadBalancers![0]!;
@@ -135,4 +137,24 @@ export async function reconcileTags(
       }),
     );
   }
+}
+
+/** Sets retiringTag; false when the NLB has no room for it (stale user tags fill all 50). */
+export async function markRetiring(
+  elb: ElasticLoadBalancingV2Client,
+  arn: string,
+): Promise<boolean> {
+  try {
+    await elb.send(
+      new AddTagsCommand({ ResourceArns: [arn], Tags: [{ Key: retiringTag, Value: 'true' }] }),
+    );
+    return true;
+  } catch (err) {
+    if (hasCloudCode(err, 'TooManyTags')) return false;
+    throw err;
+  }
+}
+
+export async function clearRetiring(elb: ElasticLoadBalancingV2Client, arn: string): Promise<void> {
+  await elb.send(new RemoveTagsCommand({ ResourceArns: [arn], TagKeys: [retiringTag] }));
 }

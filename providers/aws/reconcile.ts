@@ -14,12 +14,14 @@ import type { CallContext, LoadBalancerStatus } from '../provider.js';
 import type { AwsClients } from './clients.js';
 import type { AwsConfig } from './config.js';
 import { desiredLoadBalancer, desiredTargets, type DesiredLoadBalancer } from './desired.js';
-import { describeListeners, reconcileListeners } from './listeners.js';
+import { describeListeners, forwardsTo, reconcileListeners } from './listeners.js';
 import {
+  clearRetiring,
   createLoadBalancer,
   deleteLoadBalancer,
   describeTags,
   findLoadBalancer,
+  markRetiring,
   reconcileAttributes,
   reconcileTags,
 } from './load-balancer.js';
@@ -27,13 +29,14 @@ import { loadBalancerName, securityGroupName, targetGroupPrefix } from './names.
 import { ensureNodeAccess, inspectInstances, nodeAccessRules } from './node-access.js';
 import { ensureFrontendSecurityGroup, findSecurityGroup } from './security.js';
 import { chooseSubnets, type SubnetChoice } from './subnets.js';
+import { ownedBy, retiringTag } from './tags.js';
 import {
-  attachedTargetGroups,
   createTargetGroup,
   deleteTargetGroup,
-  findTargetGroup,
+  describeTargetGroups,
   reconcileHealthCheck,
   reconcileTargets,
+  targetGroupsNamed,
 } from './target-groups.js';
 
 export interface AwsEnv {
@@ -80,23 +83,52 @@ export async function ensureNlb(
   const live = await openNodes(env, ctx, desired, made.groupId, instanceIds);
 
   await reconcileAttributes(elb, lb, desired);
-  const attached = await attachedTargetGroups(elb, lbArn);
+  const uid = service.metadata!.uid!;
+  const prefix = targetGroupPrefix(env.clusterName, uid);
+  const wanted = new Set(desired.targetGroups.map((tg) => tg.name));
+  const listeners = await describeListeners(elb, lbArn);
+  const attachedArns = [...new Set(listeners.map(forwardsTo))].filter(
+    (arn): arn is string => arn !== undefined,
+  );
+  const attached = (await describeTargetGroups(elb, attachedArns)).filter((tg) =>
+    tg.TargetGroupName?.startsWith(prefix),
+  );
+  const kept = attached.filter((tg) => wanted.has(tg.TargetGroupName!));
+  const tags = await describeTags(elb, [lbArn, ...kept.map((tg) => tg.TargetGroupArn!)]);
+  // A dead run's flag, or a change that is about to leave groups off every listener.
+  let retiring = tags.get(lbArn)?.[retiringTag] !== undefined;
+  if (!retiring && (kept.length !== wanted.size || attached.length !== kept.length)) {
+    if (!(await markRetiring(elb, lbArn))) {
+      ctx.logger.warn({}, 'no room for a tag on the NLB: a crash now may leave a target group');
+    }
+    retiring = true;
+  }
+  // Unchanged, every wanted group is on a listener; else any group of ours, attached or not.
+  const pool = retiring ? await targetGroupsNamed(elb, prefix) : attached;
   const arns = new Map<string, string>();
   for (const want of desired.targetGroups) {
     ctx.signal.throwIfAborted();
-    const have =
-      attached.find((tg) => tg.TargetGroupName === want.name) ??
-      (await findTargetGroup(elb, want.name));
+    const have = pool.find((tg) => tg.TargetGroupName === want.name);
     if (have) await reconcileHealthCheck(elb, have, want);
     const tg = have ?? (await createTargetGroup(elb, want, lb.VpcId!, desired.tags));
     arns.set(want.name, tg.TargetGroupArn!);
   }
-  await reconcileTags(elb, await describeTags(elb, [lbArn, ...arns.values()]), desired.tags);
+  const retired = retiring ? pool.filter((tg) => !wanted.has(tg.TargetGroupName!)) : [];
+  const untagged = [...pool.filter((tg) => wanted.has(tg.TargetGroupName!)), ...retired].filter(
+    (tg) => !tags.has(tg.TargetGroupArn!),
+  );
+  for (const [arn, t] of await describeTags(
+    elb,
+    untagged.map((tg) => tg.TargetGroupArn!),
+  ))
+    tags.set(arn, t);
+  // Groups created above already carry desired.tags.
+  const existing = new Set([lbArn, ...arns.values()]);
+  await reconcileTags(elb, new Map([...tags].filter(([arn]) => existing.has(arn))), desired.tags);
   for (const arn of arns.values()) {
     ctx.signal.throwIfAborted();
     await reconcileTargets(elb, arn, live);
   }
-  const listeners = await describeListeners(elb, lbArn);
   await reconcileListeners(
     elb,
     lbArn,
@@ -106,16 +138,22 @@ export async function ensureNlb(
     desired.tags,
   );
 
-  // Groups of ports the Service dropped, now that no listener points at them.
-  const prefix = targetGroupPrefix(env.clusterName, service.metadata!.uid!);
-  for (const tg of attached) {
-    if (!tg.TargetGroupName?.startsWith(prefix) || arns.has(tg.TargetGroupName)) continue;
-    if ((await deleteTargetGroup(elb, tg.TargetGroupArn!)) === 'in-use') {
-      ctx.logger.warn(
-        { targetGroup: tg.TargetGroupName },
-        'old target group still in use; next sync retries',
-      );
+  if (retiring) {
+    // Groups of ports the Service dropped, now that no listener points at them.
+    let allGone = true;
+    for (const tg of retired) {
+      if (!ownedBy(tags.get(tg.TargetGroupArn!) ?? {}, env.clusterName, uid)) continue;
+      ctx.signal.throwIfAborted();
+      if ((await deleteTargetGroup(elb, tg.TargetGroupArn!)) === 'in-use') {
+        allGone = false;
+        ctx.logger.warn(
+          { targetGroup: tg.TargetGroupName },
+          'old target group still in use; next sync retries',
+        );
+      }
     }
+    ctx.signal.throwIfAborted();
+    if (allGone) await clearRetiring(elb, lbArn);
   }
   return statusOf(lb, env.provisioningRecheckMs ?? provisioningRecheckMs);
 }
@@ -136,11 +174,12 @@ export async function updateNlbTargets(
   if (!lb) return;
   const desired = desiredLoadBalancer(env.clusterName, service);
   const live = await openNodes(env, ctx, desired, lb.SecurityGroups?.[0], instanceIds);
-  const prefix = targetGroupPrefix(env.clusterName, service.metadata!.uid!);
-  for (const tg of await attachedTargetGroups(elb, lb.LoadBalancerArn!)) {
-    if (!tg.TargetGroupName?.startsWith(prefix)) continue;
+  // The groups the listeners forward to: the ones serving traffic, whatever a crash left.
+  const listeners = await describeListeners(elb, lb.LoadBalancerArn!);
+  for (const arn of new Set(listeners.map(forwardsTo))) {
+    if (arn === undefined) continue;
     ctx.signal.throwIfAborted();
-    await reconcileTargets(elb, tg.TargetGroupArn!, live);
+    await reconcileTargets(elb, arn, live);
   }
 }
 

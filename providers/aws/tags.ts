@@ -7,6 +7,15 @@ import type { V1Service } from '@kubernetes/client-node';
 export const serviceNameTag = 'kubernetes.io/service-name';
 export const serviceUidTag = 'kube-lbc.io/service-uid';
 
+/**
+ * On an NLB while its set of target groups is changing: set before the first write that can
+ * leave a group no listener uses (creating a group, repointing or deleting a listener, a new
+ * NLB), removed once the groups the Service no longer has are deleted. A run that dies in
+ * between leaves it, so the next ensure looks for such groups by name; without it, a group off
+ * every listener is invisible from the NLB and stays until the Service is deleted.
+ */
+export const retiringTag = 'kube-lbc.io/retiring-target-groups';
+
 export function clusterTag(clusterName: string): string {
   return `kubernetes.io/cluster/${clusterName}`;
 }
@@ -24,7 +33,12 @@ export function ownershipTags(
 
 /** Keys a user may not set through additional-resource-tags. */
 export function isReservedTagKey(clusterName: string, key: string): boolean {
-  return key === clusterTag(clusterName) || key === serviceNameTag || key === serviceUidTag;
+  return (
+    key === clusterTag(clusterName) ||
+    key === serviceNameTag ||
+    key === serviceUidTag ||
+    key === retiringTag
+  );
 }
 
 /** True when `tags` say the resource belongs to this cluster and Service UID. */

@@ -17,20 +17,28 @@ import { hasCloudCode, isNotFound } from './errors.js';
 import type { DesiredTargetGroup, HealthCheck } from './desired.js';
 import { toAwsTags } from './tags.js';
 
-/** Groups attached to the NLB through a listener. ELBv2 answers NotFound for none; moto too. */
-export async function attachedTargetGroups(
+/**
+ * The groups `arns` name (as the NLB's listeners forward to them), 20 per call. Attachment is
+ * read from the listeners, not from DescribeTargetGroups by LoadBalancerArn: that is what AWS
+ * means by it, and moto's LoadBalancerArns never follows ModifyListener or DeleteListener.
+ * A missing ARN fails its whole batch; the caller then sees fewer groups than listeners.
+ */
+export async function describeTargetGroups(
   elb: ElasticLoadBalancingV2Client,
-  loadBalancerArn: string,
+  arns: readonly string[],
 ): Promise<TargetGroup[]> {
-  try {
-    const out = await elb.send(
-      new DescribeTargetGroupsCommand({ LoadBalancerArn: loadBalancerArn }),
-    );
-    return out.TargetGroups ?? [];
-  } catch (err) {
-    if (isNotFound(err)) return [];
-    throw err;
+  const out: TargetGroup[] = [];
+  for (let i = 0; i < arns.length; i += 20) {
+    try {
+      const page = await elb.send(
+        new DescribeTargetGroupsCommand({ TargetGroupArns: arns.slice(i, i + 20) }),
+      );
+      out.push(...(page.TargetGroups ?? []));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
   }
+  return out;
 }
 
 /** One group by name, or undefined. One name per call: a batch fails whole on one missing name. */

@@ -15,8 +15,10 @@
  *   health checks are never really run, so only their settings are checked.
  * - Two `tag-key` filters in one DescribeSubnets keep only the last (AWS ANDs them): the provider
  *   sends one and filters the cluster tag itself.
- * - DescribeTargetGroups by LoadBalancerArn with none attached answers TargetGroupNotFound
- *   (AWS: an empty list); the provider accepts both.
+ * - A target group's LoadBalancerArns (and so DescribeTargetGroups by LoadBalancerArn) gains the
+ *   NLB on CreateListener only: ModifyListener never adds it, and DeleteListener, ModifyListener
+ *   and DeleteLoadBalancer never remove it. The provider and the inventory both read attachment
+ *   from the listeners instead, as AWS defines it.
  * - Deleting a security group still attached to an NLB succeeds (AWS: DependencyViolation until
  *   the NLB's network interfaces go), so the RetryAfter path for it is covered by unit tests only.
  * - Deregistered targets vanish at once (AWS: `draining` for the deregistration delay).

@@ -63,11 +63,17 @@ export async function readInventory(): Promise<Inventory> {
     const lbs = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
     const tgs = (await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
     const tgName = new Map(tgs.map((tg) => [tg.TargetGroupArn!, tg.TargetGroupName!]));
+    // Attached means a listener forwards to it. Not tg.LoadBalancerArns: moto adds to that list on
+    // CreateListener only, never on ModifyListener, and never removes from it.
+    const forwardedTo = new Set<string>();
     const loadBalancers: LoadBalancerInventory[] = [];
     for (const lb of lbs) {
       const listeners =
         (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: lb.LoadBalancerArn })))
           .Listeners ?? [];
+      for (const l of listeners)
+        for (const a of l.DefaultActions ?? [])
+          if (a.TargetGroupArn) forwardedTo.add(a.TargetGroupArn);
       const attrs = await elb.send(
         new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn }),
       );
@@ -108,7 +114,7 @@ export async function readInventory(): Promise<Inventory> {
           .filter((d) => d.TargetHealth?.State !== 'draining')
           .map((d) => `${d.Target!.Id}:${d.Target!.Port}`)
           .sort(),
-        attached: (tg.LoadBalancerArns ?? []).length > 0,
+        attached: forwardedTo.has(tg.TargetGroupArn!),
         tags: await tagsOf(tg.TargetGroupArn!),
       });
     }

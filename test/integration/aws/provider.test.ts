@@ -96,6 +96,7 @@ describe('aws provider against moto', function () {
     h.calls.clear();
     await h.ensureReady(changed, h.nodes());
     assert.deepEqual(h.calls.writes().sort(), [
+      'AddTags', // retiringTag on the NLB, until the old group is gone
       'AuthorizeSecurityGroupIngress', // the NLB group: clients on the new port
       'AuthorizeSecurityGroupIngress', // the node group: the NLB on the new NodePort
       'CreateListener',
@@ -103,6 +104,7 @@ describe('aws provider against moto', function () {
       'DeleteListener',
       'DeleteTargetGroup',
       'RegisterTargets',
+      'RemoveTags',
       'RevokeSecurityGroupIngress',
       'RevokeSecurityGroupIngress',
     ]);
@@ -206,6 +208,20 @@ describe('aws provider against moto', function () {
     inv = await readInventory();
     assert.equal(inv.loadBalancers[0]!.scheme, 'internal');
     assert.deepEqual(inv.loadBalancers[0]!.subnets, [...h.account.privateSubnets].sort());
+  });
+
+  it('deletes the old target group when one update changes both the scheme and the port', async () => {
+    const svc = newService('web');
+    await h.ensureReady(svc, h.nodes());
+    const moved = structuredClone(svc);
+    moved.metadata!.annotations = { [annotation.scheme]: 'internal' };
+    moved.spec!.ports = [{ name: 'http', port: 8080, protocol: 'TCP', nodePort: 30081 }];
+    // The old NLB goes, and with it the only listing that knew the old group.
+    await h.ensureReady(moved, h.nodes());
+    assert.deepEqual(
+      (await readInventory()).targetGroups.map((tg) => tg.name.replace(/^k8s-[0-9a-f]{9}-/, '')),
+      ['tcp-8080-30081'],
+    );
   });
 
   it('places the NLB in the subnets the annotation names, by ID or Name tag, and follows a change', async () => {

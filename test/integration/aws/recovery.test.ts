@@ -4,10 +4,31 @@
  * duplicate, and the garbage collector's listing finds what a Service left behind.
  */
 import assert from 'node:assert/strict';
+import {
+  AddTagsCommand,
+  CreateTargetGroupCommand,
+  DeleteTargetGroupCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Service } from '@kubernetes/client-node';
+import { targetGroupName } from '../../../providers/aws/names.js';
+import {
+  ownershipTags,
+  retiringTag,
+  serviceUidTag,
+  toAwsTags,
+} from '../../../providers/aws/tags.js';
 import { RetryAfterError } from '../../../providers/errors.js';
 import { newService, tweakAddPorts, tweakSourceRanges } from '../../fixtures/builders.js';
-import { clusterName, newProvider, RecordingCalls, useAwsHarness } from './harness.js';
+import {
+  assertInventoryMatches,
+  clusterName,
+  newProvider,
+  RecordingCalls,
+  useAwsHarness,
+} from './harness.js';
 import { readInventory } from './inventory.js';
 import { nodeSecurityGroupName } from '../../support/moto.js';
 
@@ -100,6 +121,97 @@ describe('aws provider crash recovery against moto', function () {
       });
     });
   }
+
+  // A port change retires a target group: the listener moves off it, then the group is deleted.
+  // Dying between the two left a group no listener uses, which the NLB no longer lists.
+  for (const [desc, change, crash] of [
+    [
+      'a NodePort change',
+      (s: V1Service) => (s.spec!.ports![0]!.nodePort = 30099),
+      { operation: 'ModifyListener', nth: 1 },
+    ],
+    [
+      'a dropped port',
+      (s: V1Service) => s.spec!.ports!.pop(),
+      { operation: 'DeleteListener', nth: 1 },
+    ],
+  ] as const) {
+    it(`deletes the group ${desc} retired when the run died after ${crash.operation}`, async () => {
+      const svc = twoPorts();
+      await h.ensureReady(svc, h.nodes());
+      const changed = structuredClone(svc);
+      change(changed);
+      h.calls.crashAfter = { ...crash };
+      await assert.rejects(
+        h.provider.ensureLoadBalancer(h.ctx, clusterName, changed, h.nodes()),
+        /simulated crash/,
+      );
+      await h.provider.close?.();
+      h.calls = new RecordingCalls();
+      h.provider = await newProvider(h.calls);
+      await h.ensureReady(changed, h.nodes());
+      await assertInventoryMatches(h.live);
+    });
+  }
+
+  it('deletes an owned group no listener uses, made as a crash leaves it, and only ours', async () => {
+    const svc = twoPorts();
+    await h.ensureReady(svc, h.nodes());
+    const uid = svc.metadata!.uid!;
+    const elb = new ElasticLoadBalancingV2Client({});
+    try {
+      const [lb] = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!;
+      const make = async (name: string, owner: string) =>
+        elb.send(
+          new CreateTargetGroupCommand({
+            Name: name,
+            Protocol: 'TCP',
+            Port: 30077,
+            VpcId: lb!.VpcId,
+            TargetType: 'instance',
+            Tags: toAwsTags({ ...ownershipTags(clusterName, svc), [serviceUidTag]: owner }),
+          }),
+        );
+      // A retired group of this Service, and one whose name matches but whose tags say not ours.
+      await make(targetGroupName(clusterName, uid, 77, 'TCP', 30077), uid);
+      await make(targetGroupName(clusterName, uid, 78, 'TCP', 30078), 'someone-else');
+      // The dead run had set the flag before its first listener write.
+      await elb.send(
+        new AddTagsCommand({
+          ResourceArns: [lb!.LoadBalancerArn!],
+          Tags: [{ Key: retiringTag, Value: 'true' }],
+        }),
+      );
+      await h.provider.close?.();
+      h.calls = new RecordingCalls();
+      h.provider = await newProvider(h.calls);
+      await h.ensureReady(svc, h.nodes());
+      const inv = await readInventory();
+      assert.deepEqual(
+        inv.targetGroups.filter((tg) => !tg.attached).map((tg) => tg.name),
+        [targetGroupName(clusterName, uid, 78, 'TCP', 30078)],
+      );
+      assert.equal(inv.loadBalancers[0]!.tags[retiringTag], undefined, 'the flag is cleared');
+      await elb.send(
+        new DeleteTargetGroupCommand({
+          TargetGroupArn: (
+            await elb.send(
+              new DescribeTargetGroupsCommand({
+                Names: [targetGroupName(clusterName, uid, 78, 'TCP', 30078)],
+              }),
+            )
+          ).TargetGroups![0]!.TargetGroupArn,
+        }),
+      );
+    } finally {
+      elb.destroy();
+    }
+    // A resync with nothing retiring: no write, and no account-wide listing.
+    h.calls.clear();
+    await h.ensureReady(svc, h.nodes());
+    assert.deepEqual(h.calls.writes(), []);
+    assert.equal(h.calls.operations.filter((op) => op === 'DescribeTargetGroups').length, 1);
+  });
 
   it('lists owned NLBs by tag for the garbage collector, and only this cluster’s', async () => {
     const a = newService('a');

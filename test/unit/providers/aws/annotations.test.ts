@@ -162,10 +162,15 @@ describe('aws annotations', () => {
       field: annotation.additionalTags,
     },
     {
-      desc: 'more tags than ELBv2 allows beside the three ownership tags',
+      desc: 'more tags than ELBv2 allows beside the ownership tags and the retiring flag',
       in: {
-        [annotation.additionalTags]: Array.from({ length: 48 }, (_, i) => `k${i}=v`).join(','),
+        [annotation.additionalTags]: Array.from({ length: 47 }, (_, i) => `k${i}=v`).join(','),
       },
+      field: annotation.additionalTags,
+    },
+    {
+      desc: 'the retiring flag kube-lbc sets on the NLB',
+      in: { [annotation.additionalTags]: 'kube-lbc.io/retiring-target-groups=true' },
       field: annotation.additionalTags,
     },
     {
