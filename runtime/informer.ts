@@ -1,8 +1,11 @@
 /**
- * A shared informer over `@kubernetes/client-node`'s ListWatch, with the two things it lacks:
- * it stops for good on any error but a 410 (we restart it with backoff, resuming from the last
- * resourceVersion), and it hands update callbacks only the new object (we keep the last-seen one
- * so handlers can compare old with new, as client-go's UpdateFunc does).
+ * A shared informer over `@kubernetes/client-node`'s ListWatch, with what it lacks: it stops for
+ * good on any error but a 410 (we restart it with backoff, resuming from the last
+ * resourceVersion); it hands update callbacks only the new object (we keep the last-seen one so
+ * handlers can compare old with new, as client-go's UpdateFunc does); and a watch on a connection
+ * that died silently (no FIN: a NAT or load balancer dropped it) would wait forever, so every
+ * watch asks the server to end it after 5 to 10 minutes, as client-go's reflector does, and is
+ * ended here if the server has not ended it a grace period later.
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { backoffDelay } from './backoff.js';
@@ -24,6 +27,10 @@ export interface InformerOptions<T extends KubernetesObject> {
   logger?: Logger;
   /** Restart delay after the n-th consecutive error. @default 1 s doubling to 30 s, jittered */
   restartDelayMs?: (n: number) => number;
+  /** Each watch's `timeoutSeconds`. @default client-go's: 300 to 600, at random */
+  watchTimeoutSeconds?: () => number;
+  /** How long past its timeout a watch the server did not end is ended here. @default 30 s */
+  watchGraceMs?: number;
 }
 
 export function objectKey(obj: KubernetesObject): string {
@@ -53,7 +60,12 @@ export class Informer<T extends KubernetesObject> {
     const established = () => {
       this.#errors = 0;
     };
-    this.#lw = new ListWatch<T>(options.path, endOnExpiry(new Watch(options.kubeConfig), established), options.list, false);
+    const guard: WatchGuard = {
+      timeoutSeconds: options.watchTimeoutSeconds ?? (() => Math.floor(300 * (1 + Math.random()))),
+      graceMs: options.watchGraceMs ?? 30_000,
+      onSilent: () => this.#logger.warn('watch silent past its timeout; starting a new one'),
+    };
+    this.#lw = new ListWatch<T>(options.path, guardedWatch(new Watch(options.kubeConfig), established, guard), options.list, false);
     this.#lw.on('add', (obj) => this.#onAdd(obj));
     this.#lw.on('update', (obj) => this.#onUpdate(obj));
     this.#lw.on('delete', (obj) => this.#onDelete(obj));
@@ -147,31 +159,48 @@ export class Informer<T extends KubernetesObject> {
 type WatchCallback = (phase: string, apiObj: { code?: number } | undefined, watchObj?: unknown) => void;
 type DoneCallback = (err?: unknown) => void;
 
+interface WatchGuard {
+  timeoutSeconds: () => number;
+  graceMs: number;
+  onSilent: () => void;
+}
+
 /**
- * A Watch that ends itself on a 410 ERROR event. ListWatch waits for the stream to end before it
- * relists, and some servers (1.20 among them) keep the stream open after sending the 410, which
- * would leave the cache stale until the server's watch timeout. `established` is told when the
+ * A Watch that asks the server for a `timeoutSeconds`, ends itself if the server has not ended it
+ * `graceMs` after that (cleanly, so ListWatch re-watches from its last version), and ends itself on
+ * a 410 ERROR event: ListWatch waits for the stream to end before it relists, and some servers
+ * (1.20 among them) keep the stream open after sending the 410. `established` is told when the
  * server accepted a watch (Watch reports a refused one through `done` before it returns).
  */
-function endOnExpiry(watch: Watch, established: () => void): Watch {
+function guardedWatch(watch: Watch, established: () => void, guard: WatchGuard): Watch {
   const inner = watch.watch.bind(watch);
   const wrapped = async (path: string, params: Record<string, string | number | boolean | undefined>, callback: WatchCallback, done: DoneCallback) => {
+    const timeoutSeconds = guard.timeoutSeconds();
     let finished = false;
+    let deadline: NodeJS.Timeout | undefined;
     const doneOnce: DoneCallback = (err) => {
       if (finished) return;
       finished = true;
+      clearTimeout(deadline);
       done(err);
     };
     const controller = await inner(
       path,
-      params,
+      { ...params, timeoutSeconds },
       (phase, obj, raw) => {
         callback(phase, obj, raw);
         if (phase === 'ERROR' && obj?.code === 410) doneOnce({ statusCode: 410 });
       },
       doneOnce,
     );
-    if (!finished) established();
+    if (!finished) {
+      established();
+      deadline = setTimeout(() => {
+        guard.onSilent();
+        doneOnce(); // first: the abort's own error must not reach ListWatch as a failure
+        controller.abort();
+      }, timeoutSeconds * 1000 + guard.graceMs).unref();
+    }
     return controller;
   };
   return Object.assign(Object.create(watch) as Watch, { watch: wrapped });

@@ -7,6 +7,7 @@
  *   api.faults.delayNext({ verb: 'list', resource: 'nodes' }, 500);
  *   api.faults.expireNextWatch('services');
  *   api.faults.dropWatches();
+ *   api.faults.stallWatches('services');
  *   await api.faults.refuseConnections(1000);
  */
 import {
@@ -60,6 +61,7 @@ const REASONS: Record<number, StatusReason> = {
 
 export interface FaultHooks {
   dropWatches(abrupt: boolean, resource?: string): number;
+  stallWatches(resource?: string): number;
   refuseConnections(ms: number): Promise<void>;
 }
 
@@ -90,6 +92,15 @@ export class Faults {
    */
   expireNextWatch(resource?: string, options: { keepOpen?: boolean } = {}): void {
     this.#expiries.push({ resource, keepOpen: options.keepOpen ?? false });
+  }
+
+  /**
+   * Open watches (of `resource`, when given) go silent without ending: no event, no bookmark, no
+   * timeout, the connection left open, as a connection that died without a FIN (a NAT or load
+   * balancer dropping it) looks to a client. Returns how many.
+   */
+  stallWatches(resource?: string): number {
+    return this.#hooks.stallWatches(resource);
   }
 
   /**

@@ -121,6 +121,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const sockets = new Set<Socket>();
   const faults = new Faults({
     dropWatches: (abrupt, resource) => watches.drop(abrupt, resource),
+    stallWatches: (resource) => watches.stall(resource),
     refuseConnections: async (ms) => {
       await stopListening();
       await sleep(ms);

@@ -21,6 +21,8 @@ export interface WatchOptions {
 interface OpenWatch {
   target: Target;
   end(abrupt: boolean): void;
+  /** Sends nothing more and never ends, as a connection that died without a FIN looks. */
+  stall(): void;
 }
 
 export class WatchHub {
@@ -45,6 +47,17 @@ export class WatchHub {
     for (const w of [...this.#open]) {
       if (resource && w.target.rt.resource !== resource) continue;
       w.end(abrupt);
+      n++;
+    }
+    return n;
+  }
+
+  /** Stalls open watches (all, or one resource's); see `OpenWatch.stall`. */
+  stall(resource?: string): number {
+    let n = 0;
+    for (const w of [...this.#open]) {
+      if (resource && w.target.rt.resource !== resource) continue;
+      w.stall();
       n++;
     }
     return n;
@@ -104,6 +117,7 @@ export class WatchHub {
         if (abrupt) res.socket?.destroy();
         else res.end();
       },
+      stall: () => cleanup(),
     };
     const cleanup = () => {
       unsubscribe();

@@ -67,6 +67,23 @@ describe('Informer', () => {
     await cacheUntil(informer, () => informer.get('default/after-drop') !== undefined, 'the new Service');
   });
 
+  it('ends a watch that went silent past its timeout and resumes from its last version', async () => {
+    await informer.stop();
+    informer = new Informer<V1Service>({
+      kubeConfig: api.kubeConfig(),
+      name: 'services',
+      path: '/api/v1/services',
+      list: () => core.listServiceForAllNamespaces(),
+      watchTimeoutSeconds: () => 1,
+      watchGraceMs: 100,
+    });
+    await informer.start();
+    // The connection dies without a FIN: no event, no end, not even the server's own timeout.
+    assert.equal(api.faults.stallWatches('services'), 1);
+    await core.createNamespacedService({ namespace: 'default', body: svc('while-silent') });
+    await cacheUntil(informer, () => informer.get('default/while-silent') !== undefined, 'the Service created while the watch was silent');
+  });
+
   it('relists after 410 Gone and sees what changed meanwhile', async () => {
     await informer.start();
     api.faults.expireNextWatch('services');
