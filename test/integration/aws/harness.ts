@@ -56,6 +56,8 @@ export class RecordingCalls extends CloudCalls {
   readonly operations: string[] = [];
   /** Throw after the n-th successful call of this operation, as if the process died then. */
   crashAfter?: { operation: string; nth: number };
+  /** Throw after the n-th successful write of any kind. */
+  crashAfterWrite?: number;
   /** Told after each call that reached AWS, before the provider hears back. */
   afterCall?: (operation: string) => void;
   #seen = new Map<string, number>();
@@ -69,6 +71,10 @@ export class RecordingCalls extends CloudCalls {
     if (this.crashAfter?.operation === operation && this.crashAfter.nth === n) {
       this.crashAfter = undefined;
       throw new Error(`simulated crash after ${operation}`);
+    }
+    if (this.crashAfterWrite !== undefined && this.writes().length === this.crashAfterWrite) {
+      this.crashAfterWrite = undefined;
+      throw new Error(`simulated crash after write ${this.writes().length} (${operation})`);
     }
     return result;
   }
