@@ -101,13 +101,22 @@ export async function inspectInstances(
   return { live, gone, groups: [...chosen.values()], undecided };
 }
 
-/** Makes the rules sourced from `frontendGroupId` on each node group exactly `rules`. */
+/** Rules sourced from our NLB group that `rules` no longer has, per node group. */
+export type StaleNodeAccess = { groupId: string; rules: Rule[] }[];
+
+/**
+ * Makes the rules sourced from `frontendGroupId` on each node group exactly `rules`: adds the
+ * missing ones now and returns the extra ones, for the caller to revoke with revokeStaleNodeAccess
+ * once no listener sends traffic to them. Revoking first cut the NLB off a NodePort its listener
+ * still used, so a port change that failed or died before the listener moved took the port down.
+ */
 export async function ensureNodeAccess(
   ec2: EC2Client,
   frontendGroupId: string,
   nodeGroups: readonly SecurityGroup[],
   rules: ReadonlySet<Rule>,
-): Promise<void> {
+): Promise<StaleNodeAccess> {
+  const stale: StaleNodeAccess = [];
   for (const group of nodeGroups) {
     const actual = rulesFrom(group.IpPermissions ?? [], frontendGroupId);
     const missing = [...rules].filter((r) => !actual.has(r));
@@ -120,14 +129,23 @@ export async function ensureNodeAccess(
         }),
       );
     }
-    if (extra.length > 0) {
-      await ec2.send(
-        new RevokeSecurityGroupIngressCommand({
-          GroupId: group.GroupId,
-          IpPermissions: toPermissions(extra, frontendGroupId),
-        }),
-      );
-    }
+    if (extra.length > 0) stale.push({ groupId: group.GroupId!, rules: extra });
+  }
+  return stale;
+}
+
+export async function revokeStaleNodeAccess(
+  ec2: EC2Client,
+  frontendGroupId: string,
+  stale: StaleNodeAccess,
+): Promise<void> {
+  for (const { groupId, rules } of stale) {
+    await ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: toPermissions(rules, frontendGroupId),
+      }),
+    );
   }
 }
 

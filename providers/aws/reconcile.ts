@@ -26,7 +26,13 @@ import {
   reconcileTags,
 } from './load-balancer.js';
 import { loadBalancerName, securityGroupName, targetGroupPrefix } from './names.js';
-import { ensureNodeAccess, inspectInstances, nodeAccessRules } from './node-access.js';
+import {
+  ensureNodeAccess,
+  inspectInstances,
+  nodeAccessRules,
+  revokeStaleNodeAccess,
+  type StaleNodeAccess,
+} from './node-access.js';
 import { ensureFrontendSecurityGroup, findSecurityGroup } from './security.js';
 import { chooseSubnets, type SubnetChoice } from './subnets.js';
 import { ownedBy, retiringTag } from './tags.js';
@@ -80,7 +86,7 @@ export async function ensureNlb(
     : await create(env, service, desired, subnets ?? (await subnetsFor(env, desired)));
   lb = made.lb;
   const lbArn = lb.LoadBalancerArn!;
-  const live = await openNodes(env, ctx, desired, made.groupId, instanceIds);
+  const { live, stale } = await openNodes(env, ctx, desired, made.groupId, instanceIds);
 
   await reconcileAttributes(elb, lb, desired);
   const uid = service.metadata!.uid!;
@@ -137,6 +143,9 @@ export async function ensureNlb(
     (name) => arns.get(name)!,
     desired.tags,
   );
+  // Only now that no listener forwards to their NodePorts.
+  ctx.signal.throwIfAborted();
+  await revokeStaleNodeAccess(env.clients.ec2, made.groupId, stale);
 
   if (retiring) {
     // Groups of ports the Service dropped, now that no listener points at them.
@@ -173,7 +182,10 @@ export async function updateNlbTargets(
   const lb = await findLoadBalancer(elb, loadBalancerName(env.clusterName, service));
   if (!lb) return;
   const desired = desiredLoadBalancer(env.clusterName, service);
-  const live = await openNodes(env, ctx, desired, lb.SecurityGroups?.[0], instanceIds);
+  const frontendGroupId = lb.SecurityGroups?.[0];
+  const { live, stale } = await openNodes(env, ctx, desired, frontendGroupId, instanceIds);
+  // The listeners are not changed here: nothing routes to the NodePorts the Service dropped.
+  if (frontendGroupId) await revokeStaleNodeAccess(env.clients.ec2, frontendGroupId, stale);
   // The groups the listeners forward to: the ones serving traffic, whatever a crash left.
   const listeners = await describeListeners(elb, lb.LoadBalancerArn!);
   for (const arn of new Set(listeners.map(forwardsTo))) {
@@ -197,7 +209,7 @@ async function openNodes(
   desired: DesiredLoadBalancer,
   frontendGroupId: string | undefined,
   instanceIds: readonly string[],
-): Promise<string[]> {
+): Promise<{ live: string[]; stale: StaleNodeAccess }> {
   const { ec2 } = env.clients;
   const { live, gone, groups, undecided } = await inspectInstances(
     ec2,
@@ -215,9 +227,10 @@ async function openNodes(
     );
   }
   ctx.signal.throwIfAborted();
-  if (frontendGroupId)
-    await ensureNodeAccess(ec2, frontendGroupId, groups, nodeAccessRules(desired));
-  return live;
+  const stale = frontendGroupId
+    ? await ensureNodeAccess(ec2, frontendGroupId, groups, nodeAccessRules(desired))
+    : [];
+  return { live, stale };
 }
 
 function targetsWithWarnings(ctx: CallContext, nodes: readonly Readonly<V1Node>[]): string[] {

@@ -62,7 +62,11 @@ export class RecordingCalls extends CloudCalls {
   afterCall?: (operation: string) => void;
   #seen = new Map<string, number>();
 
+  /** Refuse this operation before it reaches AWS, as a quota or permission error would. */
+  refuse?: string;
+
   override async call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.refuse === operation) throw new Error(`${operation} refused (simulated)`);
     const result = await super.call(budget, operation, fn);
     this.operations.push(operation);
     this.afterCall?.(operation);

@@ -22,6 +22,7 @@ import {
   tweakSourceRanges,
   newNode,
 } from '../../fixtures/builders.js';
+import { nodeSecurityGroupName } from '../../support/moto.js';
 import { clusterName, useAwsHarness } from './harness.js';
 import { readInventory, type Inventory } from './inventory.js';
 
@@ -108,6 +109,28 @@ describe('aws provider against moto', function () {
       'RevokeSecurityGroupIngress',
       'RevokeSecurityGroupIngress',
     ]);
+  });
+
+  it('keeps a port served while its NodePort changes, until the listener has moved', async () => {
+    const svc = newService('web');
+    await h.ensureReady(svc, h.nodes());
+    const changed = structuredClone(svc);
+    changed.spec!.ports![0]!.nodePort = 30090;
+    // The new group cannot be made (a quota, say): the change fails, port 80 must not.
+    h.calls.refuse = 'CreateTargetGroup';
+    await assert.rejects(
+      h.provider.ensureLoadBalancer(h.ctx, clusterName, changed, h.nodes()),
+      /CreateTargetGroup refused/,
+    );
+    const inv = await readInventory();
+    assert.match(inv.loadBalancers[0]!.listeners[0]!, /^80\/TCP -> k8s-[0-9a-f]{9}-tcp-80-30080$/);
+    const nodeGroup = inv.securityGroups.find((g) => g.name === nodeSecurityGroupName)!;
+    assert.ok(
+      nodeGroup.ingress.includes(`tcp/30080 from ${frontend(inv).name}`),
+      `the NLB still reaches the NodePort its listener uses: ${nodeGroup.ingress.join(', ')}`,
+    );
+    h.calls.refuse = undefined;
+    await h.ensureReady(changed, h.nodes());
   });
 
   it('registers a joining node and deregisters a leaving one, touching only targets', async () => {
