@@ -149,13 +149,16 @@ function parseTags(
   }
   const count = Object.keys(settings.additionalTags).length;
   if (count > maxAdditionalTags)
-    fail(`${count} tags; ELBv2 allows ${maxAdditionalTags} beside the 4 kube-lbc sets`);
+    fail(`${count} tags; ELBv2 allows ${maxAdditionalTags} beside the 3 kube-lbc sets`);
 }
 
 /** ELBv2's pattern for tag keys and values. */
 const tagText = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-/** ELBv2 allows 50 tags on a resource; kube-lbc's ownership tags take 3, retiringTag 1 more. */
-const maxAdditionalTags = 46;
+/**
+ * ELBv2 allows 50 tags on a resource; kube-lbc's ownership tags take 3. retiringTag is not
+ * counted: an NLB with no room for it does without (see markRetiring).
+ */
+const maxAdditionalTags = 47;
 
 function parseHealthCheck(
   a: Readonly<Record<string, string>>,

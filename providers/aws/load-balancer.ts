@@ -49,7 +49,11 @@ export async function createLoadBalancer(
         Subnets: [...subnetIds],
         SecurityGroups: [securityGroupId],
         // A new NLB: groups of an earlier one (scheme change) or of a crashed create may be left.
-        Tags: toAwsTags({ ...desired.tags, [retiringTag]: 'true' }),
+        Tags: toAwsTags(
+          Object.keys(desired.tags).length < maxTags
+            ? { ...desired.tags, [retiringTag]: 'true' }
+            : desired.tags,
+        ),
       }),
     );
     return out.LoadBalancers![0]!;
@@ -74,6 +78,8 @@ export async function deleteLoadBalancer(
 }
 
 const crossZoneKey = 'load_balancing.cross_zone.enabled';
+/** Tags ELBv2 allows on one resource. */
+const maxTags = 50;
 
 export async function reconcileAttributes(
   elb: ElasticLoadBalancingV2Client,
@@ -139,7 +145,11 @@ export async function reconcileTags(
   }
 }
 
-/** Sets retiringTag; false when the NLB has no room for it (stale user tags fill all 50). */
+/**
+ * Sets retiringTag; false when the NLB has no room for it (47 additional tags, or tags a user
+ * dropped from the annotation, which stay). The run then cleans up as usual, but a crash before
+ * it does leaves the retired groups for the Service's delete, as before the flag existed.
+ */
 export async function markRetiring(
   elb: ElasticLoadBalancingV2Client,
   arn: string,

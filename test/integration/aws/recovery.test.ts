@@ -21,7 +21,13 @@ import {
   toAwsTags,
 } from '../../../providers/aws/tags.js';
 import { RetryAfterError } from '../../../providers/errors.js';
-import { newService, tweakAddPorts, tweakSourceRanges } from '../../fixtures/builders.js';
+import { annotation } from '../../../providers/aws/annotations.js';
+import {
+  newService,
+  tweakAddPorts,
+  tweakAnnotations,
+  tweakSourceRanges,
+} from '../../fixtures/builders.js';
 import {
   assertInventoryMatches,
   clusterName,
@@ -211,6 +217,18 @@ describe('aws provider crash recovery against moto', function () {
     await h.ensureReady(svc, h.nodes());
     assert.deepEqual(h.calls.writes(), []);
     assert.equal(h.calls.operations.filter((op) => op === 'DescribeTargetGroups').length, 1);
+  });
+
+  it('still replaces a group when the NLB has no room for the retiring tag', async () => {
+    // moto refuses AddTags past 10 tags (AWS: 50), which stands in for an NLB that is full.
+    const tags = Array.from({ length: 8 }, (_, i) => `k${i}=v`).join(',');
+    const svc = newService('web', tweakAnnotations({ [annotation.additionalTags]: tags }));
+    await h.ensureReady(svc, h.nodes());
+    const changed = structuredClone(svc);
+    changed.spec!.ports![0]!.nodePort = 30090;
+    h.calls.clear();
+    await h.ensureReady(changed, h.nodes());
+    assert.ok(h.calls.writes().includes('DeleteTargetGroup'));
   });
 
   it('lists owned NLBs by tag for the garbage collector, and only this cluster’s', async () => {

@@ -56,6 +56,13 @@ describe('aws annotations', () => {
       check: (s) => assert.deepEqual(s.additionalTags, { team: 'edge', env: 'prod', flag: '' }),
     },
     {
+      desc: 'as many additional tags as ELBv2 leaves beside the three ownership tags',
+      in: {
+        [annotation.additionalTags]: Array.from({ length: 47 }, (_, i) => `k${i}=v`).join(','),
+      },
+      check: (s) => assert.equal(Object.keys(s.additionalTags).length, 47),
+    },
+    {
       desc: 'every health-check field',
       in: {
         [annotation.hcProtocol]: 'http',
@@ -162,9 +169,9 @@ describe('aws annotations', () => {
       field: annotation.additionalTags,
     },
     {
-      desc: 'more tags than ELBv2 allows beside the ownership tags and the retiring flag',
+      desc: 'more tags than ELBv2 allows beside the three ownership tags',
       in: {
-        [annotation.additionalTags]: Array.from({ length: 47 }, (_, i) => `k${i}=v`).join(','),
+        [annotation.additionalTags]: Array.from({ length: 48 }, (_, i) => `k${i}=v`).join(','),
       },
       field: annotation.additionalTags,
     },
