@@ -49,6 +49,14 @@ async function ready(c: TestCluster, name: string, ns = 'default'): Promise<V1Se
   return svc;
 }
 
+/** Turns `name` into a ClusterIP Service; its class must go with the type. */
+async function leaveLoadBalancerType(c: TestCluster, name: string): Promise<void> {
+  await c.core.patchNamespacedService(
+    { name, namespace: 'default', body: { spec: { type: 'ClusterIP', loadBalancerClass: null } } },
+    mergePatch,
+  );
+}
+
 /** The Events on `name`, once the syncs that could still record one have finished. */
 async function events(c: TestCluster, name: string): Promise<CoreV1Event[]> {
   await c.idle();
@@ -258,14 +266,7 @@ describe('service controller against an API server', function () {
       assert.equal(c.cloud.loadBalancers().length, 1);
       assert.equal(c.cached('default', 'unclassed')?.metadata?.finalizers, undefined);
       // spec.loadBalancerClass is immutable, so the way out of our class is a type change.
-      await c.core.patchNamespacedService(
-        {
-          name: 'ours',
-          namespace: 'default',
-          body: { spec: { type: 'ClusterIP', loadBalancerClass: null } },
-        },
-        mergePatch,
-      );
+      await leaveLoadBalancerType(c, 'ours');
       await c.until(
         () =>
           c.cloud.loadBalancers().length === 0 &&
@@ -305,14 +306,7 @@ describe('service controller against an API server', function () {
         await create(c, newPostedService('ours', tweakClass('example.com/lb')));
         await c.until(() => attempted(c), 'a first attempt that did not finish');
         // spec.loadBalancerClass must go with the type: the Service no longer names our class.
-        await c.core.patchNamespacedService(
-          {
-            name: 'ours',
-            namespace: 'default',
-            body: { spec: { type: 'ClusterIP', loadBalancerClass: null } },
-          },
-          mergePatch,
-        );
+        await leaveLoadBalancerType(c, 'ours');
         await c.until(
           () =>
             c.cloud.loadBalancers().length === 0 &&

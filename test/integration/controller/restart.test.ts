@@ -20,6 +20,23 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const isReady = (c: TestCluster, name: string) =>
   findReadyCondition(c.cached('default', name) ?? {})?.reason === 'Ready';
 
+type Ensure = LoadBalancerProvider['ensureLoadBalancer'];
+
+/** The fake provider over `cloud`, with ensureLoadBalancer replaced by `wrap(original)`. */
+function withEnsure(cloud: FakeCloud, wrap: (original: Ensure) => Ensure): ProviderFactory {
+  return async (options) => {
+    const inner = await createFakeProvider(cloud)(options);
+    const ensure = wrap(inner.ensureLoadBalancer.bind(inner));
+    return new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'ensureLoadBalancer') return ensure;
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  };
+}
+
 /**
  * The fake provider, except that ensureLoadBalancer, once the cloud has made the load balancer,
  * parks until the controller stops: a crash between the cloud call and the status write.
@@ -31,25 +48,14 @@ function crashesAfterCloudCall(cloud: FakeCloud): {
 } {
   let parked!: () => void;
   const made = new Promise<void>((resolve) => (parked = resolve));
-  const factory: ProviderFactory = async (options) => {
-    const inner = await createFakeProvider(cloud)(options);
-    return new Proxy(inner, {
-      get(target, prop) {
-        if (prop === 'ensureLoadBalancer') {
-          return async (...args: Parameters<LoadBalancerProvider['ensureLoadBalancer']>) => {
-            await target.ensureLoadBalancer(...args);
-            const { signal } = args[0];
-            parked();
-            await new Promise((_, reject) =>
-              signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
-            );
-          };
-        }
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  };
+  const factory = withEnsure(cloud, (ensure) => async (...args) => {
+    await ensure(...args);
+    const { signal } = args[0];
+    parked();
+    return new Promise((_, reject) =>
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+    );
+  });
   return { factory, made };
 }
 
@@ -238,24 +244,13 @@ describe('restarts and leaks', () => {
     const held = new Promise<void>((resolve) => (release = resolve));
     let parked!: () => void;
     const busy = new Promise<void>((resolve) => (parked = resolve));
-    const factory: ProviderFactory = async (options) => {
-      const inner = await createFakeProvider(cloud)(options);
-      return new Proxy(inner, {
-        get(target, prop) {
-          if (prop === 'ensureLoadBalancer') {
-            return async (...args: Parameters<LoadBalancerProvider['ensureLoadBalancer']>) => {
-              if (args[2].metadata?.name === 'slow') {
-                parked();
-                await held;
-              }
-              return target.ensureLoadBalancer(...args);
-            };
-          }
-          const value = Reflect.get(target, prop, target);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      });
-    };
+    const factory = withEnsure(cloud, (ensure) => async (...args) => {
+      if (args[2].metadata?.name === 'slow') {
+        parked();
+        await held;
+      }
+      return ensure(...args);
+    });
     c = await startTestCluster({
       apiServer: api,
       cloud,
