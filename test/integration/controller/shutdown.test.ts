@@ -14,10 +14,16 @@ describe('stopping in the middle of a sync', () => {
 
   it('reports no failure for a cloud call the shutdown aborted', async () => {
     let abortCall: ((err: Error) => void) | undefined;
+    let callStarted!: () => void;
+    const underWay = new Promise<void>((resolve) => (callStarted = resolve));
     // The first cloud call hangs until the test aborts it, as a provider honouring ctx.signal does.
     const cloud = createFakeCloud({
       latencyMs: 1,
-      sleep: () => new Promise<void>((_resolve, reject) => (abortCall = reject)),
+      sleep: () =>
+        new Promise<void>((_resolve, reject) => {
+          abortCall = reject;
+          callStarted();
+        }),
     });
     const c = await startTestCluster({
       apiServer: server,
@@ -25,7 +31,7 @@ describe('stopping in the middle of a sync', () => {
       nodes: [newNode('node-1')],
       services: [newPostedService('web')],
     });
-    await c.until(() => abortCall, 'the first cloud call under way');
+    await underWay; // no API event follows it, so c.until would not look again
 
     const stopped = c.stop(); // aborts the controller's signal before it returns
     abortCall!(new DOMException('This operation was aborted', 'AbortError'));
