@@ -1,8 +1,9 @@
 /** Starts the API emulator in a worker thread; see apiserver-worker.ts. */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { AuditRecord } from '../../sandbox/apiserver/index.js';
+import { kubeConfigFor } from '../../sandbox/apiserver/kubeconfig.js';
 
 export interface ApiServerThread {
   readonly url: string;
@@ -21,7 +22,7 @@ export async function startApiServerThread(): Promise<ApiServerThread> {
         { eval: true },
       )
     : new Worker(new URL(script));
-  const [ready] = (await once(worker, 'message')) as [{ url: string; kubeconfig: string }];
+  const [ready] = (await once(worker, 'message')) as [{ url: string }];
   const ask = async <T>(type: string): Promise<T> => {
     worker.postMessage({ type });
     for (;;) {
@@ -31,19 +32,7 @@ export async function startApiServerThread(): Promise<ApiServerThread> {
   };
   return {
     url: ready.url,
-    kubeConfig() {
-      // client-node refuses plain http unless skipTLSVerify is set; kubectl's file need not say it.
-      const file = new KubeConfig();
-      file.loadFromString(ready.kubeconfig);
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: file.clusters.map((c) => ({ ...c, skipTLSVerify: true })),
-        users: file.users,
-        contexts: file.contexts,
-        currentContext: file.currentContext,
-      });
-      return kc;
-    },
+    kubeConfig: () => kubeConfigFor(ready.url),
     audit: async () => (await ask<{ audit: AuditRecord[] }>('audit')).audit,
     async close() {
       await ask('close');

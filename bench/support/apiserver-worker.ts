@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { startApiServer } from '../../sandbox/apiserver/index.js';
 
 const api = await startApiServer(workerData ?? {});
-parentPort!.postMessage({ type: 'ready', url: api.url, kubeconfig: api.kubeconfigYaml() });
+parentPort!.postMessage({ type: 'ready', url: api.url });
 parentPort!.on('message', async (msg: { type: string }) => {
   if (msg.type === 'audit') parentPort!.postMessage({ type: 'audit', audit: api.audit });
   if (msg.type === 'close') {
