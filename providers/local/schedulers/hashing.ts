@@ -17,7 +17,11 @@ export class HashScheduler implements Scheduler {
   readonly #key: (ctx: PickContext) => string;
   readonly #weighted: boolean;
   #signature = '';
-  #table: string[] = [];
+  /**
+   * Bucket -> position in `backends`. The signature lists the ids in order, so while it holds,
+   * a position names the same backend: a pick needs no lookup by id.
+   */
+  #table: number[] = [];
 
   constructor(kind: 'dh' | 'sh') {
     this.#key = kind === 'dh' ? (c) => c.destinationAddress : (c) => c.clientAddress;
@@ -27,11 +31,10 @@ export class HashScheduler implements Scheduler {
   pick(backends: readonly BackendView[], ctx: PickContext): BackendView | undefined {
     this.#rebuildIfChanged(backends);
     if (this.#table.length === 0) return undefined;
-    const byId = new Map(backends.map((b) => [b.id, b]));
     const start = hashAddress(this.#key(ctx));
     for (let offset = 0; offset < tableSize; offset++) {
-      const b = byId.get(this.#table[(start + offset) % tableSize]!);
-      if (b?.available) return b;
+      const b = backends[this.#table[(start + offset) % tableSize]!]!;
+      if (b.available) return b;
     }
     return undefined;
   }
@@ -40,11 +43,11 @@ export class HashScheduler implements Scheduler {
     const signature = backends.map((b) => `${b.id}*${this.#weighted ? b.weight : 1}`).join(',');
     if (signature === this.#signature) return;
     this.#signature = signature;
-    const slots: string[] = [];
-    for (const b of backends) {
+    const slots: number[] = [];
+    backends.forEach((b, position) => {
       const copies = this.#weighted ? Math.max(0, b.weight) : 1;
-      for (let i = 0; i < copies; i++) slots.push(b.id);
-    }
+      for (let i = 0; i < copies; i++) slots.push(position);
+    });
     // Interleave rather than group: bucket i takes slot i mod n, as IPVS fills its table.
     this.#table =
       slots.length === 0
