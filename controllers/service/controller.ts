@@ -4,7 +4,7 @@
  * processNextServiceItem. Node changes and periodic resyncs only enqueue keys too, so one Service
  * is never worked on by two workers at once.
  */
-import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Node, V1Service } from '@kubernetes/client-node';
 import type { LoadBalancerProvider } from '../../providers/provider.js';
 import type { BackoffOptions } from '../../runtime/backoff.js';
 import type { ClusterInformers } from '../../runtime/cluster-informers.js';
@@ -84,13 +84,12 @@ export class ServiceController {
       signal: this.#abort.signal,
       random: deps.random,
     });
-    const classes = config.classes;
     informers.services.addHandlers({
       add: (svc) => {
-        if (wantsLoadBalancer(svc, classes) || needsCleanup(svc, classes)) this.queue.add(objectKey(svc));
+        if (this.#handles(svc)) this.queue.add(objectKey(svc));
       },
       update: (old, cur) => {
-        if (needsUpdate(old, cur, classes)) this.queue.add(objectKey(cur));
+        if (needsUpdate(old, cur, config.classes)) this.queue.add(objectKey(cur));
       },
       delete: (svc) => this.queue.add(objectKey(svc)),
     });
@@ -194,14 +193,19 @@ export class ServiceController {
   /** Queues every Service we manage; those whose cloud side already matches make no call. */
   resyncAll(): void {
     for (const svc of this.#deps.informers.services.list()) {
-      const classes = this.#deps.config.classes;
-      if (wantsLoadBalancer(svc, classes) || needsCleanup(svc, classes)) this.queue.add(objectKey(svc));
+      if (this.#handles(svc)) this.queue.add(objectKey(svc));
     }
+  }
+
+  /** A Service to provision for or to clean up after: what an add or a resync queues. */
+  #handles(svc: V1Service): boolean {
+    const { classes } = this.#deps.config;
+    return wantsLoadBalancer(svc, classes) || needsCleanup(svc, classes);
   }
 }
 
 /** `ensure load balancer: CreateLoadBalancer: Throttling: ...`: the whole cause chain, one line. */
-export function describeError(err: unknown): string {
+function describeError(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err; e !== undefined && parts.length < 8; e = e instanceof Error ? e.cause : undefined) {
     parts.push(e instanceof Error ? e.message : String(e));
