@@ -119,7 +119,7 @@ export class ServiceSyncer {
   async #ensureOrUpdate(key: string, svc: V1Service): Promise<SyncOutcome> {
     const { provider } = this.#deps;
     const invalid = validateService(svc, provider);
-    if (invalid.length) return this.#timed('invalid', () => this.#reportInvalid(svc, invalid));
+    if (invalid.length) return this.#timed('invalid', () => this.#reportInvalid(key, svc, invalid));
 
     let cur = svc;
     if (provider.capabilities.targetsNodePorts && portsMissingNodePort(cur).length) {
@@ -144,7 +144,7 @@ export class ServiceSyncer {
     const generation = this.#generation;
     let cur = svc;
     if (!hasCleanupFinalizer(cur)) cur = await addFinalizer(api, cur);
-    this.#throwIfAborted();
+    this.#deps.signal.throwIfAborted();
     const hadIngress = (cur.status?.loadBalancer?.ingress?.length ?? 0) > 0;
     // From here the cloud may be part-way to this spec: if this attempt fails and the spec goes
     // back to what we last applied, that must not pass for "nothing changed". And whatever it
@@ -158,7 +158,7 @@ export class ServiceSyncer {
       const status = await provider.ensureLoadBalancer(this.#ctx(key, cur), clusterName, cur, nodes);
       ingress = this.#withIpMode(status.ingress);
     } catch (err) {
-      return this.#ensureFailed(cur, err);
+      return this.#ensureFailed(key, cur, err);
     }
     const written = await patchStatus(api, cur, { ingress, ready: { reason: 'Ready', message: 'Load balancer is ready' } });
     if (!hadIngress && ingress.length) this.#observeFirstIngress(cur);
@@ -177,7 +177,7 @@ export class ServiceSyncer {
     return {};
   }
 
-  async #ensureFailed(svc: V1Service, err: unknown): Promise<SyncOutcome> {
+  async #ensureFailed(key: string, svc: V1Service, err: unknown): Promise<SyncOutcome> {
     const { api, recorder } = this.#deps;
     this.#rethrowIfStopping(err);
     const retry = findCause(err, RetryAfterError);
@@ -187,7 +187,7 @@ export class ServiceSyncer {
       return { retryAfterMs: retry.delayMs };
     }
     const invalid = findCause(err, InvalidServiceError);
-    if (invalid) return this.#reportInvalid(svc, invalid.fieldErrors);
+    if (invalid) return this.#reportInvalid(key, svc, invalid.fieldErrors);
     const message = `Error syncing load balancer: ${errorMessage(err)}`;
     recorder.record(svc, 'Warning', 'SyncLoadBalancerFailed', message);
     await patchStatus(api, svc, { ready: { reason: 'Failed', message } }).catch(() => undefined);
@@ -196,7 +196,7 @@ export class ServiceSyncer {
 
   async #updateHosts(key: string, svc: V1Service, nodes: readonly V1Node[], nodesFp: string, applied: Applied): Promise<SyncOutcome> {
     const { provider, recorder, clusterName } = this.#deps;
-    this.#throwIfAborted();
+    this.#deps.signal.throwIfAborted();
     try {
       await provider.updateLoadBalancerHosts(this.#ctx(key, svc), clusterName, svc, nodes);
     } catch (err) {
@@ -222,7 +222,7 @@ export class ServiceSyncer {
 
   async #delete(key: string, svc: V1Service): Promise<SyncOutcome> {
     const { api, provider, recorder, clusterName } = this.#deps;
-    this.#throwIfAborted();
+    this.#deps.signal.throwIfAborted();
     recorder.record(svc, 'Normal', 'DeletingLoadBalancer', 'Deleting load balancer');
     try {
       await provider.ensureLoadBalancerDeleted(this.#ctx(key, svc), clusterName, svc);
@@ -245,9 +245,8 @@ export class ServiceSyncer {
     return {};
   }
 
-  async #reportInvalid(svc: V1Service, errors: readonly FieldError[]): Promise<SyncOutcome> {
+  async #reportInvalid(key: string, svc: V1Service, errors: readonly FieldError[]): Promise<SyncOutcome> {
     const message = `Invalid Service, load balancer left unchanged: ${formatFieldErrors(errors)}`;
-    const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
     this.#deps.logger.warn({ service: key, fields: errors.map((e) => e.field) }, message);
     this.#deps.recorder.record(svc, 'Warning', 'SyncLoadBalancerFailed', message);
     await patchStatus(this.#deps.api, svc, { ready: { reason: 'Invalid', message } });
@@ -281,10 +280,6 @@ export class ServiceSyncer {
       logger: this.#deps.logger.child({ service: key }),
       recordEvent: (type, reason, message) => this.#deps.recorder.record(svc, type, reason, message),
     };
-  }
-
-  #throwIfAborted(): void {
-    this.#deps.signal.throwIfAborted();
   }
 
   /**
