@@ -16,7 +16,7 @@ import type {
 } from '../provider.js';
 import { allocateAddress } from './address-allocator.js';
 import { AddressPool } from './address-pool.js';
-import { parseServiceSettings } from './annotations.js';
+import { parseServiceSettings, type ServiceSettings } from './annotations.js';
 import type { LocalConfig } from './config.js';
 import type { DataPath } from './data-path.js';
 import { virtualServiceFor } from './virtual-service.js';
@@ -103,7 +103,7 @@ export class LocalProvider implements LoadBalancerProvider {
         : await this.#call('AllocateAddress', async () =>
             allocateAddress(this.#pool, ctx, service, settings.requestedIP),
           );
-    await this.#serve(ctx, service, ip, nodes);
+    await this.#serve(ctx, service, ip, settings, nodes);
     return { ingress: [{ ip }] };
   }
 
@@ -114,7 +114,7 @@ export class LocalProvider implements LoadBalancerProvider {
     nodes: readonly Readonly<V1Node>[],
   ): Promise<void> {
     const ip = this.#addressOf(service);
-    if (ip) await this.#serve(ctx, service, ip, nodes);
+    if (ip) await this.#serve(ctx, service, ip, parseServiceSettings(service).settings, nodes);
   }
 
   async ensureLoadBalancerDeleted(
@@ -148,11 +148,12 @@ export class LocalProvider implements LoadBalancerProvider {
     ctx: CallContext,
     service: Readonly<V1Service>,
     ip: string,
+    settings: ServiceSettings,
     nodes: readonly Readonly<V1Node>[],
   ): Promise<void> {
     const dataPath = this.#dataPath;
     if (!dataPath) return;
-    const spec = virtualServiceFor(service, ip, parseServiceSettings(service).settings, nodes);
+    const spec = virtualServiceFor(service, ip, settings, nodes);
     if (!dataPath.wouldChange(spec)) return;
     ctx.signal.throwIfAborted();
     await this.#call('ApplyListeners', async () => {
