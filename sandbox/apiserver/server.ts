@@ -17,7 +17,7 @@ import {
 import { decodeProtobuf, PROTOBUF } from './protobuf.js';
 import type { AuditRecord, Faults } from './faults.js';
 import type { Rest, Reply, Target } from './rest.js';
-import { parsePath, type ResourcePath } from './routing.js';
+import { parsePath, type ParsedPath, type ResourcePath } from './routing.js';
 import { toTable, wantsTable } from './table.js';
 import type { ResourceType, Verb } from './types.js';
 import type { WatchHub } from './watch.js';
@@ -102,8 +102,8 @@ function verbOf(method: string, path: ResourcePath, query: URLSearchParams): Ver
 export function createHandler(deps: FrontDeps) {
   const { registry, rest, watches, faults, audit, logger } = deps;
 
-  function discovery(pathname: string, res: ServerResponse): boolean {
-    const parsed = parsePath(pathname);
+  /** Everything that is not a resource path: discovery, OpenAPI, health, and 404 for the rest. */
+  function discovery(pathname: string, parsed: ParsedPath, res: ServerResponse): void {
     if (pathname === '/version' || pathname === '/version/') sendJson(res, 200, versionInfo());
     else if (pathname === '/api' || pathname === '/api/')
       sendJson(res, 200, apiVersions(deps.address()));
@@ -130,12 +130,11 @@ export function createHandler(deps: FrontDeps) {
           .end('404 page not found\n');
     } else if (['/healthz', '/livez', '/readyz'].includes(pathname)) {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
-    } else if (parsed.type === 'other') {
+    } else {
       res
         .writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
         .end('404 page not found\n');
-    } else return false;
-    return true;
+    }
   }
 
   function targetOf(path: ResourcePath, query: URLSearchParams): Target {
@@ -154,9 +153,8 @@ export function createHandler(deps: FrontDeps) {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = req.method ?? 'GET';
     try {
-      if (discovery(url.pathname, res)) return;
       const parsed = parsePath(url.pathname);
-      if (parsed.type !== 'resource') throw resourceNotFound();
+      if (parsed.type !== 'resource') return discovery(url.pathname, parsed, res);
       const t = targetOf(parsed.path, url.searchParams);
       const verb = verbOf(method, parsed.path, url.searchParams);
       if (
