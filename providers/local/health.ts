@@ -84,10 +84,6 @@ export class HealthChecker extends EventEmitter<HealthCheckerEvents> {
     if (state) this.#record(key, state, false, true);
   }
 
-  isHealthy(target: HealthTarget): boolean {
-    return this.#targets.get(healthTargetKey(target))?.healthy ?? true;
-  }
-
   close(): void {
     this.#closed = true;
     for (const state of this.#targets.values()) clearInterval(state.timer);

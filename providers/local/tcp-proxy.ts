@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../runtime/logger.js';
-import type { Backend, Balancer } from './balancer.js';
+import type { Balancer } from './balancer.js';
 import { inRanges, ipToInt, unmapIPv4, type IpRange } from './ipv4.js';
 import { adoptReads, canAdoptReads, readsTo } from './relay.js';
 import { isIPv4 } from 'node:net';
@@ -211,5 +211,3 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
     client.destroy();
   }
 }
-
-export type { Backend };
