@@ -29,6 +29,8 @@ export interface DataPathOptions {
 export type Listener = TcpListener | UdpListener;
 
 interface PortState {
+  /** The Service port (before `listenPortOffset`). */
+  readonly port: number;
   readonly listener: Listener;
   readonly balancer: Balancer;
   /** Backend id -> the health target it watches. */
@@ -94,12 +96,11 @@ export class DataPath {
   }[] {
     const out = [];
     for (const [service, ports] of this.#services) {
-      for (const [name, state] of ports) {
-        const [, port, protocol] = /:(\d+)\/(\w+)$/.exec(name)!;
+      for (const state of ports.values()) {
         out.push({
           service,
-          port: Number(port),
-          protocol: protocol!,
+          port: state.port,
+          protocol: state.listener.protocol,
           scheduler: state.balancer.schedulerName,
           backends: state.balancer.backends.map((b) => `${b.id}*${b.weight}`),
         });
@@ -201,7 +202,7 @@ export class DataPath {
             idleTimeoutMs: this.#options.udpIdleTimeoutMs,
             now: this.#options.now,
           });
-    return { listener, balancer, watched: new Map() };
+    return { port, listener, balancer, watched: new Map() };
   }
 
   #setBackends(state: PortState, backends: readonly VirtualBackend[]): void {
