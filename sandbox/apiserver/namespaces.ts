@@ -54,7 +54,7 @@ export class NamespaceLifecycle {
     const terminating = structuredClone(ns);
     terminating.metadata.deletionTimestamp = nowTime();
     terminating.status = { ...terminating.status, phase: 'Terminating' };
-    const stored = this.#store.update('/namespaces', terminating, ns);
+    const stored = this.#store.update('/namespaces', terminating);
     this.#schedule(name);
     return stored;
   }
@@ -97,7 +97,7 @@ export class NamespaceLifecycle {
     if ((current.spec?.finalizers ?? []).length > 0) {
       const next = structuredClone(current);
       next.spec = { ...next.spec, finalizers: [] };
-      finalized = this.#store.update('/namespaces', next, current);
+      finalized = this.#store.update('/namespaces', next);
     }
     // Another finalizer in metadata holds the namespace until its owner removes it.
     if ((finalized.metadata.finalizers ?? []).length === 0)

@@ -334,7 +334,7 @@ export class Rest {
       this.#remove(rt, old);
       return { code: 200, body: present(rt, obj) };
     }
-    const stored = this.#store.update(key, obj, old);
+    const stored = this.#store.update(key, obj);
     allocation.commit();
     return { code: 200, body: present(rt, stored) };
   }
@@ -378,7 +378,7 @@ export class Rest {
       const marked = structuredClone(old);
       marked.metadata.deletionTimestamp = nowTime();
       marked.metadata.deletionGracePeriodSeconds = 0;
-      return { code: 200, body: present(rt, this.#store.update(storageKeyOf(rt), marked, old)) };
+      return { code: 200, body: present(rt, this.#store.update(storageKeyOf(rt), marked)) };
     }
     const gone = this.#remove(rt, old);
     if (rt.returnDeletedObject) return { code: 200, body: present(rt, gone) };

@@ -79,27 +79,30 @@ export class Store {
   }
 
   create(resource: string, obj: KObject): KObject {
-    return this.#write(resource, 'ADDED', obj, undefined);
+    return this.#write(resource, 'ADDED', obj);
   }
 
-  update(resource: string, obj: KObject, prev: KObject): KObject {
-    return this.#write(resource, 'MODIFIED', obj, prev);
+  update(resource: string, obj: KObject): KObject {
+    return this.#write(resource, 'MODIFIED', obj);
   }
 
+  /** Removes the stored object `obj` names, recording `obj` as its last state. */
   delete(resource: string, obj: KObject): KObject {
-    return this.#write(resource, 'DELETED', obj, obj);
+    return this.#write(resource, 'DELETED', obj);
   }
 
-  #write(resource: string, type: EventType, obj: KObject, prev: KObject | undefined): KObject {
+  #write(resource: string, type: EventType, obj: KObject): KObject {
     const t = this.#table(resource);
     // A JSON round trip, so what is stored is exactly what the wire would carry (no `undefined`s).
     const stored = JSON.parse(JSON.stringify(obj)) as KObject;
     const rv = ++this.#rv;
     stored.metadata.resourceVersion = String(rv);
     const key = objectKey(stored.metadata.namespace, stored.metadata.name!);
+    // Stored objects are never mutated, so the one being replaced can be the event's `prev` as is.
+    const prev = t.objects.get(key);
     if (type === 'DELETED') t.objects.delete(key);
     else t.objects.set(key, stored);
-    const event: StoreEvent = { type, object: stored, prev: prev && structuredClone(prev), rv };
+    const event: StoreEvent = { type, object: stored, prev, rv };
     t.window.push(event);
     if (t.window.length > this.#window) t.horizon = t.window.shift()!.rv;
     for (const listener of [...t.listeners]) listener(event);
