@@ -36,10 +36,6 @@ export class PerKeyBackoff<K> {
     return backoffDelay(failures, this.#options);
   }
 
-  failures(key: K): number {
-    return this.#failures.get(key) ?? 0;
-  }
-
   forget(key: K): void {
     this.#failures.delete(key);
   }

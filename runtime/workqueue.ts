@@ -70,10 +70,6 @@ export class WorkQueue<K = string> {
     return this.#processing.size;
   }
 
-  get shuttingDown(): boolean {
-    return this.#shuttingDown;
-  }
-
   add(key: K): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     this.#metrics?.add(this.name);
@@ -111,10 +107,6 @@ export class WorkQueue<K = string> {
     this.#backoff.forget(key);
   }
 
-  failures(key: K): number {
-    return this.#backoff.failures(key);
-  }
-
   /** Waits for the next key, or `undefined` once the queue is shut down and empty. */
   get(): Promise<K | undefined> {
     const key = this.#take();
@@ -130,8 +122,8 @@ export class WorkQueue<K = string> {
   }
 
   /**
-   * Stops accepting keys and drops delayed ones. Waiting `get` calls resolve `undefined`; with
-   * `drain`, resolves once every key being processed is `done`.
+   * Stops accepting keys and drops waiting and delayed ones. Waiting `get` calls resolve
+   * `undefined`; resolves once every key being processed is `done`.
    */
   shutdown(): Promise<void> {
     this.#shuttingDown = true;

@@ -97,11 +97,6 @@ export class ServiceController {
     informers.nodes.addHandlers({ add: nodeEvent, update: nodeEvent, delete: nodeEvent });
   }
 
-  /** The eligible nodes as of the last node sync. */
-  get eligibleNodes(): readonly V1Node[] {
-    return this.#nodeSync.eligible;
-  }
-
   /**
    * Runs the workers until `signal` aborts, then lets in-flight syncs finish and resolves. The
    * informers must be synced first. One run per controller: a replica that lost the lease exits.
@@ -155,11 +150,6 @@ export class ServiceController {
       if (!this.#abort.signal.aborted) this.#logger.error({ err: String(err) }, 'garbage collection failed');
       return 0;
     }
-  }
-
-  /** Recomputes the eligible node set now instead of after the batching window. */
-  flushNodeSync(): void {
-    this.#nodeSync.flush();
   }
 
   async #process(key: string): Promise<void> {

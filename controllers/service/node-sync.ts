@@ -34,11 +34,6 @@ export class NodeSync {
     this.#options = options;
   }
 
-  /** The eligible nodes as of the last recompute. */
-  get eligible(): readonly V1Node[] {
-    return this.#current.nodes;
-  }
-
   /** The eligible nodes with their fingerprint, computed once per change for every sync to share. */
   get current(): NodeSet {
     return this.#current;
@@ -57,14 +52,6 @@ export class NodeSync {
       this.#timer = undefined;
       this.#recompute(true);
     }, this.#options.windowMs ?? 1000);
-  }
-
-  /** Recomputes at once (tests, and the periodic node sync). */
-  flush(): void {
-    if (!this.#timer) this.#firstEventAt = performance.now();
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#recompute(true);
   }
 
   stop(): void {
