@@ -128,28 +128,17 @@ export class WatchHub {
     res.on('close', cleanup);
 
     const expire = options.expire;
-    if (
-      fromRv !== undefined &&
-      !expire &&
-      (Number.isNaN(fromRv) || this.#store.eventsSince(key, fromRv) === undefined)
-    ) {
-      send(
-        'ERROR',
-        expired(`too old resource version: ${rvParam} (${this.#store.horizon(key)})`).status,
-      );
-      res.end();
-      return;
-    }
-    if (expire) {
+    const replay =
+      fromRv === undefined || Number.isNaN(fromRv)
+        ? undefined
+        : this.#store.eventsSince(key, fromRv);
+    if (expire || (fromRv !== undefined && !replay)) {
       send(
         'ERROR',
         expired(`too old resource version: ${rvParam || '0'} (${this.#store.horizon(key)})`).status,
       );
-      if (!expire.keepOpen) {
-        res.end();
-        return;
-      }
-      this.#open.add(watch);
+      if (expire?.keepOpen) this.#open.add(watch);
+      else res.end();
       return;
     }
 
@@ -170,13 +159,13 @@ export class WatchHub {
       }
     };
 
-    if (fromRv === undefined) {
-      const ns = t.namespace;
-      for (const obj of this.#store.list(key, ns)) if (passes(obj)) send('ADDED', present(rt, obj));
+    if (replay) {
+      for (const e of replay) deliver(e);
+    } else {
+      for (const obj of this.#store.list(key, t.namespace))
+        if (passes(obj)) send('ADDED', present(rt, obj));
       if (allowBookmarks && query.get('sendInitialEvents') === 'true')
         bookmark({ 'k8s.io/initial-events-end': 'true' });
-    } else {
-      for (const e of this.#store.eventsSince(key, fromRv)!) deliver(e);
     }
     unsubscribe = this.#store.subscribe(key, deliver);
     this.#open.add(watch);
