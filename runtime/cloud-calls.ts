@@ -7,6 +7,7 @@
 import PQueue from 'p-queue';
 import { CloudError, findCause } from '../providers/errors.js';
 import type { CallBudget } from '../providers/provider.js';
+import { backoffDelay } from './backoff.js';
 
 export type CallOutcome = 'success' | 'error' | 'throttled';
 
@@ -60,7 +61,7 @@ export class CloudCalls {
   constructor(options: CloudCallsOptions = {}) {
     this.#options = {
       throttleAttempts: 5,
-      throttleBackoffMs: (n) => Math.min(30_000, 1000 * 2 ** (n - 1)),
+      throttleBackoffMs: (n) => backoffDelay(n, { baseMs: 1000, maxMs: 30_000, jitter: 0 }),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
       now: Date.now,
       ...options,
@@ -111,12 +112,7 @@ export class CloudCalls {
         const throttled = findCause(err, CloudError)?.throttled === true;
         this.#observe(name, operation, throttled ? 'throttled' : 'error', started);
         if (!throttled || attempt >= this.#options.throttleAttempts) throw err;
-        const waiting = this.#waiting();
-        try {
-          await abortable(this.#backOff(state), waiting.signal);
-        } finally {
-          waiting.done();
-        }
+        await this.#backOff(state);
       }
     }
   }
@@ -167,13 +163,16 @@ export class CloudCalls {
    * Pauses the whole budget so every worker waits, not only the one that was throttled. The
    * other calls in flight are usually throttled in the same breath: they wait out the same pause,
    * or N workers would push the backoff N steps (to its 30 s cap) on one throttling episode.
+   * Shutdown ends the pause: every call waiting it out rejects with the shutdown's reason.
    */
   async #backOff(state: BudgetQueue): Promise<void> {
     if (state.pause) return state.pause;
     state.consecutiveThrottles++;
     const delay = this.#options.throttleBackoffMs(state.consecutiveThrottles);
+    const waiting = this.#waiting();
     state.queue.pause();
-    state.pause = this.#options.sleep(delay).finally(() => {
+    state.pause = abortable(this.#options.sleep(delay), waiting.signal).finally(() => {
+      waiting.done();
       state.pause = undefined;
       state.queue.start();
     });
@@ -200,12 +199,12 @@ export class CloudCalls {
   }
 }
 
-/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+/** `promise`, or a rejection with the signal's reason as soon as it aborts (or at once if it has). */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
