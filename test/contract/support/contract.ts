@@ -16,8 +16,6 @@ export interface Case {
 
 export const before121 = (t: Target) =>
   t.minor < 21 ? `${t.gitVersion} predates the field (1.21+)` : undefined;
-export const emulatorOnly = (why: string) => (t: Target) =>
-  t.kind === 'emulator' ? undefined : why;
 
 export function contract(title: string, cases: Case[]): void {
   for (const kind of targetKinds()) {
