@@ -13,6 +13,7 @@ import {
   type V1LoadBalancerIngress,
   type V1Service,
 } from '@kubernetes/client-node';
+import { findCause } from '../../providers/errors.js';
 import { LOAD_BALANCER_CLEANUP_FINALIZER } from './predicates.js';
 
 export const LOAD_BALANCER_READY_CONDITION = 'LoadBalancerReady';
@@ -33,10 +34,7 @@ export function isNotFound(err: unknown): boolean {
 
 /** A 409 anywhere in the cause chain: someone else wrote first. */
 export function isConflict(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e instanceof ApiException && e.code === 409) return true;
-  }
-  return false;
+  return findCause(err, ApiException)?.code === 409;
 }
 
 /** Adds our finalizer; the resourceVersion makes it fail with 409 rather than drop another's. */
