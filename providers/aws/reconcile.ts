@@ -33,7 +33,7 @@ import {
   revokeStaleNodeAccess,
   type StaleNodeAccess,
 } from './node-access.js';
-import { ensureFrontendSecurityGroup, findSecurityGroup } from './security.js';
+import { ensureFrontendSecurityGroup } from './security.js';
 import { chooseSubnets, type SubnetChoice } from './subnets.js';
 import { ownedBy, retiringTag } from './tags.js';
 import {
@@ -277,9 +277,10 @@ async function reconcileExisting(
   lb: LoadBalancer,
 ): Promise<{ lb: LoadBalancer; groupId: string }> {
   const { elb, ec2 } = env.clients;
-  const spec = frontendSpec(env, service, desired, lb.VpcId!);
-  const group = await findSecurityGroup(ec2, spec.name, lb.VpcId);
-  const groupId = await ensureFrontendSecurityGroup(ec2, spec, group);
+  const groupId = await ensureFrontendSecurityGroup(
+    ec2,
+    frontendSpec(env, service, desired, lb.VpcId!),
+  );
   if (!lb.SecurityGroups?.includes(groupId)) {
     // Deleted out of band and made again above: give the NLB the new one.
     await elb.send(

@@ -55,10 +55,8 @@ export async function findSecurityGroup(
 export async function ensureFrontendSecurityGroup(
   ec2: EC2Client,
   spec: FrontendGroupSpec,
-  known?: SecurityGroup,
 ): Promise<string> {
-  let group = known ?? (await findSecurityGroup(ec2, spec.name, spec.vpcId));
-  if (!group) group = await create(ec2, spec);
+  const group = (await findSecurityGroup(ec2, spec.name, spec.vpcId)) ?? (await create(ec2, spec));
   const desired = desiredRules(spec);
   const actual = actualRules(group.IpPermissions ?? []);
   const missing = [...desired].filter((k) => !actual.has(k));
