@@ -120,9 +120,8 @@ export async function ensureNlb(
     arns.set(want.name, tg.TargetGroupArn!);
   }
   const retired = retiring ? pool.filter((tg) => !wanted.has(tg.TargetGroupName!)) : [];
-  const untagged = [...pool.filter((tg) => wanted.has(tg.TargetGroupName!)), ...retired].filter(
-    (tg) => !tags.has(tg.TargetGroupArn!),
-  );
+  // Only a retiring pool holds groups whose tags were not read above.
+  const untagged = pool.filter((tg) => !tags.has(tg.TargetGroupArn!));
   for (const [arn, t] of await describeTags(
     elb,
     untagged.map((tg) => tg.TargetGroupArn!),
