@@ -3,6 +3,7 @@
  * or the environment. `validate` returns every problem at once, each naming the flag and value.
  */
 import type { NodePortRange } from '../controllers/service/nodeports.js';
+import { parseBindAddress } from '../runtime/http-server.js';
 import { parseDuration } from './duration.js';
 
 export interface LeaderElectionConfig {
@@ -80,6 +81,12 @@ export function buildConfig(flags: RawFlags): Config {
     errors.push(`--${name}: expected true or false, got "${String(raw)}"`);
     return false;
   };
+  const bindAddress = (name: string) => {
+    const raw = str(name) ?? '';
+    const error = bindAddressError(name, raw);
+    if (error) errors.push(error);
+    return raw;
+  };
   const oneOf = <T extends string>(name: string, allowed: readonly T[]) => {
     const raw = str(name) as T;
     if (!allowed.includes(raw)) errors.push(`--${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
@@ -151,8 +158,8 @@ export function buildConfig(flags: RawFlags): Config {
       resourceName,
       resourceNamespace,
     }),
-    metricsBindAddress: bindAddress('metrics-bind-address', str('metrics-bind-address'), errors),
-    healthProbeBindAddress: bindAddress('health-probe-bind-address', str('health-probe-bind-address'), errors),
+    metricsBindAddress: bindAddress('metrics-bind-address'),
+    healthProbeBindAddress: bindAddress('health-probe-bind-address'),
     logLevel: oneOf('log-level', ['debug', 'info', 'warn', 'error'] as const),
     logFormat: oneOf('log-format', ['json', 'text'] as const),
     shutdownGracePeriodMs: duration('shutdown-grace-period'),
@@ -179,11 +186,12 @@ function validName(name: string, errors: string[]): string {
   return name;
 }
 
-/** `host:port`, `:port`, or `0` (disabled). */
-function bindAddress(flag: string, value: string | undefined, errors: string[]): string {
-  const v = value ?? '';
-  if (v === '0') return v;
-  const m = /^(.*):(\d+)$/.exec(v);
-  if (!m || Number(m[2]) > 65535) errors.push(`--${flag}: expected host:port, :port or 0 to disable, got "${v}"`);
-  return v;
+/** A `--*-bind-address` value the HTTP server cannot read (`host:port`, `[v6]:port`, `:port` or `0`), named. */
+export function bindAddressError(flag: string, value: string): string | undefined {
+  try {
+    parseBindAddress(value);
+    return undefined;
+  } catch {
+    return `--${flag}: expected host:port, [v6]:port, :port or 0 to disable, got "${value}"`;
+  }
 }

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ProviderConfigError, ProviderStartError, UnknownProviderError, errorMessage, findCause } from '../providers/errors.js';
 import { createLogger } from '../runtime/logger.js';
-import { HealthChecks, parseBindAddress, startHttpServers } from '../runtime/http-server.js';
+import { HealthChecks, startHttpServers } from '../runtime/http-server.js';
 import { createMetrics } from '../runtime/metrics.js';
 import { Shutdown } from '../runtime/shutdown.js';
 import { runSandbox } from '../sandbox/sandbox.js';
-import { buildConfig, ConfigError } from './config.js';
+import { bindAddressError, buildConfig, ConfigError } from './config.js';
 import { addControllerFlags, flagValues } from './flags.js';
 import { loadCloudConfig, loadKubeConfig } from './inputs.js';
 import { bindFailure, startController } from './run.js';
@@ -114,8 +114,8 @@ program
       const errors = [
         ...(['debug', 'info', 'warn', 'error'].includes(opts.logLevel) ? [] : [`--log-level: expected debug, info, warn or error, got "${opts.logLevel}"`]),
         ...(['json', 'text'].includes(opts.logFormat) ? [] : [`--log-format: expected json or text, got "${opts.logFormat}"`]),
-        ...(opts.healthProbeBindAddress === '0' || parseBindAddress(opts.healthProbeBindAddress) ? [] : [`--health-probe-bind-address: expected host:port, :port or 0, got "${opts.healthProbeBindAddress}"`]),
-      ];
+        bindAddressError('health-probe-bind-address', opts.healthProbeBindAddress),
+      ].filter((e) => e !== undefined);
       if (errors.length) throw new ConfigError(errors);
       const logger = createLogger({ level: opts.logLevel as 'info', format: opts.logFormat as 'json' });
       const kubeConfig = loadKubeConfig(opts.kubeconfig);

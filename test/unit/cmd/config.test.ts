@@ -76,6 +76,15 @@ describe('configuration', () => {
   it('refuses a configuration that would act on nothing', () => {
     assert.match(errorsOf('--cloud-provider', 'fake', '--handle-unclassed', 'false').join('\n'), /would act on nothing/);
   });
+
+  it('refuses a bind address the HTTP server cannot read, and takes the forms it can', () => {
+    const errors = errorsOf('--cloud-provider', 'fake', '--metrics-bind-address', '::1:8080', '--health-probe-bind-address', 'abc');
+    assert.deepEqual(errors, [
+      '--metrics-bind-address: expected host:port, [v6]:port, :port or 0 to disable, got "::1:8080"',
+      '--health-probe-bind-address: expected host:port, [v6]:port, :port or 0 to disable, got "abc"',
+    ]);
+    assert.deepEqual(errorsOf('--cloud-provider', 'fake', '--metrics-bind-address', '[::1]:8080', '--health-probe-bind-address', '0'), []);
+  });
 });
 
 describe('parseDuration', () => {
