@@ -119,14 +119,10 @@ export async function ensureNlb(
     const tg = have ?? (await createTargetGroup(elb, want, lb.VpcId!, desired.tags));
     arns.set(want.name, tg.TargetGroupArn!);
   }
-  const retired = retiring ? pool.filter((tg) => !wanted.has(tg.TargetGroupName!)) : [];
-  // Only a retiring pool holds groups whose tags were not read above.
-  const untagged = pool.filter((tg) => !tags.has(tg.TargetGroupArn!));
-  for (const [arn, t] of await describeTags(
-    elb,
-    untagged.map((tg) => tg.TargetGroupArn!),
-  ))
-    tags.set(arn, t);
+  // Unless retiring, the pool is exactly the wanted groups, all tagged above.
+  const retired = pool.filter((tg) => !wanted.has(tg.TargetGroupName!));
+  const untagged = pool.map((tg) => tg.TargetGroupArn!).filter((arn) => !tags.has(arn));
+  for (const [arn, t] of await describeTags(elb, untagged)) tags.set(arn, t);
   // Groups created above already carry desired.tags.
   const existing = new Set([lbArn, ...arns.values()]);
   await reconcileTags(elb, new Map([...tags].filter(([arn]) => existing.has(arn))), desired.tags);
