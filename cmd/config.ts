@@ -180,7 +180,7 @@ function parseRange(text: string): { min: number; max: number } | undefined {
 }
 
 function validName(name: string, errors: string[]): string {
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
+  if (!DNS_LABEL.test(name)) {
     errors.push(`--cluster-name: "${name}" must be 1-63 lower-case letters, digits or '-', starting and ending alphanumeric`);
   }
   return name;
