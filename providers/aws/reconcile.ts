@@ -240,12 +240,16 @@ function targetsWithWarnings(ctx: CallContext, nodes: readonly Readonly<V1Node>[
   return instanceIds;
 }
 
-function subnetsFor(env: AwsEnv, desired: DesiredLoadBalancer): Promise<SubnetChoice> {
+function subnetsFor(
+  env: AwsEnv,
+  desired: DesiredLoadBalancer,
+  vpcId = env.config.vpcId,
+): Promise<SubnetChoice> {
   return chooseSubnets(env.clients.ec2, {
     clusterName: env.clusterName,
     scheme: desired.settings.scheme,
     ...(desired.settings.subnets ? { requested: desired.settings.subnets } : {}),
-    ...(env.config.vpcId ? { vpcId: env.config.vpcId } : {}),
+    ...(vpcId ? { vpcId } : {}),
   });
 }
 
@@ -286,12 +290,7 @@ async function reconcileExisting(
     );
   }
   if (desired.settings.subnets) {
-    const wanted = await chooseSubnets(ec2, {
-      clusterName: env.clusterName,
-      scheme: desired.settings.scheme,
-      requested: desired.settings.subnets,
-      vpcId: lb.VpcId!,
-    });
+    const wanted = await subnetsFor(env, desired, lb.VpcId);
     const current = (lb.AvailabilityZones ?? []).map((z) => z.SubnetId).sort();
     if (current.join() !== wanted.subnetIds.join()) {
       await elb.send(
