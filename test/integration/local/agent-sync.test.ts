@@ -16,12 +16,9 @@ import {
   tweakAnnotations,
   tweakNodeAddress,
   tweakNodeLabels,
+  tweakIngressIP,
 } from '../../fixtures/builders.js';
 import { startBackends, whoAnswers, type NamedBackend } from './helpers.js';
-
-const withStatus = (ip: string) => (s: V1Service) => {
-  s.status = { loadBalancer: { ingress: [{ ip }] } };
-};
 
 describe('local proxy agent sync', () => {
   const pool = new AddressPool([
@@ -66,10 +63,10 @@ describe('local proxy agent sync', () => {
     ];
     const { serve: specs } = desiredServices(
       [
-        service('served', withStatus('127.243.200.1')),
+        service('served', tweakIngressIP('127.243.200.1')),
         service('pending'),
-        service('elsewhere', withStatus('10.0.0.1')),
-        service('nodeport', withStatus('127.243.200.2'), (s) => (s.spec!.type = 'NodePort')),
+        service('elsewhere', tweakIngressIP('10.0.0.1')),
+        service('nodeport', tweakIngressIP('127.243.200.2'), (s) => (s.spec!.type = 'NodePort')),
       ],
       nodes,
       pool,
@@ -86,14 +83,14 @@ describe('local proxy agent sync', () => {
 
   it('leaves a served Service untouched when an edit makes it invalid, as the controller does', async () => {
     const nodes = [newNode('node-1', tweakNodeAddress(backends[0]!.host))];
-    const valid = service('edited', withStatus('127.243.200.3'));
+    const valid = service('edited', tweakIngressIP('127.243.200.3'));
     await reconcileDataPath(dataPath, desiredServices([valid], nodes, pool), noopLogger);
     assert.equal(await whoAnswers('127.243.200.3', 18082), 'node-1');
     // The controller refuses the edit (Invalid condition, address kept); the agent must neither
     // drop the Service (an outage) nor apply the refused spec (a second port, here).
     const invalid = service(
       'edited',
-      withStatus('127.243.200.3'),
+      tweakIngressIP('127.243.200.3'),
       tweakAnnotations({ 'kube-lbc.io/scheduler': 'bogus' }),
       (s) => {
         s.metadata!.uid = valid.metadata!.uid;
@@ -104,7 +101,7 @@ describe('local proxy agent sync', () => {
     assert.equal(await whoAnswers('127.243.200.3', 18082), 'node-1');
     await assert.rejects(whoAnswers('127.243.200.3', 18083), /ECONNREFUSED/);
     // So too for what only the core refuses (a protocol the provider cannot serve).
-    const sctp = service('edited', withStatus('127.243.200.3'), (s) => {
+    const sctp = service('edited', tweakIngressIP('127.243.200.3'), (s) => {
       s.metadata!.uid = valid.metadata!.uid;
       s.spec!.ports = [{ port: 18083, protocol: 'SCTP', nodePort: backends[1]!.port }];
     });
@@ -117,8 +114,8 @@ describe('local proxy agent sync', () => {
 
   it('binds what it can, skips addresses this node does not hold, and removes what is gone', async () => {
     const nodes = backends.map((b) => newNode(b.name, tweakNodeAddress(b.host)));
-    const here = service('here', withStatus('127.243.200.1'));
-    const away = service('away', withStatus('192.0.2.1'));
+    const here = service('here', tweakIngressIP('127.243.200.1'));
+    const away = service('away', tweakIngressIP('192.0.2.1'));
     await reconcileDataPath(dataPath, desiredServices([here, away], nodes, pool), noopLogger);
     assert.equal(await whoAnswers('127.243.200.1', 18082), 'node-1');
     await reconcileDataPath(dataPath, desiredServices([away], nodes, pool), noopLogger);

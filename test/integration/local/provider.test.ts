@@ -14,6 +14,7 @@ import {
   tweakAnnotations,
   tweakLocalTraffic,
   tweakNodeAddress,
+  tweakIngressIP,
 } from '../../fixtures/builders.js';
 import { startBackends, whoAnswers, type NamedBackend } from './helpers.js';
 
@@ -62,10 +63,6 @@ function service(name: string, nodePort: number, ...tweaks: ((s: V1Service) => v
     ...tweaks,
   );
 }
-
-const withStatus = (ip: string) => (s: V1Service) => {
-  s.status = { loadBalancer: { ingress: [{ ip }] } };
-};
 
 /** kube-proxy's health endpoint on each node: 200 unless `status` says otherwise. */
 async function startHealthz(hosts: string[], status: Record<string, number>, names: string[]) {
@@ -197,8 +194,8 @@ describe('local provider (real sockets)', () => {
     await h.provider.close();
     const port = backends[0]!.port;
     const existing = [
-      service('kept-1', port, withStatus('127.243.100.2')),
-      service('kept-2', port, withStatus('127.243.100.1')),
+      service('kept-1', port, tweakIngressIP('127.243.100.2')),
+      service('kept-2', port, tweakIngressIP('127.243.100.1')),
     ];
     h = await newProvider({}, existing);
     const fresh = await h.provider.ensureLoadBalancer(h.ctx, 'test', service('fresh', port), nodes);
