@@ -14,7 +14,7 @@ import { startController } from '../cmd/run.js';
 import { sharedFakeCloud } from '../providers/fake/index.js';
 import { Informer } from '../runtime/informer.js';
 import { reuseConnections } from '../runtime/kube-client.js';
-import { noopLogger } from '../runtime/logger.js';
+import { noopLogger } from '../contract/logger.js';
 import { startApiServerThread } from './support/apiserver-thread.js';
 
 const { values, positionals } = parseArgs({

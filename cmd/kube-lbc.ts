@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ProviderConfigError, ProviderStartError, UnknownProviderError, errorMessage, findCause } from '../providers/errors.js';
+import { ProviderConfigError, ProviderStartError, UnknownProviderError, errorMessage, findCause } from '../contract/errors.js';
 import { createLogger } from '../runtime/logger.js';
 import { HealthChecks, startHttpServers } from '../runtime/http-server.js';
 import { createMetrics } from '../runtime/metrics.js';

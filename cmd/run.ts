@@ -8,13 +8,13 @@ import { ServiceController } from '../controllers/service/controller.js';
 import { ClusterInformers } from '../runtime/cluster-informers.js';
 import { ApiEventRecorder } from '../controllers/service/events.js';
 import { createServiceMetrics } from '../controllers/service/metrics.js';
-import type { LoadBalancerProvider } from '../providers/provider.js';
-import { errorMessage } from '../providers/errors.js';
+import type { LoadBalancerProvider } from '../contract/provider.js';
+import { errorMessage } from '../contract/errors.js';
 import { createProvider } from '../providers/registry.js';
-import { CloudCalls, type CallObserver } from '../runtime/cloud-calls.js';
+import { CloudCallGate, type CallObserver } from '../runtime/cloud-calls.js';
 import { addLeaderElectionChecks, HealthChecks, parseBindAddress, startHttpServers, type RunningHttpServers } from '../runtime/http-server.js';
 import { LeaderElector } from '../runtime/leader-election.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../contract/logger.js';
 import { createMetrics } from '../runtime/metrics.js';
 import { ConfigError, type Config } from './config.js';
 
@@ -32,7 +32,7 @@ export interface RunningController {
   readonly provider: LoadBalancerProvider;
   readonly informers: ClusterInformers;
   readonly servers: RunningHttpServers;
-  readonly cloudCalls: CloudCalls;
+  readonly cloudCalls: CloudCallGate;
   /** Events are written in the background; `flush()` resolves when every one recorded is written. */
   readonly events: { flush(): Promise<void> };
   /** Resolves when this replica starts reconciling (at once without leader election). */
@@ -72,7 +72,7 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
   // Calls the factory itself makes are held until then.
   let observe: CallObserver | undefined;
   const early: Parameters<CallObserver>[0][] = [];
-  const cloudCalls = new CloudCalls({
+  const cloudCalls = new CloudCallGate({
     signal: stopping.signal,
     defaultOverride: {
       ...(config.cloudQps !== undefined && { qps: config.cloudQps }),

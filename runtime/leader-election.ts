@@ -15,9 +15,9 @@ import {
 } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { errorMessage } from '../providers/errors.js';
+import { errorMessage } from '../contract/errors.js';
 import { LeaseLock, statusCode, type LeaseApi } from './lease-lock.js';
-import { noopLogger, type Logger } from './logger.js';
+import { noopLogger, type Logger } from '../contract/logger.js';
 import { abortableSleep } from './sleep.js';
 
 export type { LeaseApi } from './lease-lock.js';

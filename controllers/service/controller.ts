@@ -5,11 +5,11 @@
  * is never worked on by two workers at once.
  */
 import type { CoreV1Api, V1Node, V1Service } from '@kubernetes/client-node';
-import type { LoadBalancerProvider } from '../../providers/provider.js';
+import type { LoadBalancerProvider } from '../../contract/provider.js';
 import type { BackoffOptions } from '../../runtime/backoff.js';
 import type { ClusterInformers } from '../../runtime/cluster-informers.js';
 import { objectKey } from '../../runtime/informer.js';
-import { noopLogger, type Logger } from '../../runtime/logger.js';
+import { noopLogger, type Logger } from '../../contract/logger.js';
 import { WorkQueue, type WorkQueueMetrics } from '../../runtime/workqueue.js';
 import type { EventRecorder } from './events.js';
 import { collectGarbage } from './garbage-collector.js';

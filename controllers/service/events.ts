@@ -11,7 +11,7 @@
  */
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import PQueue from 'p-queue';
-import { noopLogger, type Logger } from '../../runtime/logger.js';
+import { noopLogger, type Logger } from '../../contract/logger.js';
 
 export type EventType = 'Normal' | 'Warning';
 

@@ -13,7 +13,7 @@ import {
   type V1LoadBalancerIngress,
   type V1Service,
 } from '@kubernetes/client-node';
-import { findCause } from '../../providers/errors.js';
+import { findCause } from '../../contract/errors.js';
 import { LOAD_BALANCER_CLEANUP_FINALIZER } from './predicates.js';
 
 export const LOAD_BALANCER_READY_CONDITION = 'LoadBalancerReady';

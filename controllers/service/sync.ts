@@ -5,9 +5,9 @@
  * the cloud, and the in-memory record below only saves calls, never decides correctness.
  */
 import type { CoreV1Api, V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
-import { InvalidServiceError, RetryAfterError, errorMessage, findCause } from '../../providers/errors.js';
-import type { CallContext, FieldError, LoadBalancerProvider } from '../../providers/provider.js';
-import type { Logger } from '../../runtime/logger.js';
+import { InvalidServiceError, RetryAfterError, errorMessage, findCause, formatFieldErrors } from '../../contract/errors.js';
+import type { CallContext, FieldError, LoadBalancerProvider } from '../../contract/provider.js';
+import type { Logger } from '../../contract/logger.js';
 import type { EventRecorder } from './events.js';
 import type { NodeSet } from './node-sync.js';
 import type { ServiceMetrics, SyncOperation, SyncResult } from './metrics.js';
@@ -20,7 +20,7 @@ import {
   type ClassFilter,
 } from './predicates.js';
 import { addFinalizer, cacheCaughtUp, patchStatus, removeFinalizer, sameIngress } from './status.js';
-import { formatFieldErrors, validateService } from './validate.js';
+import { validateService } from '../../contract/capabilities.js';
 
 export interface ServiceSyncerDeps {
   readonly api: CoreV1Api;

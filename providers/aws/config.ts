@@ -4,7 +4,7 @@
  * instance metadata) unless overridden here. Credentials themselves are never accepted in the
  * file: a config file is the wrong place for a secret, and the SDK chains already cover it.
  */
-import { ProviderConfigError } from '../errors.js';
+import { ProviderConfigError } from '../../contract/errors.js';
 
 export interface AwsConfig {
   /** Overrides the SDK's region chain (`AWS_REGION`, shared config, instance metadata). */

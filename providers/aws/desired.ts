@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import type { FieldError } from '../provider.js';
+import type { FieldError } from '../../contract/provider.js';
 import {
   defaultHealthCheckIntervalSeconds,
   parseAnnotations,
@@ -14,7 +14,7 @@ import {
 } from './annotations.js';
 import { loadBalancerName, targetGroupName, type TargetProtocol } from './names.js';
 import { ownershipTags } from './tags.js';
-import { canonicalCidr, isCidr, sourceRangesOf } from '../service-spec.js';
+import { canonicalCidr, isCidr, sourceRangesOf } from '../../contract/service-spec.js';
 
 export interface HealthCheck {
   readonly protocol: HealthCheckProtocol;

@@ -2,8 +2,8 @@
  * The fake provider's `--cloud-config`. Every key is optional; an unknown key or a bad value is a
  * `ProviderConfigError` naming it, so a typo is caught at start-up rather than ignored.
  */
-import { ProviderConfigError } from '../errors.js';
-import { BOOLEAN_CAPABILITIES, PROTOCOLS, type Capabilities, type Protocol } from '../provider.js';
+import { ProviderConfigError } from '../../contract/errors.js';
+import { BOOLEAN_CAPABILITIES, PROTOCOLS, type Capabilities, type Protocol } from '../../contract/provider.js';
 import { parseIngressMode, type IngressMode } from './addresses.js';
 
 export interface FakeConfig {

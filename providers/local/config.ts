@@ -2,7 +2,7 @@
  * The `local` provider's `--cloud-config`: validated once, frozen, every unknown key rejected with
  * a `ProviderConfigError` naming it (a typo must not silently fall back to a default).
  */
-import { ProviderConfigError } from '../errors.js';
+import { ProviderConfigError } from '../../contract/errors.js';
 import { parseRange, type IpRange } from './ipv4.js';
 
 /**

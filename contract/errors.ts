@@ -36,7 +36,7 @@ export class RetryAfterError extends Error {
 export class InvalidServiceError extends Error {
   readonly code = 'ERR_INVALID_SERVICE' as const;
   constructor(readonly fieldErrors: readonly FieldError[]) {
-    super(fieldErrors.map((e) => `${e.field}: ${e.message}`).join('; '));
+    super(formatFieldErrors(fieldErrors));
     this.name = 'InvalidServiceError';
   }
 }
@@ -125,6 +125,11 @@ export function findCause<T extends Error>(
     seen.add(e);
   }
   return undefined;
+}
+
+/** `field: message; field: message`, as Events and conditions show them. */
+export function formatFieldErrors(errors: readonly FieldError[]): string {
+  return errors.map((e) => `${e.field}: ${e.message}`).join('; ');
 }
 
 export function errorMessage(err: unknown): string {

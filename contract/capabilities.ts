@@ -4,8 +4,8 @@
  */
 import { isIP } from 'node:net';
 import type { V1Service } from '@kubernetes/client-node';
-import type { Capabilities, FieldError, LoadBalancerProvider, Protocol } from '../../providers/provider.js';
-import { isCidr, sourceRangesOf } from '../../providers/service-spec.js';
+import type { Capabilities, FieldError, LoadBalancerProvider, Protocol } from './provider.js';
+import { isCidr, sourceRangesOf } from './service-spec.js';
 
 export function validateService(svc: Readonly<V1Service>, provider: LoadBalancerProvider): FieldError[] {
   return [...validateCapabilities(svc, provider.capabilities), ...provider.validateService(svc)];
@@ -46,8 +46,4 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
     errors.push({ field: 'spec.ipFamilies', message: 'dual-stack load balancers are not supported by this provider' });
   }
   return errors;
-}
-
-export function formatFieldErrors(errors: readonly FieldError[]): string {
-  return errors.map((e) => `${e.field}: ${e.message}`).join('; ');
 }
