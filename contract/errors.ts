@@ -2,16 +2,7 @@
  * Errors a provider throws, each with a stable `code`, so the core can decide what to do without
  * parsing messages. Classify cloud SDK errors once, in the provider's adapter, into these.
  */
-import type { FieldError } from './provider.js';
-import type { LoadBalancerStatus } from './provider.js';
-
-export type ErrorCode =
-  | 'ERR_RETRY_AFTER'
-  | 'ERR_INVALID_SERVICE'
-  | 'ERR_CLOUD'
-  | 'ERR_PROVIDER_CONFIG'
-  | 'ERR_UNKNOWN_PROVIDER'
-  | 'ERR_PROVIDER_START';
+import type { FieldError, LoadBalancerStatus } from './provider.js';
 
 /**
  * Not a failure: the cloud needs time (an NLB still provisioning). The core retries after exactly

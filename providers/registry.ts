@@ -28,10 +28,6 @@ export function registerProvider(name: string, factory: ProviderFactory): void {
   registered.set(name, factory);
 }
 
-export function builtinProviderNames(): string[] {
-  return Object.keys(builtins);
-}
-
 /**
  * Creates the provider called `name`. Throws `UnknownProviderError` when nothing answers to the
  * name, `ProviderConfigError` for a bad cloud-config, and `ProviderStartError` when the factory

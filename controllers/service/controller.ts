@@ -16,8 +16,8 @@ import { collectGarbage } from './garbage-collector.js';
 import { noopServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { NodeSync } from './node-sync.js';
 import type { NodePortRange } from './nodeports.js';
+import { isConflict } from '../../runtime/api-errors.js';
 import { needsCleanup, needsUpdate, wantsLoadBalancer, type ClassFilter } from './predicates.js';
-import { isConflict } from './status.js';
 import { ServiceSyncer } from './sync.js';
 
 export interface ServiceControllerConfig {

@@ -4,14 +4,13 @@
  * every port in use cluster-wide from the cache, and let the API server be the judge: a port taken
  * meanwhile comes back as 422 and we pick another.
  */
-import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { isInvalid } from '../../runtime/api-errors.js';
 
 export interface NodePortRange {
   readonly min: number;
   readonly max: number;
 }
-
-export const DEFAULT_NODE_PORT_RANGE: NodePortRange = { min: 30000, max: 32767 };
 
 export function portsMissingNodePort(svc: Readonly<V1Service>): number[] {
   return (svc.spec?.ports ?? []).flatMap((p, i) => (p.nodePort ? [] : [i]));
@@ -79,7 +78,7 @@ export async function allocateNodePorts(api: CoreV1Api, svc: Readonly<V1Service>
     try {
       return await api.patchNamespacedService({ name, namespace, body }, mergePatch);
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 422) || attempt >= MAX_ATTEMPTS) throw err;
+      if (!isInvalid(err) || attempt >= MAX_ATTEMPTS) throw err;
       for (const p of picked) refused.add(p);
     }
   }

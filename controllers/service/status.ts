@@ -5,7 +5,6 @@
  * success. Plus a `LoadBalancerReady` condition so a user sees why a Service is `<pending>`.
  */
 import {
-  ApiException,
   PatchStrategy,
   setHeaderOptions,
   type CoreV1Api,
@@ -13,7 +12,7 @@ import {
   type V1LoadBalancerIngress,
   type V1Service,
 } from '@kubernetes/client-node';
-import { findCause } from '../../contract/errors.js';
+import { isNotFound } from '../../runtime/api-errors.js';
 import { LOAD_BALANCER_CLEANUP_FINALIZER } from './predicates.js';
 
 export const LOAD_BALANCER_READY_CONDITION = 'LoadBalancerReady';
@@ -27,15 +26,6 @@ export interface ReadyState {
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
-
-export function isNotFound(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 404;
-}
-
-/** A 409 anywhere in the cause chain: someone else wrote first. */
-export function isConflict(err: unknown): boolean {
-  return findCause(err, ApiException)?.code === 409;
-}
 
 /** Adds our finalizer; the resourceVersion makes it fail with 409 rather than drop another's. */
 export async function addFinalizer(api: CoreV1Api, svc: Readonly<V1Service>): Promise<V1Service> {
