@@ -44,8 +44,13 @@ export async function addFinalizer(api: CoreV1Api, svc: Readonly<V1Service>): Pr
 }
 
 /** Removes our finalizer; a Service already gone is success (returns undefined). */
-export async function removeFinalizer(api: CoreV1Api, svc: Readonly<V1Service>): Promise<V1Service | undefined> {
-  const finalizers = (svc.metadata?.finalizers ?? []).filter((f) => f !== LOAD_BALANCER_CLEANUP_FINALIZER);
+export async function removeFinalizer(
+  api: CoreV1Api,
+  svc: Readonly<V1Service>,
+): Promise<V1Service | undefined> {
+  const finalizers = (svc.metadata?.finalizers ?? []).filter(
+    (f) => f !== LOAD_BALANCER_CLEANUP_FINALIZER,
+  );
   try {
     return await patchMetadata(api, svc, finalizers);
   } catch (err) {
@@ -54,14 +59,22 @@ export async function removeFinalizer(api: CoreV1Api, svc: Readonly<V1Service>):
   }
 }
 
-function patchMetadata(api: CoreV1Api, svc: Readonly<V1Service>, finalizers: string[]): Promise<V1Service> {
+function patchMetadata(
+  api: CoreV1Api,
+  svc: Readonly<V1Service>,
+  finalizers: string[],
+): Promise<V1Service> {
   const { name = '', namespace = '', resourceVersion } = svc.metadata ?? {};
   const body = { metadata: { resourceVersion, finalizers: finalizers.length ? finalizers : null } };
   return api.patchNamespacedService({ name, namespace, body }, mergePatch);
 }
 
 /** The condition as it should read, keeping lastTransitionTime when the status did not flip. */
-export function readyCondition(svc: Readonly<V1Service>, state: ReadyState, now: Date): V1Condition {
+export function readyCondition(
+  svc: Readonly<V1Service>,
+  state: ReadyState,
+  now: Date,
+): V1Condition {
   const status = state.reason === 'Ready' ? 'True' : 'False';
   const previous = findReadyCondition(svc);
   return {
@@ -97,7 +110,9 @@ export async function patchStatus(
 ): Promise<V1Service | undefined> {
   const currentIngress = svc.status?.loadBalancer?.ingress ?? [];
   const ingress = desired.ingress ?? currentIngress;
-  const others = (svc.status?.conditions ?? []).filter((c) => c.type !== LOAD_BALANCER_READY_CONDITION);
+  const others = (svc.status?.conditions ?? []).filter(
+    (c) => c.type !== LOAD_BALANCER_READY_CONDITION,
+  );
   const current = findReadyCondition(svc);
   let conditions = svc.status?.conditions ?? [];
   if (desired.ready === null) conditions = others;
@@ -119,7 +134,10 @@ export async function patchStatus(
   }
   const { name = '', namespace = '' } = svc.metadata ?? {};
   try {
-    return await api.patchNamespacedServiceStatus({ name, namespace, body: { status } }, strategicMergePatch);
+    return await api.patchNamespacedServiceStatus(
+      { name, namespace, body: { status } },
+      strategicMergePatch,
+    );
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -150,8 +168,12 @@ function sameCondition(a: V1Condition | undefined, b: V1Condition): boolean {
  * A missing ipMode matches any: servers before 1.29 drop the field from what we write, and
  * comparing it would rewrite the status on every sync.
  */
-export function sameIngress(a: readonly V1LoadBalancerIngress[], b: readonly V1LoadBalancerIngress[]): boolean {
-  const norm = (i: V1LoadBalancerIngress) => JSON.stringify([i.ip ?? '', i.hostname ?? '', i.ports ?? []]);
+export function sameIngress(
+  a: readonly V1LoadBalancerIngress[],
+  b: readonly V1LoadBalancerIngress[],
+): boolean {
+  const norm = (i: V1LoadBalancerIngress) =>
+    JSON.stringify([i.ip ?? '', i.hostname ?? '', i.ports ?? []]);
   return (
     a.length === b.length &&
     a.every((x, n) => {

@@ -5,7 +5,12 @@
  * the cloud, and the in-memory record below only saves calls, never decides correctness.
  */
 import type { CoreV1Api, V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
-import { InvalidServiceError, RetryAfterError, errorMessage, findCause } from '../../providers/errors.js';
+import {
+  InvalidServiceError,
+  RetryAfterError,
+  errorMessage,
+  findCause,
+} from '../../providers/errors.js';
 import type { CallContext, FieldError, LoadBalancerProvider } from '../../providers/provider.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { EventRecorder } from './events.js';
@@ -19,7 +24,13 @@ import {
   wantsLoadBalancer,
   type ClassFilter,
 } from './predicates.js';
-import { addFinalizer, cacheCaughtUp, patchStatus, removeFinalizer, sameIngress } from './status.js';
+import {
+  addFinalizer,
+  cacheCaughtUp,
+  patchStatus,
+  removeFinalizer,
+  sameIngress,
+} from './status.js';
 import { formatFieldErrors, validateService } from './validate.js';
 
 export interface ServiceSyncerDeps {
@@ -84,21 +95,30 @@ export class ServiceSyncer {
   recordMadeByUs(key: string, svc: V1Service): void {
     const uid = svc.metadata?.uid;
     if (!uid || this.#applied.get(key)?.uid === uid) return;
-    this.#applied.set(key, { uid, serviceFingerprint: '', nodesFingerprint: '', ingress: [], statusVersion: undefined, service: svc });
+    this.#applied.set(key, {
+      uid,
+      serviceFingerprint: '',
+      nodesFingerprint: '',
+      ingress: [],
+      statusVersion: undefined,
+      service: svc,
+    });
   }
 
   async sync(key: string): Promise<SyncOutcome> {
     const svc = this.#deps.services.get(key);
     if (!svc) return this.#syncVanished(key);
     const madeByUs = this.#applied.get(key)?.uid === svc.metadata?.uid;
-    if (needsCleanup(svc, this.#deps.classes, madeByUs)) return this.#timed('delete', () => this.#delete(key, svc));
+    if (needsCleanup(svc, this.#deps.classes, madeByUs))
+      return this.#timed('delete', () => this.#delete(key, svc));
     // Going away without our finalizer: we made nothing (or our finalizer was stripped, and the
     // vanished path cleans up). A finalizer may not be added to an object being deleted anyway.
     if (svc.metadata?.deletionTimestamp != null) return this.#timed('noop', async () => ({}));
     if (!wantsLoadBalancer(svc, this.#deps.classes)) {
       // Our finalizer went with the change (a manifest PUT whole carries none): what we made for
       // this Service is still ours to delete, as upstream deletes on any change of type.
-      if (madeByUs && svc.spec?.type !== 'LoadBalancer') return this.#timed('delete', () => this.#delete(key, svc));
+      if (madeByUs && svc.spec?.type !== 'LoadBalancer')
+        return this.#timed('delete', () => this.#delete(key, svc));
       this.#applied.delete(key);
       return this.#timed('noop', async () => ({}));
     }
@@ -110,7 +130,11 @@ export class ServiceSyncer {
     const applied = this.#applied.get(key);
     if (!applied) return {};
     return this.#timed('delete', async () => {
-      await this.#deps.provider.ensureLoadBalancerDeleted(this.#ctx(key, applied.service), this.#deps.clusterName, applied.service);
+      await this.#deps.provider.ensureLoadBalancerDeleted(
+        this.#ctx(key, applied.service),
+        this.#deps.clusterName,
+        applied.service,
+      );
       this.#applied.delete(key);
       return {};
     });
@@ -133,13 +157,22 @@ export class ServiceSyncer {
     const serviceFp = serviceFingerprint(cur);
     const applied = this.#applied.get(key);
     if (applied && applied.uid === cur.metadata?.uid && applied.serviceFingerprint === serviceFp) {
-      if (applied.nodesFingerprint === nodesFp) return this.#timed('noop', () => this.#repairStatus(key, cur, applied));
-      return this.#timed('update_hosts', () => this.#updateHosts(key, cur, nodes, nodesFp, applied));
+      if (applied.nodesFingerprint === nodesFp)
+        return this.#timed('noop', () => this.#repairStatus(key, cur, applied));
+      return this.#timed('update_hosts', () =>
+        this.#updateHosts(key, cur, nodes, nodesFp, applied),
+      );
     }
     return this.#timed('ensure', () => this.#ensure(key, cur, nodes, nodesFp, serviceFp));
   }
 
-  async #ensure(key: string, svc: V1Service, nodes: readonly V1Node[], nodesFp: string, serviceFp: string): Promise<SyncOutcome> {
+  async #ensure(
+    key: string,
+    svc: V1Service,
+    nodes: readonly V1Node[],
+    nodesFp: string,
+    serviceFp: string,
+  ): Promise<SyncOutcome> {
     const { api, provider, recorder, clusterName } = this.#deps;
     const generation = this.#generation;
     let cur = svc;
@@ -155,14 +188,25 @@ export class ServiceSyncer {
     recorder.record(cur, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
     let ingress: V1LoadBalancerIngress[];
     try {
-      const status = await provider.ensureLoadBalancer(this.#ctx(key, cur), clusterName, cur, nodes);
+      const status = await provider.ensureLoadBalancer(
+        this.#ctx(key, cur),
+        clusterName,
+        cur,
+        nodes,
+      );
       ingress = this.#withIpMode(status.ingress);
     } catch (err) {
       return this.#ensureFailed(key, cur, err);
     }
-    const written = await patchStatus(api, cur, { ingress, ready: { reason: 'Ready', message: 'Load balancer is ready' } });
+    const written = await patchStatus(api, cur, {
+      ingress,
+      ready: { reason: 'Ready', message: 'Load balancer is ready' },
+    });
     if (!hadIngress && ingress.length) this.#observeFirstIngress(cur);
-    this.#deps.logger.info({ service: key, ingress: ingress.map((i) => i.ip ?? i.hostname) }, 'ensured load balancer');
+    this.#deps.logger.info(
+      { service: key, ingress: ingress.map((i) => i.ip ?? i.hostname) },
+      'ensured load balancer',
+    );
     recorder.record(cur, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
     // A repair pass asked for while we were ensuring must still happen: record nothing then.
     if (generation !== this.#generation) return {};
@@ -183,7 +227,10 @@ export class ServiceSyncer {
     const retry = findCause(err, RetryAfterError);
     if (retry) {
       const ingress = retry.status ? this.#withIpMode(retry.status.ingress) : undefined;
-      await patchStatus(api, svc, { ingress, ready: { reason: 'Provisioning', message: retry.message } });
+      await patchStatus(api, svc, {
+        ingress,
+        ready: { reason: 'Provisioning', message: retry.message },
+      });
       return { retryAfterMs: retry.delayMs };
     }
     const invalid = findCause(err, InvalidServiceError);
@@ -194,19 +241,35 @@ export class ServiceSyncer {
     throw new Error('ensure load balancer', { cause: err });
   }
 
-  async #updateHosts(key: string, svc: V1Service, nodes: readonly V1Node[], nodesFp: string, applied: Applied): Promise<SyncOutcome> {
+  async #updateHosts(
+    key: string,
+    svc: V1Service,
+    nodes: readonly V1Node[],
+    nodesFp: string,
+    applied: Applied,
+  ): Promise<SyncOutcome> {
     const { provider, recorder, clusterName } = this.#deps;
     this.#deps.signal.throwIfAborted();
     try {
       await provider.updateLoadBalancerHosts(this.#ctx(key, svc), clusterName, svc, nodes);
     } catch (err) {
       this.#rethrowIfStopping(err);
-      recorder.record(svc, 'Warning', 'UpdateLoadBalancerFailed', `Error updating load balancer with new hosts: ${errorMessage(err)}`);
+      recorder.record(
+        svc,
+        'Warning',
+        'UpdateLoadBalancerFailed',
+        `Error updating load balancer with new hosts: ${errorMessage(err)}`,
+      );
       throw new Error('update load balancer hosts', { cause: err });
     }
     applied.nodesFingerprint = nodesFp;
     this.#deps.logger.info({ service: key, nodes: nodes.length }, 'updated load balancer hosts');
-    recorder.record(svc, 'Normal', 'UpdatedLoadBalancer', `Updated load balancer with new hosts (${nodes.length} nodes)`);
+    recorder.record(
+      svc,
+      'Normal',
+      'UpdatedLoadBalancer',
+      `Updated load balancer with new hosts (${nodes.length} nodes)`,
+    );
     return {};
   }
 
@@ -214,8 +277,14 @@ export class ServiceSyncer {
   async #repairStatus(key: string, svc: V1Service, applied: Applied): Promise<SyncOutcome> {
     const current = svc.status?.loadBalancer?.ingress ?? [];
     if (!sameIngress(current, applied.ingress) && cacheCaughtUp(svc, applied.statusVersion)) {
-      this.#deps.logger.info({ service: key }, 'status differs from the load balancer; rewriting it');
-      await patchStatus(this.#deps.api, svc, { ingress: applied.ingress, ready: { reason: 'Ready', message: 'Load balancer is ready' } });
+      this.#deps.logger.info(
+        { service: key },
+        'status differs from the load balancer; rewriting it',
+      );
+      await patchStatus(this.#deps.api, svc, {
+        ingress: applied.ingress,
+        ready: { reason: 'Ready', message: 'Load balancer is ready' },
+      });
     }
     return {};
   }
@@ -231,13 +300,19 @@ export class ServiceSyncer {
       this.#rethrowIfStopping(err);
       const retry = findCause(err, RetryAfterError);
       if (retry) return { retryAfterMs: retry.delayMs };
-      recorder.record(svc, 'Warning', 'DeleteLoadBalancerFailed', `Error deleting load balancer: ${errorMessage(err)}`);
+      recorder.record(
+        svc,
+        'Warning',
+        'DeleteLoadBalancerFailed',
+        `Error deleting load balancer: ${errorMessage(err)}`,
+      );
       throw new Error('delete load balancer', { cause: err });
     }
     // A Service that stays (type or class changed) must not keep advertising the old address.
     // The finalizer patch is guarded by resourceVersion: it must carry the one that write produced.
     let cur: V1Service = svc;
-    if (svc.metadata?.deletionTimestamp == null) cur = (await patchStatus(api, svc, { ingress: [], ready: null })) ?? svc;
+    if (svc.metadata?.deletionTimestamp == null)
+      cur = (await patchStatus(api, svc, { ingress: [], ready: null })) ?? svc;
     if (hasCleanupFinalizer(cur)) await removeFinalizer(api, cur);
     this.#applied.delete(key);
     this.#deps.logger.info({ service: key }, 'deleted load balancer');
@@ -245,7 +320,11 @@ export class ServiceSyncer {
     return {};
   }
 
-  async #reportInvalid(key: string, svc: V1Service, errors: readonly FieldError[]): Promise<SyncOutcome> {
+  async #reportInvalid(
+    key: string,
+    svc: V1Service,
+    errors: readonly FieldError[],
+  ): Promise<SyncOutcome> {
     const message = `Invalid Service, load balancer left unchanged: ${formatFieldErrors(errors)}`;
     this.#deps.logger.warn({ service: key, fields: errors.map((e) => e.field) }, message);
     this.#deps.recorder.record(svc, 'Warning', 'SyncLoadBalancerFailed', message);
@@ -278,7 +357,8 @@ export class ServiceSyncer {
     return {
       signal: this.#deps.signal,
       logger: this.#deps.logger.child({ service: key }),
-      recordEvent: (type, reason, message) => this.#deps.recorder.record(svc, type, reason, message),
+      recordEvent: (type, reason, message) =>
+        this.#deps.recorder.record(svc, type, reason, message),
     };
   }
 
@@ -295,7 +375,12 @@ export class ServiceSyncer {
     let result: SyncResult = 'error';
     try {
       const outcome = await fn();
-      result = operation === 'invalid' ? 'invalid' : outcome.retryAfterMs !== undefined ? 'retry_after' : 'success';
+      result =
+        operation === 'invalid'
+          ? 'invalid'
+          : outcome.retryAfterMs !== undefined
+            ? 'retry_after'
+            : 'success';
       return outcome;
     } finally {
       this.#deps.metrics.sync(operation, result, (performance.now() - started) / 1000);
