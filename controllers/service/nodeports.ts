@@ -77,7 +77,7 @@ export interface AllocateOptions {
  * means another writer took it between our read and our write: remember it and pick again.
  */
 export async function allocateNodePorts(
-  api: CoreV1Api,
+  api: Pick<CoreV1Api, 'patchNamespacedService'>,
   svc: Readonly<V1Service>,
   options: AllocateOptions,
 ): Promise<V1Service> {

@@ -25,6 +25,15 @@ export interface ReadyState {
   readonly message: string;
 }
 
+/**
+ * The Service writes the sync makes: the finalizer and NodePort patches, and the /status patch.
+ * `CoreV1Api` is the real one; a test gives an in-memory one.
+ */
+export type ServiceWriteApi = Pick<
+  CoreV1Api,
+  'patchNamespacedService' | 'patchNamespacedServiceStatus'
+>;
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
@@ -38,14 +47,17 @@ export function isConflict(err: unknown): boolean {
 }
 
 /** Adds our finalizer; the resourceVersion makes it fail with 409 rather than drop another's. */
-export async function addFinalizer(api: CoreV1Api, svc: Readonly<V1Service>): Promise<V1Service> {
+export async function addFinalizer(
+  api: ServiceWriteApi,
+  svc: Readonly<V1Service>,
+): Promise<V1Service> {
   const finalizers = [...(svc.metadata?.finalizers ?? []), LOAD_BALANCER_CLEANUP_FINALIZER];
   return patchMetadata(api, svc, finalizers);
 }
 
 /** Removes our finalizer; a Service already gone is success (returns undefined). */
 export async function removeFinalizer(
-  api: CoreV1Api,
+  api: ServiceWriteApi,
   svc: Readonly<V1Service>,
 ): Promise<V1Service | undefined> {
   const finalizers = (svc.metadata?.finalizers ?? []).filter(
@@ -60,7 +72,7 @@ export async function removeFinalizer(
 }
 
 function patchMetadata(
-  api: CoreV1Api,
+  api: ServiceWriteApi,
   svc: Readonly<V1Service>,
   finalizers: string[],
 ): Promise<V1Service> {
@@ -103,7 +115,7 @@ export interface DesiredStatus {
  * status; returns the Service as written, or undefined when nothing needed writing (or it is gone).
  */
 export async function patchStatus(
-  api: CoreV1Api,
+  api: ServiceWriteApi,
   svc: Readonly<V1Service>,
   desired: DesiredStatus,
   now: () => Date = () => new Date(),

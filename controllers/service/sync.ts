@@ -5,7 +5,7 @@
  * the cloud. Two in-memory records sit beside it: the skip-cache (`AppliedCache`), which only saves
  * calls, and which load balancers we made (`MadeByUs`), which says what is ours to clean up.
  */
-import type { CoreV1Api, V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
 import {
   InvalidServiceError,
   RetryAfterError,
@@ -33,11 +33,12 @@ import {
   patchStatus,
   removeFinalizer,
   sameIngress,
+  type ServiceWriteApi,
 } from './status.js';
 import { formatFieldErrors, validateService } from './validate.js';
 
 export interface ServiceSyncerDeps {
-  readonly api: CoreV1Api;
+  readonly api: ServiceWriteApi;
   readonly provider: LoadBalancerProvider;
   readonly clusterName: string;
   readonly classes: ClassFilter;
