@@ -50,7 +50,9 @@ export function pickFreePorts(
 /** The Service's ports with the missing NodePorts filled in from `ports`, in order. */
 export function withNodePorts(svc: Readonly<V1Service>, ports: readonly number[]) {
   let next = 0;
-  return (svc.spec?.ports ?? []).map((p) => (p.nodePort ? { ...p } : { ...p, nodePort: ports[next++] }));
+  return (svc.spec?.ports ?? []).map((p) =>
+    p.nodePort ? { ...p } : { ...p, nodePort: ports[next++] },
+  );
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -67,12 +69,21 @@ export interface AllocateOptions {
  * Writes NodePorts into the Service's spec for the ports that have none. A 422 naming a NodePort
  * means another writer took it between our read and our write: remember it and pick again.
  */
-export async function allocateNodePorts(api: CoreV1Api, svc: Readonly<V1Service>, options: AllocateOptions): Promise<V1Service> {
+export async function allocateNodePorts(
+  api: Pick<CoreV1Api, 'patchNamespacedService'>,
+  svc: Readonly<V1Service>,
+  options: AllocateOptions,
+): Promise<V1Service> {
   const refused = new Set<number>();
   for (let attempt = 1; ; attempt++) {
     const used = usedNodePorts(options.inUse());
     for (const p of refused) used.add(p);
-    const picked = pickFreePorts(portsMissingNodePort(svc).length, used, options.range, options.random);
+    const picked = pickFreePorts(
+      portsMissingNodePort(svc).length,
+      used,
+      options.range,
+      options.random,
+    );
     const { name = '', namespace = '', resourceVersion } = svc.metadata ?? {};
     const body = { metadata: { resourceVersion }, spec: { ports: withNodePorts(svc, picked) } };
     try {
