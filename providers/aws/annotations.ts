@@ -54,10 +54,10 @@ export interface AwsServiceSettings {
 
 const field = (key: string) => `metadata.annotations[${key}]`;
 
-export function parseAnnotations(
-  service: Readonly<V1Service>,
-  clusterName: string,
-): { settings: AwsServiceSettings; errors: FieldError[] } {
+export function parseAnnotations(service: Readonly<V1Service>): {
+  settings: AwsServiceSettings;
+  errors: FieldError[];
+} {
   const a = service.metadata?.annotations ?? {};
   const errors: FieldError[] = [];
   const fail = (key: string, message: string) => errors.push({ field: field(key), message });
@@ -103,8 +103,7 @@ export function parseAnnotations(
   } else settings.crossZone = crossZone ?? false;
 
   const tags = a[annotation.additionalTags];
-  if (tags !== undefined)
-    parseTags(tags, clusterName, settings, (m) => fail(annotation.additionalTags, m));
+  if (tags !== undefined) parseTags(tags, settings, (m) => fail(annotation.additionalTags, m));
 
   parseHealthCheck(a, settings.healthCheck, fail);
 
@@ -126,7 +125,6 @@ function parseBool(value: string | undefined): boolean | undefined | 'invalid' {
 /** `Key1=Value1,Key2=Value2`; a bare `Key` means an empty value, as upstream. */
 function parseTags(
   raw: string,
-  clusterName: string,
   settings: AwsServiceSettings,
   fail: (message: string) => void,
 ): void {
@@ -140,7 +138,8 @@ function parseTags(
       fail(`tag key "${key.slice(0, 20)}..." is longer than 128 characters`);
     else if (value.length > 256) fail(`tag "${key}" has a value longer than 256 characters`);
     else if (/^aws:/i.test(key)) fail(`tag key "${key}" uses the reserved "aws:" prefix`);
-    else if (isReservedTagKey(clusterName, key)) fail(`tag key "${key}" is set by kube-lbc itself`);
+    else if (isReservedTagKey(key))
+      fail(`tag key "${key}" is reserved: it marks which cluster and Service own a resource`);
     else if (!tagText.test(key) || !tagText.test(value))
       fail(
         `tag "${key}=${value}" has a character ELBv2 refuses (allowed: letters, digits, spaces, _ . : / = + - @)`,

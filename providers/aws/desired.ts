@@ -58,7 +58,7 @@ const kubeProxyHealthPort = 10256;
 
 /** Every problem with the Service, annotations and spec alike, for `validateService`. */
 export function validate(service: Readonly<V1Service>, clusterName: string): FieldError[] {
-  const errors = [...parseAnnotations(service, clusterName).errors];
+  const errors = [...parseAnnotations(service).errors];
   const ports = service.spec?.ports ?? [];
   if (ports.length === 0)
     errors.push({ field: 'spec.ports', message: 'a load balancer needs at least one port' });
@@ -95,7 +95,7 @@ export function desiredLoadBalancer(
   clusterName: string,
   service: Readonly<V1Service>,
 ): DesiredLoadBalancer {
-  const { settings } = parseAnnotations(service, clusterName);
+  const { settings } = parseAnnotations(service);
   const uid = service.metadata!.uid!;
   const byPort = new Map<number, { protocols: Set<string>; nodePort: number }>();
   for (const p of service.spec?.ports ?? []) {

@@ -151,10 +151,13 @@ export function useAwsHarness(): Harness {
   return h;
 }
 
-export async function newProvider(calls: CloudCalls): Promise<LoadBalancerProvider> {
+export async function newProvider(
+  calls: CloudCalls,
+  cluster = clusterName,
+): Promise<LoadBalancerProvider> {
   const provider = await createAwsProvider({
     config: {},
-    clusterName,
+    clusterName: cluster,
     logger: noopLogger,
     cloudCalls: calls,
     cluster: { services: () => [], nodes: () => [] },

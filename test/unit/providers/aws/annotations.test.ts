@@ -4,11 +4,11 @@ import { newService, tweakAnnotations } from '../../../fixtures/builders.js';
 
 const cluster = 'prod';
 const parse = (a: Record<string, string>) =>
-  parseAnnotations(newService('web', tweakAnnotations(a)), cluster);
+  parseAnnotations(newService('web', tweakAnnotations(a)));
 
 describe('aws annotations', () => {
   it('defaults to an internet-facing IPv4 NLB without cross-zone and no overrides', () => {
-    const { settings, errors } = parseAnnotations(newService('web'), cluster);
+    const { settings, errors } = parseAnnotations(newService('web'));
     assert.deepEqual(errors, []);
     assert.deepEqual(settings, {
       scheme: 'internet-facing',
@@ -121,6 +121,27 @@ describe('aws annotations', () => {
     {
       desc: 'a reserved tag key',
       in: { [annotation.additionalTags]: 'kube-lbc.io/service-uid=x' },
+      field: annotation.additionalTags,
+    },
+    {
+      // Another cluster's GC would list the NLB as its own.
+      desc: "another cluster's ownership tag",
+      in: { [annotation.additionalTags]: 'team=a,kubernetes.io/cluster/other=owned' },
+      field: annotation.additionalTags,
+    },
+    {
+      desc: "this cluster's ownership tag",
+      in: { [annotation.additionalTags]: `kubernetes.io/cluster/${cluster}=shared` },
+      field: annotation.additionalTags,
+    },
+    {
+      desc: 'the service-name tag',
+      in: { [annotation.additionalTags]: 'kubernetes.io/service-name=kube-system/dns' },
+      field: annotation.additionalTags,
+    },
+    {
+      desc: 'any kube-lbc.io/ tag key',
+      in: { [annotation.additionalTags]: 'kube-lbc.io/anything=1' },
       field: annotation.additionalTags,
     },
     {
