@@ -149,6 +149,27 @@ describe('aws provider against moto', function () {
     h.live.set(svc.metadata!.uid!, { service: svc, nodes: [second!, third!] });
   });
 
+  it('warns once, by Event and log, about aws-load-balancer-* annotations it does not serve, and again when they change', async () => {
+    const backend = 'service.beta.kubernetes.io/aws-load-balancer-backend-protocol';
+    const targetType = 'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type';
+    const svc = newService(
+      'web',
+      tweakAnnotations({ [backend]: 'tcp', [annotation.crossZone]: 'true', other: 'x' }),
+    );
+    const warnings = () => h.events.filter((e) => e.reason === 'UnsupportedAnnotation');
+    await h.ensureReady(svc, h.nodes());
+    await h.ensureReady(svc, h.nodes());
+    assert.deepEqual(
+      warnings().map((e) => [e.type, e.message]),
+      [['Warning', `kube-lbc's aws provider does not serve ${backend}: it has no effect`]],
+    );
+    svc.metadata!.annotations![targetType] = 'ip';
+    await h.ensureReady(svc, h.nodes());
+    await h.ensureReady(svc, h.nodes());
+    assert.equal(warnings().length, 2);
+    assert.ok(warnings()[1]!.message.includes(`${backend}, ${targetType}: they have no effect`));
+  });
+
   it('skips a node without an AWS providerID and records a Warning naming it', async () => {
     const svc = newService('web');
     const nodes = [...h.nodes(2), newNode('bare-9', tweakProviderID(undefined))];
