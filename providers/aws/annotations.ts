@@ -23,6 +23,9 @@ export const annotation = {
   hcHealthy: `${prefix}aws-load-balancer-healthcheck-healthy-threshold`,
   hcUnhealthy: `${prefix}aws-load-balancer-healthcheck-unhealthy-threshold`,
   ipAddressType: `${prefix}aws-load-balancer-ip-address-type`,
+  sslCert: `${prefix}aws-load-balancer-ssl-cert`,
+  sslPorts: `${prefix}aws-load-balancer-ssl-ports`,
+  sslPolicy: `${prefix}aws-load-balancer-ssl-negotiation-policy`,
 } as const;
 
 /** cloud-provider-aws's NLB health-check interval when the annotation is not set. */
@@ -50,6 +53,17 @@ export interface AwsServiceSettings {
   additionalTags: Record<string, string>;
   healthCheck: HealthCheckOverrides;
   ipAddressType: 'ipv4' | 'dualstack';
+  /** TLS listeners: set when ssl-cert is. */
+  tls?: TlsSettings;
+}
+
+export interface TlsSettings {
+  /** An ACM or IAM server certificate ARN. */
+  readonly certificateArn: string;
+  /** Service port numbers (as strings) or names that get TLS; `*` for every port. */
+  readonly ports: readonly string[] | '*';
+  /** The listener's security policy; unset leaves AWS's default. */
+  readonly sslPolicy?: string;
 }
 
 const field = (key: string) => `metadata.annotations[${key}]`;
@@ -112,8 +126,52 @@ export function parseAnnotations(service: Readonly<V1Service>): {
     if (ipType === 'ipv4' || ipType === 'dualstack') settings.ipAddressType = ipType;
     else fail(annotation.ipAddressType, `"${ipType}" is not "ipv4" or "dualstack"`);
   }
+  parseTls(a, settings, fail);
   return { settings, errors };
 }
+
+/** cloud-provider-aws's meanings: ssl-ports defaults to every port, and needs ssl-cert. */
+function parseTls(
+  a: Readonly<Record<string, string>>,
+  settings: AwsServiceSettings,
+  fail: (key: string, message: string) => void,
+): void {
+  const cert = a[annotation.sslCert]?.trim();
+  const ports = a[annotation.sslPorts];
+  const policy = a[annotation.sslPolicy]?.trim();
+  if (cert === undefined) {
+    if (ports !== undefined)
+      fail(annotation.sslPorts, `has no effect without ${annotation.sslCert}`);
+    if (policy !== undefined)
+      fail(annotation.sslPolicy, `has no effect without ${annotation.sslCert}`);
+    return;
+  }
+  let ok = true;
+  if (!certificateArn.test(cert)) {
+    fail(annotation.sslCert, `"${cert}" is not one ACM or IAM server certificate ARN`);
+    ok = false;
+  }
+  let list: string[] | '*' = '*';
+  if (ports !== undefined && ports.trim() !== '*') {
+    list = ports.split(',').map((p) => p.trim());
+    if (list.some((p) => !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(p))) {
+      fail(
+        annotation.sslPorts,
+        `"${ports}" is not a comma-separated list of port numbers or names`,
+      );
+      ok = false;
+    }
+  }
+  if (policy !== undefined && !/^[A-Za-z0-9-]{1,128}$/.test(policy)) {
+    fail(annotation.sslPolicy, `"${policy}" is not an ELB security policy name`);
+    ok = false;
+  }
+  if (ok)
+    settings.tls = { certificateArn: cert, ports: list, ...(policy ? { sslPolicy: policy } : {}) };
+}
+
+const certificateArn =
+  /^arn:aws[a-z-]*:(acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+|iam::\d{12}:server-certificate\/[\w+=,.@/-]+)$/;
 
 function parseBool(value: string | undefined): boolean | undefined | 'invalid' {
   if (value === undefined) return undefined;

@@ -193,7 +193,9 @@ export async function assertInventoryMatches(
     const w = wanted.find((x) => x.desired.name === lb.name)!;
     assert.deepEqual(
       lb.listeners,
-      w.desired.listeners.map((l) => `${l.port}/${l.protocol} -> ${l.targetGroupName}`).sort(),
+      w.desired.listeners
+        .map((l) => `${l.port}/${l.tls ? 'TLS' : l.protocol} -> ${l.targetGroupName}`)
+        .sort(),
       `listeners of ${lb.name}`,
     );
     assert.equal(lb.scheme, w.desired.settings.scheme);

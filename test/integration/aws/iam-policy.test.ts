@@ -96,6 +96,8 @@ describe('the IAM policy grants exactly what the aws provider calls', function (
       [annotation.hcInterval]: '10',
       [annotation.ipAddressType]: 'dualstack',
       [annotation.subnets]: 'internal-elb-us-east-1a,internal-elb-us-east-1b',
+      [annotation.sslCert]: 'arn:aws:iam::123456789012:server-certificate/web',
+      [annotation.sslPorts]: 'https',
     };
     changed.spec!.loadBalancerSourceRanges = ['192.168.0.0/16'];
     changed.spec!.ports![0]!.nodePort = 30099;
@@ -103,6 +105,8 @@ describe('the IAM policy grants exactly what the aws provider calls', function (
     await h.ensureReady(changed, h.nodes());
     const fewer = structuredClone(changed);
     fewer.spec!.ports!.pop();
+    delete fewer.metadata!.annotations![annotation.sslCert];
+    delete fewer.metadata!.annotations![annotation.sslPorts];
     await h.ensureReady(fewer, h.nodes());
 
     await h.provider.updateLoadBalancerHosts(h.ctx, clusterName, fewer, h.nodes(1));

@@ -342,6 +342,38 @@ describe('aws provider against moto', function () {
     assert.deepEqual(frontend(inv).ingress, ['tcp/80 from 0.0.0.0/0', 'tcp/80 from ::/0']);
   });
 
+  it('terminates TLS on the ssl-ports with ssl-cert and the negotiation policy, forwarding TCP', async () => {
+    const cert = 'arn:aws:iam::123456789012:server-certificate/web';
+    const svc = newService(
+      'web',
+      tweakAddPorts({ name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 }),
+      tweakAnnotations({
+        [annotation.sslCert]: cert,
+        [annotation.sslPorts]: 'https',
+        [annotation.sslPolicy]: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      }),
+    );
+    await h.ensureReady(svc, h.nodes());
+    const inv = await readInventory();
+    assert.deepEqual(inv.loadBalancers[0]!.tls, [
+      `443 ${cert} ELBSecurityPolicy-TLS13-1-2-2021-06`,
+    ]);
+    assert.deepEqual(
+      inv.targetGroups.map((tg) => tg.protocol),
+      ['TCP', 'TCP'],
+    );
+    h.calls.clear();
+    await h.ensureReady(svc, h.nodes());
+    assert.deepEqual(h.calls.writes(), [], 'a no-op resync writes nothing');
+
+    const wrong = structuredClone(svc);
+    wrong.metadata!.annotations![annotation.sslPorts] = '8443';
+    assert.deepEqual(
+      h.provider.validateService(wrong).map((e) => [e.field, e.message]),
+      [[`metadata.annotations[${annotation.sslPorts}]`, '"8443" names no port of the Service']],
+    );
+  });
+
   it('rejects bad annotations, naming each one, without a single AWS call', async () => {
     const svc = newService(
       'web',

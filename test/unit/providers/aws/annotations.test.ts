@@ -145,6 +145,32 @@ describe('aws annotations', () => {
       field: annotation.additionalTags,
     },
     {
+      desc: 'an ssl-cert that is not a certificate ARN',
+      in: { [annotation.sslCert]: 'my-cert' },
+      field: annotation.sslCert,
+    },
+    {
+      desc: 'ssl-ports without ssl-cert',
+      in: { [annotation.sslPorts]: '443' },
+      field: annotation.sslPorts,
+    },
+    {
+      desc: 'an ssl-ports entry that is no port number or name',
+      in: {
+        [annotation.sslCert]: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123',
+        [annotation.sslPorts]: '443, HTTPS!',
+      },
+      field: annotation.sslPorts,
+    },
+    {
+      desc: 'a negotiation policy with a space',
+      in: {
+        [annotation.sslCert]: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123',
+        [annotation.sslPolicy]: 'TLS 1.2',
+      },
+      field: annotation.sslPolicy,
+    },
+    {
       desc: 'an aws: tag key',
       in: { [annotation.additionalTags]: 'aws:owner=me' },
       field: annotation.additionalTags,
