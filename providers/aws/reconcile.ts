@@ -6,7 +6,10 @@
 import {
   SetSecurityGroupsCommand,
   SetSubnetsCommand,
+  type ElasticLoadBalancingV2Client,
+  type Listener,
   type LoadBalancer,
+  type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { CloudError, RetryAfterError } from '../../contract/errors.js';
@@ -56,6 +59,14 @@ export interface AwsEnv {
 /** How long to wait before looking again at an NLB that is still provisioning. */
 export const provisioningRecheckMs = 15_000;
 
+/**
+ * What a step leaves for after every step has synthesized: deleting what the new state replaced.
+ * As in aws-load-balancer-controller's stack deployer, the steps synthesize in order (new things
+ * are made and moved to first) and their post-synthesize parts run in reverse, so nothing is
+ * deleted while a listener may still send traffic to it.
+ */
+type PostSynthesize = () => Promise<void>;
+
 export async function ensureNlb(
   env: AwsEnv,
   ctx: CallContext,
@@ -65,8 +76,38 @@ export async function ensureNlb(
   const { elb } = env.clients;
   const desired = desiredLoadBalancer(env.clusterName, service);
   const instanceIds = targetsWithWarnings(ctx, nodes);
+  const post: PostSynthesize[] = [];
 
-  let lb = await findLoadBalancer(elb, desired.name);
+  const { lb, groupId } = await synthesizeLoadBalancer(env, ctx, service, desired);
+  const { live, stale } = await openNodes(env, ctx, desired, groupId, instanceIds);
+  // Only once no listener forwards to their NodePorts.
+  post.push(() => revokeStaleNodeAccess(env.clients.ec2, groupId, stale));
+  await reconcileAttributes(elb, lb, desired);
+  const groups = await synthesizeTargetGroups(env, ctx, service, desired, lb, live);
+  post.push(groups.retire);
+  await reconcileListeners(
+    elb,
+    lb.LoadBalancerArn!,
+    groups.listeners,
+    desired.listeners,
+    (name) => groups.arns.get(name)!,
+    desired.tags,
+  );
+  for (const step of post.reverse()) {
+    ctx.signal.throwIfAborted();
+    await step();
+  }
+  return statusOf(lb, env.provisioningRecheckMs ?? provisioningRecheckMs);
+}
+
+/** The NLB and its frontend security group, made or brought in line; a new scheme replaces it. */
+async function synthesizeLoadBalancer(
+  env: AwsEnv,
+  ctx: CallContext,
+  service: Readonly<V1Service>,
+  desired: DesiredLoadBalancer,
+): Promise<{ lb: LoadBalancer; groupId: string }> {
+  let lb = await findLoadBalancer(env.clients.elb, desired.name);
   let subnets: SubnetChoice | undefined;
   if (lb && lb.Scheme !== desired.settings.scheme) {
     // The scheme is fixed at creation: replace the NLB. Its target groups are reused. Where the
@@ -77,49 +118,47 @@ export async function ensureNlb(
       'replacing NLB to change its scheme',
     );
     ctx.signal.throwIfAborted();
-    await deleteLoadBalancer(elb, lb.LoadBalancerArn!);
+    await deleteLoadBalancer(env.clients.elb, lb.LoadBalancerArn!);
     lb = undefined;
   }
   ctx.signal.throwIfAborted();
-  const made = lb
-    ? await reconcileExisting(env, service, desired, lb)
-    : await create(env, service, desired, subnets ?? (await subnetsFor(env, desired)));
-  lb = made.lb;
-  const lbArn = lb.LoadBalancerArn!;
-  const { live, stale } = await openNodes(env, ctx, desired, made.groupId, instanceIds);
+  return lb
+    ? reconcileExisting(env, service, desired, lb)
+    : create(env, service, desired, subnets ?? (await subnetsFor(env, desired)));
+}
 
-  await reconcileAttributes(elb, lb, desired);
+/** The target groups the listeners will forward to, by name, and what they forward to now. */
+interface TargetGroupPlan {
+  readonly arns: ReadonlyMap<string, string>;
+  readonly listeners: readonly Listener[];
+  /** Post-synthesize: deletes the groups of ports the Service dropped, then clears the flag. */
+  readonly retire: PostSynthesize;
+}
+
+/**
+ * Makes every wanted target group (reusing any of ours a listener or an earlier run left), with
+ * its health check, tags and targets. Flags the NLB first when the set of groups is changing, so
+ * a crash before `retire` leaves groups the next run still finds.
+ */
+async function synthesizeTargetGroups(
+  env: AwsEnv,
+  ctx: CallContext,
+  service: Readonly<V1Service>,
+  desired: DesiredLoadBalancer,
+  lb: LoadBalancer,
+  live: readonly string[],
+): Promise<TargetGroupPlan> {
+  const { elb } = env.clients;
+  const lbArn = lb.LoadBalancerArn!;
   const uid = service.metadata!.uid!;
   const prefix = targetGroupPrefix(env.clusterName, uid);
   const wanted = new Set(desired.targetGroups.map((tg) => tg.name));
-  const listeners = await describeListeners(elb, lbArn);
-  const attachedArns = [...new Set(listeners.map(forwardsTo))].filter(
-    (arn): arn is string => arn !== undefined,
-  );
-  const attached = (await describeTargetGroups(elb, attachedArns)).filter((tg) =>
-    tg.TargetGroupName?.startsWith(prefix),
-  );
-  const kept = attached.filter((tg) => wanted.has(tg.TargetGroupName!));
-  const tags = await describeTags(elb, [lbArn, ...kept.map((tg) => tg.TargetGroupArn!)]);
-  // A dead run's flag, or a change that is about to leave groups off every listener.
-  let retiring = tags.get(lbArn)?.[retiringTag] !== undefined;
-  if (!retiring && (kept.length !== wanted.size || attached.length !== kept.length)) {
-    if (!(await markRetiring(elb, lbArn))) {
-      ctx.logger.warn({}, 'no room for a tag on the NLB: a crash now may leave a target group');
-    }
-    retiring = true;
-  }
+  const { listeners, attached, tags } = await readAttachment(elb, lbArn, prefix, wanted);
+  const retiring = await flagRetiring(ctx, elb, lbArn, tags, wanted, attached);
   // Unchanged, every wanted group is on a listener; else any group of ours, attached or not.
   const pool = retiring ? await targetGroupsNamed(elb, prefix) : attached;
-  const arns = new Map<string, string>();
-  for (const want of desired.targetGroups) {
-    ctx.signal.throwIfAborted();
-    const have = pool.find((tg) => tg.TargetGroupName === want.name);
-    if (have) await reconcileHealthCheck(elb, have, want);
-    const tg = have ?? (await createTargetGroup(elb, want, lb.VpcId!, desired.tags));
-    arns.set(want.name, tg.TargetGroupArn!);
-  }
-  // Unless retiring, the pool is exactly the wanted groups, all tagged above.
+  const arns = await ensureTargetGroups(ctx, elb, desired, lb.VpcId!, pool);
+  // Unless retiring, the pool is exactly the wanted groups, all tagged already.
   const retired = pool.filter((tg) => !wanted.has(tg.TargetGroupName!));
   const untagged = pool.map((tg) => tg.TargetGroupArn!).filter((arn) => !tags.has(arn));
   for (const [arn, t] of await describeTags(elb, untagged)) tags.set(arn, t);
@@ -130,36 +169,91 @@ export async function ensureNlb(
     ctx.signal.throwIfAborted();
     await reconcileTargets(elb, arn, live);
   }
-  await reconcileListeners(
-    elb,
-    lbArn,
-    listeners,
-    desired.listeners,
-    (name) => arns.get(name)!,
-    desired.tags,
-  );
-  // Only now that no listener forwards to their NodePorts.
-  ctx.signal.throwIfAborted();
-  await revokeStaleNodeAccess(env.clients.ec2, made.groupId, stale);
+  const retire = retiring
+    ? () => retireTargetGroups(env, ctx, uid, lbArn, retired, tags)
+    : async () => {};
+  return { arns, listeners, retire };
+}
 
-  if (retiring) {
-    // Groups of ports the Service dropped, now that no listener points at them.
-    let allGone = true;
-    for (const tg of retired) {
-      if (!ownedBy(tags.get(tg.TargetGroupArn!) ?? {}, env.clusterName, uid)) continue;
-      ctx.signal.throwIfAborted();
-      if ((await deleteTargetGroup(elb, tg.TargetGroupArn!)) === 'in-use') {
-        allGone = false;
-        ctx.logger.warn(
-          { targetGroup: tg.TargetGroupName },
-          'old target group still in use; next sync retries',
-        );
-      }
-    }
-    ctx.signal.throwIfAborted();
-    if (allGone) await clearRetiring(elb, lbArn);
+/** The listeners, the groups of ours they forward to, and the tags of the NLB and kept groups. */
+async function readAttachment(
+  elb: ElasticLoadBalancingV2Client,
+  lbArn: string,
+  prefix: string,
+  wanted: ReadonlySet<string>,
+) {
+  const listeners = await describeListeners(elb, lbArn);
+  const attachedArns = [...new Set(listeners.map(forwardsTo))].filter(
+    (arn): arn is string => arn !== undefined,
+  );
+  const attached = (await describeTargetGroups(elb, attachedArns)).filter((tg) =>
+    tg.TargetGroupName?.startsWith(prefix),
+  );
+  const kept = attached.filter((tg) => wanted.has(tg.TargetGroupName!));
+  const tags = await describeTags(elb, [lbArn, ...kept.map((tg) => tg.TargetGroupArn!)]);
+  return { listeners, attached, tags };
+}
+
+/** True when this run must retire groups: a dead run's flag, or a change about to leave some. */
+async function flagRetiring(
+  ctx: CallContext,
+  elb: ElasticLoadBalancingV2Client,
+  lbArn: string,
+  tags: ReadonlyMap<string, Record<string, string>>,
+  wanted: ReadonlySet<string>,
+  attached: readonly TargetGroup[],
+): Promise<boolean> {
+  if (tags.get(lbArn)?.[retiringTag] !== undefined) return true;
+  const kept = attached.filter((tg) => wanted.has(tg.TargetGroupName!));
+  if (kept.length === wanted.size && attached.length === kept.length) return false;
+  if (!(await markRetiring(elb, lbArn))) {
+    ctx.logger.warn({}, 'no room for a tag on the NLB: a crash now may leave a target group');
   }
-  return statusOf(lb, env.provisioningRecheckMs ?? provisioningRecheckMs);
+  return true;
+}
+
+/** Every wanted group's ARN: found in `pool` (health check brought in line) or created. */
+async function ensureTargetGroups(
+  ctx: CallContext,
+  elb: ElasticLoadBalancingV2Client,
+  desired: DesiredLoadBalancer,
+  vpcId: string,
+  pool: readonly TargetGroup[],
+): Promise<Map<string, string>> {
+  const arns = new Map<string, string>();
+  for (const want of desired.targetGroups) {
+    ctx.signal.throwIfAborted();
+    const have = pool.find((tg) => tg.TargetGroupName === want.name);
+    if (have) await reconcileHealthCheck(elb, have, want);
+    const tg = have ?? (await createTargetGroup(elb, want, vpcId, desired.tags));
+    arns.set(want.name, tg.TargetGroupArn!);
+  }
+  return arns;
+}
+
+/** Deletes our groups no port wants, now that no listener points at them; then clears the flag. */
+async function retireTargetGroups(
+  env: AwsEnv,
+  ctx: CallContext,
+  uid: string,
+  lbArn: string,
+  retired: readonly TargetGroup[],
+  tags: ReadonlyMap<string, Record<string, string>>,
+): Promise<void> {
+  let allGone = true;
+  for (const tg of retired) {
+    if (!ownedBy(tags.get(tg.TargetGroupArn!) ?? {}, env.clusterName, uid)) continue;
+    ctx.signal.throwIfAborted();
+    if ((await deleteTargetGroup(env.clients.elb, tg.TargetGroupArn!)) === 'in-use') {
+      allGone = false;
+      ctx.logger.warn(
+        { targetGroup: tg.TargetGroupName },
+        'old target group still in use; next sync retries',
+      );
+    }
+  }
+  ctx.signal.throwIfAborted();
+  if (allGone) await clearRetiring(env.clients.elb, lbArn);
 }
 
 /**
