@@ -33,6 +33,8 @@ export interface ServiceControllerConfig {
   readonly gcPeriodMs: number;
   /** How often every load balancer is re-read from the cloud and repaired; 0 disables. */
   readonly loadBalancerResyncPeriodMs: number;
+  /** How long one provider method may run before its sync abandons it. @default 5 min */
+  readonly providerTimeoutMs?: number;
 }
 
 export interface ServiceControllerDeps {
@@ -83,6 +85,7 @@ export class ServiceController {
       logger: this.#logger,
       signal: this.#abort.signal,
       random: deps.random,
+      providerTimeoutMs: config.providerTimeoutMs,
     });
     informers.services.addHandlers({
       add: (svc) => {
