@@ -31,6 +31,8 @@ export interface Config {
   /** Overrides of the provider's default call budget; undefined keeps the provider's. */
   readonly cloudQps: number | undefined;
   readonly cloudBurst: number | undefined;
+  /** `/healthz` fails when the cloud-call gate has not moved for this long while calls wait; 0 never. */
+  readonly cloudCallStallTimeoutMs: number;
   readonly leaderElection: LeaderElectionConfig;
   readonly metricsBindAddress: string;
   readonly healthProbeBindAddress: string;
@@ -150,6 +152,7 @@ export function buildConfig(flags: RawFlags): Config {
     loadBalancerResyncPeriodMs: duration('load-balancer-resync-period', true),
     cloudQps: optionalNumber('cloud-qps'),
     cloudBurst: optionalNumber('cloud-burst'),
+    cloudCallStallTimeoutMs: duration('cloud-call-stall-timeout', true),
     leaderElection: Object.freeze({
       enabled: leaderElect,
       leaseDurationMs,

@@ -88,6 +88,8 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
     cluster: informers.view(),
   });
   cloudCalls.configure(provider.callBudgets);
+  // Every attempt has a deadline, so a gate that stops moving while calls wait is wedged: restart.
+  checks.addHealthCheck('cloud-calls', () => cloudCalls.healthCheck(config.cloudCallStallTimeoutMs));
   observe = metrics.cloudCallObserver(provider.name || config.cloudProvider);
   early.splice(0).forEach(observe);
 
