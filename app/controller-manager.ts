@@ -55,7 +55,12 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
 
   // Aborted by stop(): no new work, and cloud calls still waiting (a throttle pause) give up.
   const stopping = new AbortController();
-  const { provider, cloudCalls } = await startProvider(config, deps, { metrics, informers, signal: stopping.signal });
+  const { provider, cloudCalls } = await startProvider(config, deps, {
+    metrics,
+    checks,
+    informers,
+    signal: stopping.signal,
+  });
   const { controller, recorder } = newServiceController(config, deps, { metrics, informers, provider });
 
   // Standbys keep warm caches too, so a takeover starts reconciling at once.
@@ -95,7 +100,7 @@ function addInformerChecks(checks: HealthChecks, informers: ClusterInformers): v
 async function startProvider(
   config: Config,
   deps: RunDeps,
-  parts: { metrics: Metrics; informers: ClusterInformers; signal: AbortSignal },
+  parts: { metrics: Metrics; checks: HealthChecks; informers: ClusterInformers; signal: AbortSignal },
 ): Promise<{ provider: LoadBalancerProvider; cloudCalls: CloudCallGate }> {
   // Metrics carry the provider's own name, known once the factory returns: a plugin loaded by
   // path would otherwise be labelled, and its cloudprovider_* metrics named, after that path.
@@ -118,6 +123,8 @@ async function startProvider(
     cluster: parts.informers.view(),
   });
   cloudCalls.configure(provider.callBudgets);
+  // Every attempt has a deadline, so a gate that stops moving while calls wait is wedged: restart.
+  parts.checks.addHealthCheck('cloud-calls', () => cloudCalls.healthCheck(config.cloudCallStallTimeoutMs));
   observe = parts.metrics.cloudCallObserver(provider.name || config.cloudProvider);
   early.splice(0).forEach(observe);
   return { provider, cloudCalls };

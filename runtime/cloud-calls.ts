@@ -3,13 +3,27 @@
  * mutations and target registration separately) shared by all workers, so the rate limit is the
  * cloud's and not one worker's. A throttled answer pauses the whole budget and retries the call,
  * so a throttle slows everyone instead of failing the Service that happened to hit it.
+ *
+ * Every attempt has a deadline: one that has not settled by then is abandoned (its signal aborts)
+ * and its slot freed, so a hung endpoint cannot hold a budget. A transient failure (a 5xx, a lost
+ * connection, a timeout: a `CloudError` with `retryable` set) of a call its caller declared safe
+ * to repeat is retried here with jittered backoff, a few times, before the provider sees it; so one
+ * lost answer among the calls of a create costs a fraction of a second, not a sync's backoff.
  */
 import PQueue from 'p-queue';
-import { UNLIMITED_BUDGET, type CallBudget, type CloudCalls } from '../contract/cloud-calls.js';
+import {
+  TIMEOUT_CODE,
+  UNLIMITED_BUDGET,
+  type CallBudget,
+  type CallOptions,
+  type CloudCalls,
+} from '../contract/cloud-calls.js';
 import { CloudError, findCause } from '../contract/errors.js';
 import { backoffDelay } from './backoff.js';
 
-export type CallOutcome = 'success' | 'error' | 'throttled';
+
+/** `timeout`: the attempt passed its deadline, at the gate or in the SDK (`cloudCode: 'Timeout'`). */
+export type CallOutcome = 'success' | 'error' | 'throttled' | 'timeout';
 
 /** Told about each finished call attempt; the metrics module listens here. */
 export type CallObserver = (call: {
@@ -17,6 +31,8 @@ export type CallObserver = (call: {
   operation: string;
   outcome: CallOutcome;
   seconds: number;
+  /** 1 (or absent) for a call's first attempt; above 1, a retry after a throttle or a transient failure. */
+  attempt?: number;
 }) => void;
 
 export interface CloudCallsOptions {
@@ -30,8 +46,30 @@ export interface CloudCallsOptions {
   throttleAttempts?: number;
   /** Pause after the n-th consecutive throttle (n from 1). @default 1 s doubling to 30 s */
   throttleBackoffMs?: (n: number) => number;
-  /** @default setTimeout-based */
-  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Attempts for a call failing transiently (retryable, not throttled), when it was declared
+   * `idempotent` or has a `verify`. @default 3, as the AWS SDK's standard retry mode
+   */
+  transientAttempts?: number;
+  /**
+   * Pause before retry n (from 1) of a transient failure. @default full jitter (`random()` times
+   * 100 ms doubling, at most 2 s), as the AWS SDK's standard retry strategy
+   */
+  transientBackoffMs?: (n: number) => number;
+  /**
+   * How long one attempt may take before the gate abandons it: its `fn` signal aborts, its slot is
+   * freed, and it fails with a retryable `CloudError` coded `Timeout`. A backstop above the SDK's
+   * own timeouts, and the only one for a plugin whose SDK has none. @default 60 s
+   */
+  attemptTimeoutMs?: number;
+  /** @default Math.random */
+  random?: () => number;
+  /**
+   * Resolves after `ms`, or at once (resolving) when `signal` aborts. It also times attempt
+   * deadlines: a test that makes it instant sets `attemptTimeoutMs: Infinity`, or every attempt
+   * times out at once. @default setTimeout-based
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
   /**
    * Aborted at shutdown: calls still waiting for their turn or out a throttle pause reject at once
@@ -55,15 +93,25 @@ export class CloudCallGate implements CloudCalls {
     Pick<CloudCallsOptions, 'defaultOverride' | 'observer' | 'signal'>;
   #calls = 0;
   readonly #waiters = new Set<AbortController>();
+  /** Calls inside the gate (waiting, running or between attempts), for the stall check. */
+  #inGate = 0;
+  /** When an attempt last started or settled. */
+  #lastProgress: number;
 
   constructor(options: CloudCallsOptions = {}) {
+    const random = options.random ?? Math.random;
     this.#options = {
       throttleAttempts: 5,
       throttleBackoffMs: (n) => backoffDelay(n, { baseMs: 1000, maxMs: 30_000, jitter: 0 }),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+      transientAttempts: 3,
+      transientBackoffMs: (n) => Math.round(random() * Math.min(2000, 100 * 2 ** (n - 1))),
+      attemptTimeoutMs: 60_000,
+      random,
+      sleep: timerSleep,
       now: Date.now,
       ...options,
     };
+    this.#lastProgress = this.#options.now();
     const { signal } = options;
     signal?.addEventListener(
       'abort',
@@ -90,46 +138,157 @@ export class CloudCallGate implements CloudCalls {
   }
 
   /**
-   * Runs `fn` under `budget`'s limits. `operation` names the API call for metrics
-   * (`CreateLoadBalancer`). An unknown budget name uses `default`.
+   * Milliseconds since an attempt last started or settled while calls are in the gate; 0 when
+   * none is. A gate that is working moves at least once per attempt deadline or throttle pause.
    */
-  async call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
+  stalledForMs(): number {
+    return this.#inGate > 0 ? Math.max(0, this.#options.now() - this.#lastProgress) : 0;
+  }
+
+  /** For `/healthz`: throws when calls wait and none has moved for longer than `limitMs`. */
+  healthCheck(limitMs: number): void {
+    const stalled = this.stalledForMs();
+    if (limitMs > 0 && stalled > limitMs) {
+      throw new Error(
+        `${this.#inGate} cloud calls waiting, none started or finished for ${Math.round(stalled / 1000)} s (limit ${Math.round(limitMs / 1000)} s)`,
+      );
+    }
+  }
+
+  /**
+   * Runs `fn` under `budget`'s limits. `operation` names the API call for metrics
+   * (`CreateLoadBalancer`). An unknown budget name uses `default`. `fn` is given the attempt's
+   * signal, aborted when the gate abandons the attempt at its deadline: pass it to the SDK.
+   */
+  async call<T>(
+    budget: string,
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options: CallOptions<T> = {},
+  ): Promise<T> {
     const name = budget in this.#declared ? budget : 'default';
     const state = this.#queueFor(name);
     const { signal } = this.#options;
-    for (let attempt = 1; ; attempt++) {
-      signal?.throwIfAborted();
-      const started = this.#options.now();
-      try {
-        const result = await this.#admit(state, fn);
-        state.consecutiveThrottles = 0;
-        this.#observe(name, operation, 'success', started);
-        return result as T;
-      } catch (err) {
-        if (signal?.aborted && err === signal.reason) throw err; // never ran: not a call to count
-        const throttled = findCause(err, CloudError)?.throttled === true;
-        this.#observe(name, operation, throttled ? 'throttled' : 'error', started);
-        if (!throttled || attempt >= this.#options.throttleAttempts) throw err;
-        await this.#backOff(state);
+    const repeatable = options.idempotent === true || options.verify !== undefined;
+    const timeoutMs = options.timeoutMs ?? this.#options.attemptTimeoutMs;
+    let throttles = 0;
+    let failures = 0;
+    this.#inGate++;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        signal?.throwIfAborted();
+        const started = this.#options.now();
+        try {
+          const result = await this.#admit(state, operation, fn, timeoutMs);
+          state.consecutiveThrottles = 0;
+          this.#observe(name, operation, 'success', started, attempt);
+          return result;
+        } catch (err) {
+          if (signal?.aborted && err === signal.reason) throw err; // never ran: not a call to count
+          const cloud = findCause(err, CloudError);
+          const outcome: CallOutcome = cloud?.throttled
+            ? 'throttled'
+            : cloud?.cloudCode === TIMEOUT_CODE
+              ? 'timeout'
+              : 'error';
+          this.#observe(name, operation, outcome, started, attempt);
+          if (outcome === 'throttled') {
+            if (++throttles >= this.#options.throttleAttempts) throw err;
+            await this.#backOff(state);
+            continue;
+          }
+          const transient = cloud !== undefined && cloud.retryable && !cloud.notFound;
+          if (!transient || !repeatable || ++failures >= this.#options.transientAttempts) throw err;
+          await this.#pause(this.#options.transientBackoffMs(failures));
+          if (options.verify) {
+            const done = await options.verify().catch(() => {
+              throw err;
+            });
+            if (done !== undefined) return done;
+          }
+        }
       }
+    } finally {
+      this.#inGate--;
     }
   }
 
   /**
    * Runs `fn` in its budget's queue. At shutdown a call still waiting for its turn leaves the
    * queue; one already running is not cut loose (p-queue would reject it and free its slot while
-   * the request goes on), so its outcome still reaches the provider.
+   * the request goes on), so its outcome still reaches the provider. At its deadline it is.
    */
-  async #admit<T>(state: BudgetQueue, fn: () => Promise<T>): Promise<T> {
+  async #admit<T>(
+    state: BudgetQueue,
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    timeoutMs: number,
+  ): Promise<T> {
     const waiting = this.#waiting();
     try {
       return (await state.queue.add(
         () => {
           waiting.done();
-          return fn();
+          return this.#attempt(operation, fn, timeoutMs);
         },
         { signal: waiting.signal },
       )) as T;
+    } finally {
+      waiting.done();
+    }
+  }
+
+  /** `fn`, or a `Timeout` CloudError once `timeoutMs` pass first: the slot is freed either way. */
+  #attempt<T>(
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    timeoutMs: number,
+  ): Promise<T> {
+    this.#lastProgress = this.#options.now();
+    const attempt = new AbortController();
+    const timer = new AbortController();
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const settle = (finish: () => void) => {
+        if (settled) return;
+        settled = true;
+        timer.abort();
+        this.#lastProgress = this.#options.now();
+        finish();
+      };
+      if (Number.isFinite(timeoutMs)) {
+        void this.#options.sleep(timeoutMs, timer.signal).then(() => {
+          if (timer.signal.aborted) return;
+          const timeout = new CloudError(`${operation}: no answer within ${timeoutMs} ms`, {
+            operation,
+            cloudCode: TIMEOUT_CODE,
+            retryable: true,
+          });
+          settle(() => {
+            attempt.abort(timeout);
+            reject(timeout);
+          });
+        });
+      }
+      let running: Promise<T>;
+      try {
+        running = fn(attempt.signal);
+      } catch (err) {
+        running = Promise.reject(err);
+      }
+      running.then(
+        (value) => settle(() => resolve(value)),
+        (err: unknown) => settle(() => reject(err)),
+      );
+    });
+  }
+
+  /** Waits `ms` between attempts; shutdown ends the wait with its reason. */
+  async #pause(ms: number): Promise<void> {
+    if (ms <= 0) return;
+    const waiting = this.#waiting();
+    try {
+      await abortable(this.#options.sleep(ms), waiting.signal);
     } finally {
       waiting.done();
     }
@@ -147,13 +306,20 @@ export class CloudCallGate implements CloudCalls {
     return { signal: waiter.signal, done: () => this.#waiters.delete(waiter) };
   }
 
-  #observe(budget: string, operation: string, outcome: CallOutcome, started: number): void {
+  #observe(
+    budget: string,
+    operation: string,
+    outcome: CallOutcome,
+    started: number,
+    attempt: number,
+  ): void {
     this.#calls++;
     this.#options.observer?.({
       budget,
       operation,
       outcome,
       seconds: (this.#options.now() - started) / 1000,
+      attempt,
     });
   }
 
@@ -181,7 +347,11 @@ export class CloudCallGate implements CloudCalls {
     const base = this.#declared.default ?? UNLIMITED_BUDGET;
     const { qps, burst } = this.#options.defaultOverride ?? {};
     const scale = (value: number, override: number | undefined, baseValue: number) =>
-      override === undefined ? value : Number.isFinite(baseValue) && Number.isFinite(value) ? (value * override) / baseValue : override;
+      override === undefined
+        ? value
+        : Number.isFinite(baseValue) && Number.isFinite(value)
+          ? (value * override) / baseValue
+          : override;
     return { ...b, qps: scale(b.qps, qps, base.qps), burst: scale(b.burst, burst, base.burst) };
   }
 
@@ -195,6 +365,20 @@ export class CloudCallGate implements CloudCalls {
     }
     return state;
   }
+}
+
+function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it aborts (or at once if it has). */

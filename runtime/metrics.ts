@@ -50,7 +50,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   const calls = new Counter({
     name: 'kube_lbc_cloud_api_calls_total',
-    help: 'Cloud API call attempts by provider, call budget, operation and outcome (success, error, throttled).',
+    help: 'Cloud API call attempts by provider, call budget, operation and outcome (success, error, throttled, timeout).',
+    labelNames: ['provider', 'budget', 'operation', 'outcome'],
+    registers,
+  });
+  // As client-go's rest_client_request_retries_total: one per retried attempt, by how it went.
+  const retries = new Counter({
+    name: 'kube_lbc_cloud_api_retries_total',
+    help: 'Cloud API call attempts that were retries (after a throttle or a transient failure), by provider, call budget, operation and outcome.',
     labelNames: ['provider', 'budget', 'operation', 'outcome'],
     registers,
   });
@@ -70,8 +77,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     workQueue: createWorkQueueMetrics(registry),
     cloudCallObserver(providerName) {
       const upstream = upstreamProviderMetrics(registry, providerName);
-      return ({ budget, operation, outcome, seconds }) => {
+      return ({ budget, operation, outcome, seconds, attempt = 1 }) => {
         calls.inc({ provider: providerName, budget, operation, outcome });
+        if (attempt > 1) retries.inc({ provider: providerName, budget, operation, outcome });
         if (outcome === 'throttled') throttles.inc({ provider: providerName, budget, operation });
         upstream.duration.observe({ request: operation }, seconds);
         if (outcome !== 'success') upstream.errors.inc({ request: operation });

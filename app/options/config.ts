@@ -26,6 +26,8 @@ export interface ProviderConfig {
   /** Overrides of the provider's default call budget; undefined keeps the provider's. */
   readonly cloudQps: number | undefined;
   readonly cloudBurst: number | undefined;
+  /** `/healthz` fails when the cloud-call gate has not moved for this long while calls wait; 0 never. */
+  readonly cloudCallStallTimeoutMs: number;
 }
 
 /** The service controller's own flags. */
@@ -89,6 +91,7 @@ function providerConfig(read: FlagReader): ProviderConfig {
     clusterName,
     cloudQps: read.optionalPositive('cloud-qps'),
     cloudBurst: read.optionalPositive('cloud-burst'),
+    cloudCallStallTimeoutMs: read.duration('cloud-call-stall-timeout', { allowZero: true }),
   };
 }
 

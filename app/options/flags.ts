@@ -72,6 +72,11 @@ export function addControllerFlags(cmd: Command): Command {
       '--cloud-burst <n>',
       "burst of the provider's default budget; its other budgets scale alike",
     )
+    .option(
+      '--cloud-call-stall-timeout <duration>',
+      '/healthz fails when cloud calls wait and none has started or finished for this long (0 disables)',
+      '3m',
+    )
     .addOption(
       new Option('--leader-elect [bool]', 'elect a leader among replicas through a Lease')
         .default('true')

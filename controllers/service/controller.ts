@@ -34,6 +34,8 @@ export interface ServiceControllerConfig {
   readonly gcPeriodMs: number;
   /** How often every load balancer is re-read from the cloud and repaired; 0 disables. */
   readonly loadBalancerResyncPeriodMs: number;
+  /** How long one provider method may run before its sync abandons it. @default 5 min */
+  readonly providerTimeoutMs?: number;
 }
 
 export interface ServiceControllerDeps {
@@ -84,6 +86,7 @@ export class ServiceController {
       logger: this.#logger,
       signal: this.#abort.signal,
       random: deps.random,
+      providerTimeoutMs: config.providerTimeoutMs,
     });
     informers.services.addHandlers({
       add: (svc) => {

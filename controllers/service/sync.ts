@@ -54,7 +54,15 @@ export interface ServiceSyncerDeps {
   readonly signal: AbortSignal;
   readonly random?: () => number;
   readonly now?: () => number;
+  /**
+   * How long one provider method may run before the sync abandons it: its `ctx.signal` aborts
+   * and the sync fails (Warning, backoff), so a method that never settles cannot hold a worker.
+   * @default 300000
+   */
+  readonly providerTimeoutMs?: number;
 }
+
+const DEFAULT_PROVIDER_TIMEOUT_MS = 5 * 60_000;
 
 /** What the queue should do with the key next; a thrown error means "back off and retry". */
 export type SyncOutcome = { readonly retryAfterMs?: number };
@@ -111,10 +119,8 @@ export class ServiceSyncer {
     const made = this.#madeByUs.service(key);
     if (!made) return {};
     return this.#timed('delete', async () => {
-      await this.#deps.provider.ensureLoadBalancerDeleted(
-        this.#ctx(key, made),
-        this.#deps.clusterName,
-        made,
+      await this.#callProvider(key, made, 'ensureLoadBalancerDeleted', (ctx) =>
+        this.#deps.provider.ensureLoadBalancerDeleted(ctx, this.#deps.clusterName, made),
       );
       this.#forget(key);
       return {};
@@ -166,11 +172,8 @@ export class ServiceSyncer {
     recorder.record(cur, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
     let ingress: V1LoadBalancerIngress[];
     try {
-      const status = await provider.ensureLoadBalancer(
-        this.#ctx(key, cur),
-        clusterName,
-        cur,
-        nodes,
+      const status = await this.#callProvider(key, cur, 'ensureLoadBalancer', (ctx) =>
+        provider.ensureLoadBalancer(ctx, clusterName, cur, nodes),
       );
       ingress = this.#withIpMode(status.ingress);
     } catch (err) {
@@ -227,7 +230,9 @@ export class ServiceSyncer {
     const { provider, recorder, clusterName } = this.#deps;
     this.#deps.signal.throwIfAborted();
     try {
-      await provider.updateLoadBalancerHosts(this.#ctx(key, svc), clusterName, svc, nodes);
+      await this.#callProvider(key, svc, 'updateLoadBalancerHosts', (ctx) =>
+        provider.updateLoadBalancerHosts(ctx, clusterName, svc, nodes),
+      );
     } catch (err) {
       this.#rethrowIfStopping(err);
       recorder.record(
@@ -270,7 +275,9 @@ export class ServiceSyncer {
     this.#deps.signal.throwIfAborted();
     recorder.record(svc, 'Normal', 'DeletingLoadBalancer', 'Deleting load balancer');
     try {
-      await provider.ensureLoadBalancerDeleted(this.#ctx(key, svc), clusterName, svc);
+      await this.#callProvider(key, svc, 'ensureLoadBalancerDeleted', (ctx) =>
+        provider.ensureLoadBalancerDeleted(ctx, clusterName, svc),
+      );
     } catch (err) {
       // The cloud releasing a resource takes time (AWS holds a security group for a while): wait as told.
       this.#rethrowIfStopping(err);
@@ -329,9 +336,33 @@ export class ServiceSyncer {
     this.#deps.metrics.firstIngress(Math.max(0, (now - new Date(created).getTime()) / 1000));
   }
 
-  #ctx(key: string, svc: V1Service): CallContext {
+  /**
+   * Runs one provider method under its deadline. Past it the method is abandoned, not stopped:
+   * its `ctx.signal` aborts, so a provider that checks it before each write (as the contract asks)
+   * writes nothing more, and the Service is retried with backoff like any failure.
+   */
+  async #callProvider<T>(key: string, svc: V1Service, method: string, fn: (ctx: CallContext) => Promise<T>): Promise<T> {
+    const timeoutMs = this.#deps.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new Error(`${method} did not settle within ${timeoutMs} ms; abandoned`);
+        deadline.abort(err);
+        reject(err);
+      }, timeoutMs);
+    });
+    const ctx = this.#ctx(key, svc, AbortSignal.any([this.#deps.signal, deadline.signal]));
+    try {
+      return await Promise.race([fn(ctx), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #ctx(key: string, svc: V1Service, signal: AbortSignal): CallContext {
     return {
-      signal: this.#deps.signal,
+      signal,
       logger: this.#deps.logger.child({ service: key }),
       recordEvent: (type, reason, message) =>
         this.#deps.recorder.record(svc, type, reason, message),

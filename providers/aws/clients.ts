@@ -5,11 +5,13 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { CallBudget } from '../../contract/provider.js';
-import type { CloudCalls } from '../../contract/cloud-calls.js';
+import {
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { CallBudget, CallOptions, CloudCalls } from '../../contract/cloud-calls.js';
 import type { AwsConfig } from './config.js';
-import { classifyAwsError } from './errors.js';
+import { classifyAwsError, isNotFound } from './errors.js';
 
 /**
  * Call budgets, one queue per AWS token bucket. AWS publishes the ELBv2 describe bucket as 40
@@ -38,6 +40,50 @@ export function budgetFor(client: 'elb' | 'ec2', commandName: string): keyof typ
   return 'mutate';
 }
 
+/**
+ * Which calls the gate may send again after a transient failure (a 5xx, a lost connection, a
+ * timeout). The rule is the one the cloud gives: repeating must have the effect of sending once.
+ * - Reads, always.
+ * - ELBv2 documents its creates as idempotent for the same settings (a repeated
+ *   CreateTargetGroup or CreateListener returns what the first made); where an API answers a
+ *   repeat with Duplicate* instead (moto does, and EC2's CreateSecurityGroup), the provider
+ *   already takes that answer as "made by the attempt whose answer was lost" and reads it.
+ * - Set-to-this-value writes (Modify*, Set*, tags, target (de)registration) and
+ *   DeleteLoadBalancer, which AWS documents as succeeding when the NLB is already gone.
+ * - CreateLoadBalancer is verified by a read first: a describe by name returns the NLB an earlier
+ *   attempt made (moto, unlike AWS, would make a second one of the same name).
+ * Every other write (security group rules, the other deletes) fails through to the provider,
+ * whose next sync reads before it writes again, as before.
+ */
+export function repeatPolicy(
+  client: 'elb' | 'ec2',
+  operation: string,
+): 'idempotent' | 'verify' | undefined {
+  if (/^Describe/.test(operation)) return 'idempotent';
+  if (client === 'ec2') return operation === 'CreateSecurityGroup' ? 'idempotent' : undefined;
+  if (operation === 'CreateLoadBalancer') return 'verify';
+  if (
+    /^(Create(TargetGroup|Listener)|Modify|Set|AddTags|RemoveTags|RegisterTargets|DeregisterTargets|DeleteLoadBalancer$)/.test(
+      operation,
+    )
+  ) {
+    return 'idempotent';
+  }
+  return undefined;
+}
+
+/**
+ * The SDK's own timeouts, per attempt. A hung endpoint (it accepts the connection, then never
+ * answers) fails the attempt with a TimeoutError, which the gate counts as transient: the slot is
+ * free again and a read is retried. Well below the gate's own deadline, which stays a backstop.
+ */
+export interface AwsHttpTimeouts {
+  /** To establish the TCP (and TLS) connection. @default 5000 */
+  readonly connectTimeoutMs?: number;
+  /** From sending the request to the whole answer. @default 30000 */
+  readonly requestTimeoutMs?: number;
+}
+
 export interface AwsClients {
   readonly elb: ElasticLoadBalancingV2Client;
   readonly ec2: EC2Client;
@@ -48,11 +94,21 @@ export interface AwsClients {
  * `maxAttempts: 1` turns the SDK's own retry off: a throttle then surfaces at once as a
  * `CloudError({ throttled })`, and the shared gate pauses the whole budget for every worker.
  * Two retry loops stacked (SDK inside, gate outside) would multiply attempts and hide throttles
- * from the gate. Transient non-throttle failures are retried by the core's per-Service backoff.
+ * from the gate. The gate also retries transient failures, of the calls `repeatPolicy` allows.
  */
-export function createAwsClients(config: AwsConfig, cloudCalls: CloudCalls): AwsClients {
+export function createAwsClients(
+  config: AwsConfig,
+  cloudCalls: CloudCalls,
+  timeouts: AwsHttpTimeouts = {},
+): AwsClients {
   const common = {
     maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: timeouts.connectTimeoutMs ?? 5000,
+      requestTimeout: timeouts.requestTimeoutMs ?? 30_000,
+      // Without it a request past requestTimeout only logs a warning and goes on waiting.
+      throwOnRequestTimeout: true,
+    },
     ...(config.region ? { region: config.region } : {}),
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
   };
@@ -93,6 +149,33 @@ export function whileSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promi
   return callSignal.run(signal, fn);
 }
 
+function callOptions(
+  client: unknown,
+  kind: 'elb' | 'ec2',
+  operation: string,
+  args: unknown,
+): CallOptions<unknown> {
+  const policy = repeatPolicy(kind, operation);
+  if (policy === 'idempotent') return { idempotent: true };
+  if (policy !== 'verify') return {};
+  const name = (args as { input?: { Name?: string } }).input?.Name;
+  if (!name) return {};
+  return {
+    // What the middleware would have returned: the NLB, as CreateLoadBalancer's output holds it.
+    verify: async () => {
+      const elb = client as ElasticLoadBalancingV2Client;
+      try {
+        const out = await elb.send(new DescribeLoadBalancersCommand({ Names: [name] }));
+        const found = out.LoadBalancers?.find((lb) => lb.LoadBalancerName === name);
+        return found ? { output: { LoadBalancers: [found] }, response: undefined } : undefined;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
 /** At the initialize step, so one gate entry covers one whole request (signing, sending). */
 function throughGate(client: unknown, kind: 'elb' | 'ec2', cloudCalls: CloudCalls): void {
   (client as MiddlewareClient).middlewareStack.add(
@@ -101,15 +184,22 @@ function throughGate(client: unknown, kind: 'elb' | 'ec2', cloudCalls: CloudCall
       // Taken here: the gate may run the call from another caller's async context.
       const signal = /^Describe/.test(operation) ? undefined : callSignal.getStore();
       signal?.throwIfAborted();
-      return cloudCalls.call(budgetFor(kind, operation), operation, async () => {
-        // Again once admitted: the wait for a budget may outlast the lease.
-        signal?.throwIfAborted();
-        try {
-          return await next(args);
-        } catch (err) {
-          throw classifyAwsError(operation, err);
-        }
-      });
+      // The gate's attempt signal is not wired to the request: the HTTP handler's own timeouts end
+      // a hung request well before the gate's deadline would.
+      return cloudCalls.call(
+        budgetFor(kind, operation),
+        operation,
+        async () => {
+          // Again once admitted (and before a retry): the wait may outlast the lease.
+          signal?.throwIfAborted();
+          try {
+            return await next(args);
+          } catch (err) {
+            throw classifyAwsError(operation, err);
+          }
+        },
+        callOptions(client, kind, operation, args),
+      );
     },
     { step: 'initialize', name: 'kubeLbcCloudCalls', priority: 'high' },
   );

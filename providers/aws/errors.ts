@@ -2,6 +2,7 @@
  * Classifies AWS SDK errors once, at the client middleware, into `CloudError`. Everything above
  * the clients reads `notFound`, `throttled` and `cloudCode`, never SDK exception classes.
  */
+import { TIMEOUT_CODE } from '../../contract/cloud-calls.js';
 import { CloudError } from '../../contract/errors.js';
 
 /** Codes AWS uses for "slow down" across ELBv2 and EC2. */
@@ -44,14 +45,16 @@ export function awsErrorCode(err: unknown): string {
 export function classifyAwsError(operation: string, err: unknown): CloudError {
   if (err instanceof CloudError) return err;
   const e = (err ?? {}) as SdkErrorShape;
-  const cloudCode = awsErrorCode(err);
+  // The HTTP handler's connect or request timeout: the gate counts it as a timeout.
+  const cloudCode = e.name === 'TimeoutError' ? TIMEOUT_CODE : awsErrorCode(err);
   const throttled =
     throttleCodes.has(cloudCode) ||
     throttleCodes.has(e.name ?? '') ||
     e.$retryable?.throttling === true ||
     e.$metadata?.httpStatusCode === 429;
   const notFound = notFoundCodes.has(cloudCode);
-  // No $fault means the request never got an AWS answer (socket, DNS, timeout): worth retrying.
+  // Transient, so the gate may send it again: a server fault (5xx), or no AWS answer at all
+  // ($fault unset: a reset or lost connection, DNS, a timeout). A client fault (4xx) is not.
   const retryable = throttled || e.$fault !== 'client' || e.$retryable !== undefined;
   return new CloudError(`${operation}: ${cloudCode}: ${e.message ?? String(err)}`, {
     operation,

@@ -3,6 +3,7 @@
  * shared by all restarts, and can simulate the process dying right after the k-th call has
  * reached the cloud (the cloud acted; the provider never heard back).
  */
+import type { CallOptions } from '../../contract/cloud-calls.js';
 import { CloudCallGate } from '../../runtime/cloud-calls.js';
 
 export interface RecordedCall {
@@ -65,11 +66,16 @@ export class RecordingCloudCalls extends CloudCallGate {
     this.#crashAfter = this.#count + calls;
   }
 
-  override async call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
+  override async call<T>(
+    budget: string,
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options?: CallOptions<T>,
+  ): Promise<T> {
     if (this.#count >= this.#crashAfter) throw new SimulatedCrash(this.#crashAfter);
     this.#count++;
     this.#log.record(operation);
-    const result = await super.call(budget, operation, fn);
+    const result = await super.call(budget, operation, fn, options);
     this.afterCall?.(operation);
     if (this.#count >= this.#crashAfter) throw new SimulatedCrash(this.#crashAfter);
     return result;

@@ -72,6 +72,8 @@ export interface TestClusterOptions {
   readonly logger?: Logger;
   /** Where NodePort allocation starts in the range (0..1). */
   readonly random?: () => number;
+  /** The gate to hand the provider (an observer, other timings). Default: a plain one. */
+  readonly cloudCalls?: CloudCallGate;
 }
 
 export interface TestCluster {
@@ -276,7 +278,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const logger = options.logger ?? noopLogger;
   const informers = new ClusterInformers(kubeConfig, logger);
   const cloud = options.cloud ?? createFakeCloud();
-  const cloudCalls = new CloudCallGate();
+  const cloudCalls = options.cloudCalls ?? new CloudCallGate();
   const factory =
     options.provider ?? createFakeProvider(cloud, { capabilities: options.capabilities });
   const provider = await factory({

@@ -37,6 +37,7 @@ import type {
   LoadBalancerProvider,
   LoadBalancerStatus,
 } from '../../../contract/provider.js';
+import type { CallOptions } from '../../../contract/cloud-calls.js';
 import { CloudCallGate } from '../../../runtime/cloud-calls.js';
 import { noopLogger } from '../../../contract/logger.js';
 import { newNode, tweakProviderID } from '../../fixtures/builders.js';
@@ -65,9 +66,14 @@ export class RecordingCalls extends CloudCallGate {
   /** Refuse this operation before it reaches AWS, as a quota or permission error would. */
   refuse?: string;
 
-  override async call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
+  override async call<T>(
+    budget: string,
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options?: CallOptions<T>,
+  ): Promise<T> {
     if (this.refuse === operation) throw new Error(`${operation} refused (simulated)`);
-    const result = await super.call(budget, operation, fn);
+    const result = await super.call(budget, operation, fn, options);
     this.operations.push(operation);
     this.afterCall?.(operation);
     const n = (this.#seen.get(operation) ?? 0) + 1;

@@ -6,6 +6,7 @@
  * the IAM actions those commands need: nothing missing, nothing unused. A command the source can
  * send that no flow reached fails the test too, so a new call cannot slip past it untested.
  */
+import type { CallOptions } from '../../../contract/cloud-calls.js';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { DeleteSecurityGroupCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -22,9 +23,14 @@ const iamService = { ec2: 'ec2', elb: 'elasticloadbalancing' } as const;
 /** Records every command as the IAM action it needs, failed calls included (they were tried). */
 class ActionRecorder extends RecordingCalls {
   readonly actions = new Set<string>();
-  override call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
+  override call<T>(
+    budget: string,
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options?: CallOptions<T>,
+  ): Promise<T> {
     this.actions.add(`${budget.startsWith('ec2') ? 'ec2' : 'elasticloadbalancing'}:${operation}`);
-    return super.call(budget, operation, fn);
+    return super.call(budget, operation, fn, options);
   }
 }
 

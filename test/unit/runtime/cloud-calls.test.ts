@@ -1,14 +1,26 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { CloudError } from '../../../contract/errors.js';
-import { CloudCallGate } from '../../../runtime/cloud-calls.js';
+import { CloudCallGate, type CallOutcome } from '../../../runtime/cloud-calls.js';
+import { FakeClock, settle } from './fake-clock.js';
 
-const throttle = () => new CloudError('slow down', { operation: 'X', cloudCode: 'Throttling', throttled: true });
+const unavailable = () =>
+  new CloudError('X: ServiceUnavailable', {
+    operation: 'X',
+    cloudCode: 'ServiceUnavailable',
+    retryable: true,
+  });
+const throttle = () =>
+  new CloudError('slow down', { operation: 'X', cloudCode: 'Throttling', throttled: true });
 
 describe('CloudCallGate', () => {
   it('retries a throttled call after a backoff, without failing it', async () => {
     const slept: number[] = [];
-    const gate = new CloudCallGate({ sleep: async (ms) => void slept.push(ms), throttleBackoffMs: (n) => n * 100 });
+    const gate = new CloudCallGate({
+      sleep: async (ms) => void slept.push(ms),
+      throttleBackoffMs: (n) => n * 100,
+      attemptTimeoutMs: Infinity,
+    });
     let attempts = 0;
     const result = await gate.call('default', 'Describe', async () => {
       if (++attempts < 3) throw throttle();
@@ -16,25 +28,47 @@ describe('CloudCallGate', () => {
     });
     assert.equal(result, 'ok');
     assert.equal(attempts, 3);
-    assert.ok(slept.includes(100) && slept.includes(200), `backed off 100 then 200 ms, slept ${slept}`);
+    assert.ok(
+      slept.includes(100) && slept.includes(200),
+      `backed off 100 then 200 ms, slept ${slept}`,
+    );
   });
 
   it('gives up after the configured attempts and passes the throttle on', async () => {
-    const gate = new CloudCallGate({ sleep: async () => {}, throttleAttempts: 2 });
-    await assert.rejects(gate.call('default', 'Describe', async () => { throw throttle(); }), CloudError);
+    const gate = new CloudCallGate({
+      sleep: async () => {},
+      throttleAttempts: 2,
+      attemptTimeoutMs: Infinity,
+    });
+    await assert.rejects(
+      gate.call('default', 'Describe', async () => {
+        throw throttle();
+      }),
+      CloudError,
+    );
   });
 
   it('does not retry other errors', async () => {
     const gate = new CloudCallGate();
     let attempts = 0;
-    await assert.rejects(gate.call('default', 'Create', async () => { attempts++; throw new Error('boom'); }), /boom/);
+    await assert.rejects(
+      gate.call('default', 'Create', async () => {
+        attempts++;
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     assert.equal(attempts, 1);
   });
 
   it('pauses the whole budget on a throttle, so other callers wait too', async () => {
     let release!: () => void;
     const pause = new Promise<void>((r) => (release = r));
-    const gate = new CloudCallGate({ sleep: () => pause, throttleAttempts: 2 });
+    const gate = new CloudCallGate({
+      sleep: () => pause,
+      throttleAttempts: 2,
+      attemptTimeoutMs: Infinity,
+    });
     let first = true;
     const order: string[] = [];
     const throttled = gate.call('default', 'A', async () => {
@@ -59,6 +93,7 @@ describe('CloudCallGate', () => {
     const gate = new CloudCallGate({
       sleep: (ms) => new Promise<void>((resolve) => (slept.push(ms), wakers.push(resolve))),
       throttleBackoffMs: (n) => n * 100,
+      attemptTimeoutMs: Infinity,
     });
     const tried = new Set<number>();
     let arrived!: () => void;
@@ -85,8 +120,13 @@ describe('CloudCallGate', () => {
 
   it('limits calls in flight per budget and counts calls for metrics', async () => {
     const seen: string[] = [];
-    const gate = new CloudCallGate({ observer: (c) => seen.push(`${c.budget}:${c.operation}:${c.outcome}`) });
-    gate.configure({ default: { qps: Infinity, burst: Infinity, concurrency: 1 }, mutate: { qps: Infinity, burst: Infinity, concurrency: 2 } });
+    const gate = new CloudCallGate({
+      observer: (c) => seen.push(`${c.budget}:${c.operation}:${c.outcome}`),
+    });
+    gate.configure({
+      default: { qps: Infinity, burst: Infinity, concurrency: 1 },
+      mutate: { qps: Infinity, burst: Infinity, concurrency: 2 },
+    });
     let inFlight = 0;
     let peak = 0;
     const work = async () => {
@@ -107,13 +147,25 @@ describe('CloudCallGate', () => {
   it('at shutdown, lets waiting calls go at once and a running call finish', async () => {
     const shutdown = new AbortController();
     const never = new Promise<void>(() => {});
-    const gate = new CloudCallGate({ sleep: () => never, signal: shutdown.signal });
+    const gate = new CloudCallGate({
+      sleep: () => never,
+      signal: shutdown.signal,
+      attemptTimeoutMs: Infinity,
+    });
     gate.configure({ default: { qps: Infinity, burst: Infinity, concurrency: 1 } });
     let finishRunning!: () => void;
-    const running = gate.call('default', 'Running', () => new Promise<string>((r) => (finishRunning = () => r('done'))));
+    const running = gate.call(
+      'default',
+      'Running',
+      () => new Promise<string>((r) => (finishRunning = () => r('done'))),
+    );
     const queued = gate.call('default', 'Queued', async () => 'ran');
     let throttledOnce = false;
-    const pausedGate = new CloudCallGate({ sleep: () => never, signal: shutdown.signal });
+    const pausedGate = new CloudCallGate({
+      sleep: () => never,
+      signal: shutdown.signal,
+      attemptTimeoutMs: Infinity,
+    });
     const paused = pausedGate.call('default', 'Paused', async () => {
       if (!throttledOnce) {
         throttledOnce = true;
@@ -123,17 +175,27 @@ describe('CloudCallGate', () => {
     });
     await new Promise((r) => setImmediate(r));
 
-    const crowd = Array.from({ length: 20 }, () => gate.call('default', 'Queued', async () => 'ran'));
+    const crowd = Array.from({ length: 20 }, () =>
+      gate.call('default', 'Queued', async () => 'ran'),
+    );
     // One listener for the gate, however many calls wait (Node warns past 10 on one signal).
     assert.equal(getEventListeners(shutdown.signal, 'abort').length, 2, 'one per gate');
 
     shutdown.abort(new Error('shutting down'));
     for (const call of crowd) await assert.rejects(call, /shutting down/);
     await assert.rejects(queued, /shutting down/, 'a call waiting for its turn leaves the queue');
-    await assert.rejects(paused, /shutting down/, 'a call waiting out a throttle pause stops waiting');
+    await assert.rejects(
+      paused,
+      /shutting down/,
+      'a call waiting out a throttle pause stops waiting',
+    );
     finishRunning();
     assert.equal(await running, 'done', 'a running call is not cut loose');
-    await assert.rejects(gate.call('default', 'Late', async () => 'ran'), /shutting down/, 'nothing starts after');
+    await assert.rejects(
+      gate.call('default', 'Late', async () => 'ran'),
+      /shutting down/,
+      'nothing starts after',
+    );
   });
 });
 
@@ -141,11 +203,180 @@ describe('CloudCallGate budget overrides', () => {
   it('scales every budget with the --cloud-qps override of the default one', async () => {
     let started = 0;
     const gate = new CloudCallGate({ defaultOverride: { qps: 2, burst: 2 } });
-    gate.configure({ default: { qps: 1, burst: 1, concurrency: Infinity }, describe: { qps: 10, burst: 10, concurrency: Infinity } });
+    gate.configure({
+      default: { qps: 1, burst: 1, concurrency: Infinity },
+      describe: { qps: 10, burst: 10, concurrency: Infinity },
+    });
     // A burst of 20 at the scaled describe budget (burst 20) all start in the first window.
     const hold = new Promise<void>(() => {});
-    for (let i = 0; i < 21; i++) void gate.call('describe', 'D', () => ((started++, hold)));
+    for (let i = 0; i < 21; i++) void gate.call('describe', 'D', () => (started++, hold));
     await new Promise((r) => setImmediate(r));
     assert.equal(started, 20);
+  });
+});
+
+describe('CloudCalls transient retries', () => {
+  /** A gate on a manual clock whose pauses are recorded; random() is 0.5, so jitter is exact. */
+  function newGate(extra: ConstructorParameters<typeof CloudCallGate>[0] = {}) {
+    const clock = new FakeClock();
+    const slept: number[] = [];
+    const attempts: { operation: string; outcome: CallOutcome; attempt: number | undefined }[] = [];
+    const gate = new CloudCallGate({
+      now: clock.now,
+      sleep: (ms, signal) => {
+        if (!signal) slept.push(ms);
+        return clock.sleep(ms, signal);
+      },
+      random: () => 0.5,
+      observer: ({ operation, outcome, attempt }) => attempts.push({ operation, outcome, attempt }),
+      ...extra,
+    });
+    /** Runs `call` to the end, moving the clock through its pauses. */
+    const run = async <T>(call: Promise<T>): Promise<T> => {
+      let done = false;
+      void call.then(
+        () => (done = true),
+        () => (done = true),
+      );
+      await clock.advanceUntil(() => done, 600_000);
+      return call;
+    };
+    return { gate, clock, slept, attempts, run };
+  }
+
+  const failing = (failures: number, err: () => Error = unavailable) => {
+    let n = 0;
+    const fn = async () => {
+      if (++n <= failures) throw err();
+      return 'ok';
+    };
+    return { fn, tries: () => n };
+  };
+
+  it('retries a transient failure of an idempotent call with jittered backoff, and it succeeds', async () => {
+    const { gate, slept, attempts, run } = newGate();
+    const { fn, tries } = failing(2);
+    assert.equal(
+      await run(gate.call('describe', 'DescribeTargetGroups', fn, { idempotent: true })),
+      'ok',
+    );
+    assert.equal(tries(), 3);
+    assert.deepEqual(slept, [50, 100], 'half of 100 ms, then of 200 ms');
+    assert.deepEqual(
+      attempts.map((a) => `${a.outcome}#${a.attempt}`),
+      ['error#1', 'error#2', 'success#3'],
+    );
+  });
+
+  it('does not repeat a write that was not declared safe to repeat', async () => {
+    const { gate, run } = newGate();
+    const { fn, tries } = failing(1);
+    await assert.rejects(run(gate.call('mutate', 'CreateSecurityGroup', fn)), /ServiceUnavailable/);
+    assert.equal(tries(), 1);
+  });
+
+  it('gives up after the configured attempts and passes the last failure on', async () => {
+    const { gate, run } = newGate({ transientAttempts: 2 });
+    const { fn, tries } = failing(5);
+    await assert.rejects(run(gate.call('describe', 'D', fn, { idempotent: true })), CloudError);
+    assert.equal(tries(), 2);
+  });
+
+  it('does not retry a failure the adapter classified as permanent, nor a not-found', async () => {
+    const { gate, run } = newGate();
+    const invalid = failing(
+      1,
+      () =>
+        new CloudError('bad', { operation: 'X', cloudCode: 'ValidationError', retryable: false }),
+    );
+    await assert.rejects(run(gate.call('describe', 'D', invalid.fn, { idempotent: true })), /bad/);
+    const missing = failing(
+      1,
+      () =>
+        new CloudError('gone', {
+          operation: 'X',
+          cloudCode: 'LoadBalancerNotFound',
+          notFound: true,
+        }),
+    );
+    await assert.rejects(run(gate.call('describe', 'D', missing.fn, { idempotent: true })), /gone/);
+    assert.deepEqual([invalid.tries(), missing.tries()], [1, 1]);
+  });
+
+  it('verifies a failed write by its read before sending it again', async () => {
+    const { gate, run } = newGate();
+    // The answer was lost after the cloud acted: the read finds it, and it is not sent again.
+    const lost = failing(1);
+    assert.equal(
+      await run(
+        gate.call('mutate', 'CreateLoadBalancer', lost.fn, { verify: async () => 'found' }),
+      ),
+      'found',
+    );
+    assert.equal(lost.tries(), 1);
+    // The cloud never acted: the read finds nothing, and it is sent again.
+    const refused = failing(1);
+    assert.equal(
+      await run(
+        gate.call('mutate', 'CreateLoadBalancer', refused.fn, { verify: async () => undefined }),
+      ),
+      'ok',
+    );
+    assert.equal(refused.tries(), 2);
+  });
+
+  it('abandons an attempt at its deadline, frees its slot, aborts its signal and retries it', async () => {
+    const { gate, clock, attempts } = newGate({ attemptTimeoutMs: 1000 });
+    gate.configure({ default: { qps: Infinity, burst: Infinity, concurrency: 1 } });
+    const signals: AbortSignal[] = [];
+    let n = 0;
+    const hungOnce = gate.call(
+      'default',
+      'DescribeLoadBalancers',
+      (signal) => {
+        signals.push(signal);
+        return ++n === 1 ? new Promise<string>(() => {}) : Promise.resolve('answered');
+      },
+      { idempotent: true },
+    );
+    const behind = gate.call('default', 'DescribeTargetGroups', async () => 'ran');
+    await settle();
+    assert.equal(n, 1, 'the second call waits for the only slot');
+    await clock.advance(1000);
+    assert.equal(await behind, 'ran', 'the hung attempt no longer holds the slot');
+    await clock.advance(1000);
+    assert.equal(await hungOnce, 'answered');
+    assert.equal(signals[0]!.aborted, true, 'the abandoned attempt was told');
+    assert.match(String(signals[0]!.reason), /no answer within 1000 ms/);
+    assert.deepEqual(
+      attempts.map((a) => `${a.operation}:${a.outcome}`),
+      [
+        'DescribeLoadBalancers:timeout',
+        'DescribeTargetGroups:success',
+        'DescribeLoadBalancers:success',
+      ],
+    );
+  });
+
+  it('fails the health check only while calls wait and none has moved for longer than the limit', async () => {
+    const { gate, clock } = newGate({ attemptTimeoutMs: Infinity });
+    gate.configure({ default: { qps: Infinity, burst: Infinity, concurrency: 1 } });
+    clock.jump(600_000);
+    gate.healthCheck(60_000); // idle for ten minutes: nothing waits, nothing is wrong
+    let finish!: () => void;
+    const hung = gate.call('default', 'A', () => new Promise<void>((r) => (finish = r)));
+    const waiting = gate.call('default', 'B', async () => {});
+    await settle();
+    clock.jump(59_000);
+    gate.healthCheck(60_000);
+    clock.jump(2000);
+    assert.throws(
+      () => gate.healthCheck(60_000),
+      /2 cloud calls waiting, none started or finished for 61 s/,
+    );
+    gate.healthCheck(0); // 0 disables it
+    finish();
+    await Promise.all([hung, waiting]);
+    gate.healthCheck(60_000);
   });
 });

@@ -72,6 +72,29 @@ describe('createMetrics', () => {
     );
   });
 
+  it('counts retries by operation and outcome: attempts after the first, not first attempts', async () => {
+    const { registry, cloudCallObserver } = createMetrics({ version: 'x', processMetrics: false });
+    const observe = cloudCallObserver('aws');
+    const attempt = (outcome: 'success' | 'error' | 'timeout', n: number) =>
+      observe({
+        budget: 'describe',
+        operation: 'DescribeTargetGroups',
+        outcome,
+        seconds: 0.1,
+        attempt: n,
+      });
+    attempt('error', 1);
+    attempt('timeout', 2);
+    attempt('success', 3);
+    attempt('success', 1);
+    const text = registry.metrics();
+    const retries = (outcome: string) =>
+      `kube_lbc_cloud_api_retries_total{provider="aws",budget="describe",operation="DescribeTargetGroups",outcome="${outcome}"}`;
+    assert.equal(await sample(text, retries('timeout')), 1);
+    assert.equal(await sample(text, retries('success')), 1);
+    assert.equal(await sample(text, retries('error')), undefined, 'a first attempt is not a retry');
+  });
+
   it('exports the upstream cloud provider series, naming GCP gce as upstream does', async () => {
     const { registry, cloudCallObserver } = createMetrics({ version: 'x', processMetrics: false });
     cloudCallObserver('aws')({

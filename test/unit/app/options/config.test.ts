@@ -29,6 +29,7 @@ describe('configuration', () => {
     assert.deepEqual(c.loadBalancerClasses, []);
     assert.equal(c.nodeSyncPeriodMs, 100_000);
     assert.deepEqual(c.nodePortRange, { min: 30000, max: 32767 });
+    assert.equal(c.cloudCallStallTimeoutMs, 180_000);
     assert.deepEqual(
       [c.leaderElection.enabled, c.leaderElection.leaseDurationMs, c.leaderElection.renewDeadlineMs, c.leaderElection.retryPeriodMs],
       [true, 15_000, 10_000, 2_000],
@@ -50,6 +51,11 @@ describe('configuration', () => {
     assert.match(errors.join('\n'), /--node-sync-period: .*got "soon"/);
     assert.match(errors.join('\n'), /--cluster-name: "Prod_1"/);
     assert.match(errors.join('\n'), /--service-node-port-range: .*"40000-30000"/);
+  });
+
+  it('takes --cloud-call-stall-timeout as a duration, 0 turning the check off', () => {
+    assert.equal(buildConfig(parse('--cloud-provider', 'fake', '--cloud-call-stall-timeout', '0')).cloudCallStallTimeoutMs, 0);
+    assert.match(errorsOf('--cloud-provider', 'fake', '--cloud-call-stall-timeout', 'never').join('\n'), /--cloud-call-stall-timeout: .*got "never"/);
   });
 
   it('refuses leader-election timings that cannot work', () => {

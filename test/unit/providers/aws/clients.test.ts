@@ -6,14 +6,17 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
 import {
+  CreateLoadBalancerCommand,
+  DeleteListenerCommand,
   DescribeLoadBalancersCommand,
-  RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   awsCallBudgets,
   budgetFor,
   createAwsClients,
+  repeatPolicy,
   type AwsClients,
 } from '../../../../providers/aws/clients.js';
 import { CloudError } from '../../../../contract/errors.js';
@@ -22,12 +25,16 @@ import { CloudCallGate, type CallOutcome } from '../../../../runtime/cloud-calls
 const ns = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
 const errorXml = (code: string) =>
   `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${code}</Code><Message>nope</Message></Error><RequestId>r</RequestId></ErrorResponse>`;
+const oneNlb = (name: string) =>
+  `<DescribeLoadBalancersResponse xmlns="${ns}"><DescribeLoadBalancersResult><LoadBalancers><member><LoadBalancerName>${name}</LoadBalancerName><LoadBalancerArn>arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/${name}/1</LoadBalancerArn></member></LoadBalancers></DescribeLoadBalancersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeLoadBalancersResponse>`;
 const emptyDescribe = `<DescribeLoadBalancersResponse xmlns="${ns}"><DescribeLoadBalancersResult><LoadBalancers/></DescribeLoadBalancersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeLoadBalancersResponse>`;
 
 describe('aws clients', () => {
   let server: Server;
-  let answers: { status: number; body: string }[];
+  /** `hang`: accept the request and never answer; `drop`: close the connection unanswered. */
+  let answers: ({ status: number; body: string } | 'hang' | 'drop')[];
   let requests: number;
+  let actions: string[];
   let clients: AwsClients;
   let outcomes: { budget: string; operation: string; outcome: CallOutcome }[];
   let calls: CloudCallGate;
@@ -35,12 +42,17 @@ describe('aws clients', () => {
   beforeEach(async () => {
     answers = [];
     requests = 0;
+    actions = [];
     outcomes = [];
     server = createServer((req, res) => {
       requests++;
-      req.resume();
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
+        actions.push(new URLSearchParams(body).get('Action') ?? '?');
         const a = answers.shift() ?? { status: 200, body: emptyDescribe };
+        if (a === 'hang') return;
+        if (a === 'drop') return void req.socket.destroy();
         res.writeHead(a.status, { 'content-type': 'text/xml' }).end(a.body);
       });
     });
@@ -54,6 +66,8 @@ describe('aws clients', () => {
       sleep: async (ms) => {
         clock += ms;
       },
+      // That sleep is instant: the SDK's own timeouts, in real time, are the ones under test.
+      attemptTimeoutMs: Infinity,
       observer: ({ budget, operation, outcome }) => outcomes.push({ budget, operation, outcome }),
     });
     const { port } = server.address() as AddressInfo;
@@ -61,10 +75,12 @@ describe('aws clients', () => {
     clients = createAwsClients(
       { region: 'us-east-1', endpoint: `http://127.0.0.1:${port}` },
       calls,
+      { connectTimeoutMs: 1000, requestTimeoutMs: 300 },
     );
   });
   afterEach(async () => {
     clients.destroy();
+    server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
 
@@ -108,7 +124,7 @@ describe('aws clients', () => {
   it('classifies a server fault as retryable', async () => {
     answers = [{ status: 500, body: errorXml('InternalFailure') }];
     await assert.rejects(
-      clients.elb.send(new RegisterTargetsCommand({ TargetGroupArn: 'a', Targets: [] })),
+      clients.elb.send(new DeleteListenerCommand({ ListenerArn: 'a' })),
       (err: unknown) => {
         assert.ok(err instanceof CloudError);
         assert.deepEqual(
@@ -117,6 +133,80 @@ describe('aws clients', () => {
         );
         return true;
       },
+    );
+  });
+
+  it('retries a read that got a 503 from something in between, and it succeeds', async () => {
+    answers = [{ status: 503, body: '<html><body>503 Service Unavailable</body></html>' }];
+    const out = await clients.elb.send(new DescribeLoadBalancersCommand({}));
+    assert.deepEqual(out.LoadBalancers, []);
+    assert.deepEqual(
+      outcomes.map((o) => o.outcome),
+      ['error', 'success'],
+    );
+    assert.equal(requests, 2);
+  });
+
+  it('times out a request the endpoint never answers, frees it, and retries the read', async () => {
+    answers = ['hang'];
+    const out = await clients.elb.send(new DescribeLoadBalancersCommand({}));
+    assert.deepEqual(out.LoadBalancers, []);
+    assert.deepEqual(
+      outcomes.map((o) => o.outcome),
+      ['timeout', 'success'],
+    );
+  });
+
+  it('does not send again a write that is unsafe to repeat', async () => {
+    answers = ['drop'];
+    await assert.rejects(
+      clients.ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({ GroupId: 'sg-1', IpPermissions: [] }),
+      ),
+      (err: unknown) => err instanceof CloudError && err.retryable,
+    );
+    assert.equal(requests, 1);
+  });
+
+  it('verifies a CreateLoadBalancer whose answer was lost by name, instead of creating another', async () => {
+    answers = ['drop', { status: 200, body: oneNlb('k8s-web') }];
+    const out = await clients.elb.send(
+      new CreateLoadBalancerCommand({ Name: 'k8s-web', Type: 'network', Subnets: ['s'] }),
+    );
+    assert.equal(out.LoadBalancers?.[0]?.LoadBalancerName, 'k8s-web');
+    assert.deepEqual(actions, ['CreateLoadBalancer', 'DescribeLoadBalancers']);
+  });
+
+  it('marks reads, creates by name and set-to-value writes safe to repeat, and no rule change', () => {
+    assert.deepEqual(
+      [
+        repeatPolicy('elb', 'DescribeTargetGroups'),
+        repeatPolicy('elb', 'CreateTargetGroup'),
+        repeatPolicy('elb', 'CreateListener'),
+        repeatPolicy('elb', 'CreateLoadBalancer'),
+        repeatPolicy('elb', 'ModifyTargetGroup'),
+        repeatPolicy('elb', 'RegisterTargets'),
+        repeatPolicy('elb', 'DeleteLoadBalancer'),
+        repeatPolicy('elb', 'DeleteListener'),
+        repeatPolicy('ec2', 'DescribeSecurityGroups'),
+        repeatPolicy('ec2', 'CreateSecurityGroup'),
+        repeatPolicy('ec2', 'AuthorizeSecurityGroupIngress'),
+        repeatPolicy('ec2', 'RevokeSecurityGroupIngress'),
+      ],
+      [
+        'idempotent',
+        'idempotent',
+        'idempotent',
+        'verify',
+        'idempotent',
+        'idempotent',
+        'idempotent',
+        undefined,
+        'idempotent',
+        'idempotent',
+        undefined,
+        undefined,
+      ],
     );
   });
 
