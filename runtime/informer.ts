@@ -47,6 +47,21 @@ export interface InformerOptions<T extends KubernetesObject> {
   silenceMs?: number;
   /** The clock the silence is measured with. @default real timers */
   timers?: Timers;
+  /**
+   * Applied to every object before it is cached, listed or watched, as client-go's
+   * `SetTransform`: drop what no reader needs (`stripManagedFields`). May change the object.
+   */
+  transform?: (obj: T) => T;
+}
+
+/**
+ * Drops `metadata.managedFields`: on a real server the largest part of most objects (a field tree
+ * per manager), and read by nobody here. Every write kube-lbc makes is a patch, so a cached
+ * object without them is never written back.
+ */
+export function stripManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
 }
 
 export function objectKey(obj: KubernetesObject): string {
@@ -77,7 +92,9 @@ export class Informer<T extends KubernetesObject> {
     const established = () => {
       this.#errors = 0;
     };
+    const transform = options.transform;
     const guard: WatchGuard = {
+      transform: transform as ((obj: unknown) => unknown) | undefined,
       timeoutSeconds: options.watchTimeoutSeconds ?? (() => Math.floor(300 * (1 + Math.random()))),
       silenceMs: options.silenceMs ?? 90_000,
       timers: options.timers ?? realTimers,
@@ -89,7 +106,13 @@ export class Informer<T extends KubernetesObject> {
     this.#lw = new ListWatch<T>(
       options.path,
       guardedWatch(new Watch(options.kubeConfig), established, guard),
-      options.list,
+      transform
+        ? async () => {
+            const list = await options.list();
+            list.items = list.items.map(transform);
+            return list;
+          }
+        : options.list,
       false,
     );
     this.#lw.on('add', (obj) => this.#onAdd(obj));
@@ -202,6 +225,7 @@ type WatchCallback = (
 type DoneCallback = (err?: unknown) => void;
 
 interface WatchGuard {
+  transform: ((obj: unknown) => unknown) | undefined;
   timeoutSeconds: () => number;
   silenceMs: number;
   timers: Timers;
@@ -239,7 +263,11 @@ function guardedWatch(watch: Watch, established: () => void, guard: WatchGuard):
       { ...params, allowWatchBookmarks: true, timeoutSeconds: guard.timeoutSeconds() },
       (phase, obj, raw) => {
         heardAt = timers.now();
-        callback(phase, obj, raw);
+        const object =
+          guard.transform && obj && phase !== 'ERROR' && phase !== 'BOOKMARK'
+            ? guard.transform(obj)
+            : obj;
+        callback(phase, object as typeof obj, raw);
         if (phase === 'ERROR' && obj?.code === 410) doneOnce({ statusCode: 410 });
       },
       doneOnce,

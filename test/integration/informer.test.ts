@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { Informer } from '../../runtime/informer.js';
+import { Informer, stripManagedFields } from '../../runtime/informer.js';
 import { startApiServer, type ApiServer } from '../../sandbox/apiserver/index.js';
 import { FakeClock } from '../unit/runtime/fake-clock.js';
 
@@ -92,6 +92,47 @@ describe('Informer', () => {
       () => informer.get('default/after-drop') !== undefined,
       'the new Service',
     );
+  });
+
+  it('caches listed and watched objects through its transform', async () => {
+    const managedFields = [
+      {
+        manager: 'kubectl',
+        operation: 'Update',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:spec': {} },
+      },
+    ];
+    const listed = await core.readNamespacedService({ name: 'before', namespace: 'default' });
+    await core.patchNamespacedService({
+      name: 'before',
+      namespace: 'default',
+      body: [{ op: 'add', path: '/metadata/managedFields', value: managedFields }],
+    });
+    await informer.stop();
+    informer = new Informer<V1Service>({
+      kubeConfig: api.kubeConfig(),
+      name: 'services',
+      path: '/api/v1/services',
+      list: () => core.listServiceForAllNamespaces(),
+      transform: stripManagedFields,
+    });
+    await informer.start();
+    assert.notEqual(
+      informer.get('default/before')!.metadata!.resourceVersion,
+      listed.metadata!.resourceVersion,
+    );
+    assert.equal(informer.get('default/before')!.metadata!.managedFields, undefined, 'listed');
+    await core.createNamespacedService({
+      namespace: 'default',
+      body: { ...svc('watched'), metadata: { name: 'watched', managedFields } },
+    });
+    await cacheUntil(
+      informer,
+      () => informer.get('default/watched') !== undefined,
+      'the watched Service',
+    );
+    assert.equal(informer.get('default/watched')!.metadata!.managedFields, undefined, 'watched');
   });
 
   describe('a silent watch', () => {
