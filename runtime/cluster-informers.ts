@@ -5,8 +5,19 @@
  */
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
 import type { ClusterView } from '../contract/provider.js';
-import { Informer } from './informer.js';
+import { Informer, stripManagedFields } from './informer.js';
 import { noopLogger, type Logger } from '../contract/logger.js';
+
+/**
+ * Nodes are cached without `managedFields` and `status.images` (each node lists every image it
+ * holds, often the larger part of the object): no controller or provider reads them, and at
+ * 1,000 nodes they would be most of the node cache.
+ */
+function stripNodeImages(node: V1Node): V1Node {
+  stripManagedFields(node);
+  if (node.status?.images) delete node.status.images;
+  return node;
+}
 
 export class ClusterInformers {
   readonly services: Informer<V1Service>;
@@ -19,6 +30,7 @@ export class ClusterInformers {
       name: 'services',
       path: '/api/v1/services',
       list: () => core.listServiceForAllNamespaces(),
+      transform: stripManagedFields,
       logger,
     });
     this.nodes = new Informer<V1Node>({
@@ -26,6 +38,7 @@ export class ClusterInformers {
       name: 'nodes',
       path: '/api/v1/nodes',
       list: () => core.listNode(),
+      transform: stripNodeImages,
       logger,
     });
   }

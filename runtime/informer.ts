@@ -3,13 +3,21 @@
  * good on any error but a 410 (we restart it with backoff, resuming from the last
  * resourceVersion); it hands update callbacks only the new object (we keep the last-seen one so
  * handlers can compare old with new, as client-go's UpdateFunc does); and a watch on a connection
- * that died silently (no FIN: a NAT or load balancer dropped it) would wait forever, so every
- * watch asks the server to end it after 5 to 10 minutes, as client-go's reflector does, and is
- * ended here if the server has not ended it a grace period later.
+ * that died silently (no FIN: a NAT or load balancer dropped it) would wait forever. So every
+ * watch asks for bookmarks, and one that has shown neither an event nor a bookmark for
+ * `silenceMs` is ended here and started again from the last resourceVersion (a 410 then relists).
+ * ListWatch itself takes a bookmark's version and calls no handler for it.
  */
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ListWatch,
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { backoffDelay } from './backoff.js';
 import { noopLogger, type Logger } from '../contract/logger.js';
+import { realTimers, type Timers } from './timers.js';
 
 export interface InformerHandlers<T> {
   add?(obj: T): void;
@@ -29,8 +37,31 @@ export interface InformerOptions<T extends KubernetesObject> {
   restartDelayMs?: (n: number) => number;
   /** Each watch's `timeoutSeconds`. @default client-go's: 300 to 600, at random */
   watchTimeoutSeconds?: () => number;
-  /** How long past its timeout a watch the server did not end is ended here. @default 30 s */
-  watchGraceMs?: number;
+  /**
+   * A watch that has shown no event and no bookmark for this long is ended and watched again from
+   * the last resourceVersion. Servers since 1.21 send a bookmark about every minute, so a healthy
+   * watch on a quiet cluster stays up; 1.20 sends one only 2 s before the watch's timeout, so
+   * there a quiet watch is renewed every `silenceMs` (one watch request, no relist).
+   * @default 90 s
+   */
+  silenceMs?: number;
+  /** The clock the silence is measured with. @default real timers */
+  timers?: Timers;
+  /**
+   * Applied to every object before it is cached, listed or watched, as client-go's
+   * `SetTransform`: drop what no reader needs (`stripManagedFields`). May change the object.
+   */
+  transform?: (obj: T) => T;
+}
+
+/**
+ * Drops `metadata.managedFields`: on a real server the largest part of most objects (a field tree
+ * per manager), and read by nobody here. Every write kube-lbc makes is a patch, so a cached
+ * object without them is never written back.
+ */
+export function stripManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+  return obj;
 }
 
 export function objectKey(obj: KubernetesObject): string {
@@ -46,6 +77,7 @@ export class Informer<T extends KubernetesObject> {
   readonly #handlers: InformerHandlers<T>[] = [];
   readonly #lastSeen = new Map<string, T>();
   #errors = 0;
+  #silentRestarts = 0;
   #running = false;
   #synced = false;
   #restartTimer: NodeJS.Timeout | undefined;
@@ -60,12 +92,29 @@ export class Informer<T extends KubernetesObject> {
     const established = () => {
       this.#errors = 0;
     };
+    const transform = options.transform;
     const guard: WatchGuard = {
+      transform: transform as ((obj: unknown) => unknown) | undefined,
       timeoutSeconds: options.watchTimeoutSeconds ?? (() => Math.floor(300 * (1 + Math.random()))),
-      graceMs: options.watchGraceMs ?? 30_000,
-      onSilent: () => this.#logger.warn('watch silent past its timeout; starting a new one'),
+      silenceMs: options.silenceMs ?? 90_000,
+      timers: options.timers ?? realTimers,
+      onSilent: (ms) => {
+        this.#silentRestarts++;
+        this.#logger.info({ silentForMs: ms }, 'no event or bookmark on the watch; watching again');
+      },
     };
-    this.#lw = new ListWatch<T>(options.path, guardedWatch(new Watch(options.kubeConfig), established, guard), options.list, false);
+    this.#lw = new ListWatch<T>(
+      options.path,
+      guardedWatch(new Watch(options.kubeConfig), established, guard),
+      transform
+        ? async () => {
+            const list = await options.list();
+            list.items = list.items.map(transform);
+            return list;
+          }
+        : options.list,
+      false,
+    );
     this.#lw.on('add', (obj) => this.#onAdd(obj));
     this.#lw.on('update', (obj) => this.#onUpdate(obj));
     this.#lw.on('delete', (obj) => this.#onDelete(obj));
@@ -110,6 +159,16 @@ export class Informer<T extends KubernetesObject> {
     return this.#synced;
   }
 
+  /** The resourceVersion the next watch starts from: the last event's or bookmark's, or the list's. */
+  get resourceVersion(): string {
+    return this.#lw.latestResourceVersion();
+  }
+
+  /** How many watches were ended here for showing nothing for `silenceMs`. */
+  get silentRestarts(): number {
+    return this.#silentRestarts;
+  }
+
   get(key: string): T | undefined {
     const slash = key.indexOf('/');
     return slash < 0 ? this.#lw.get(key) : this.#lw.get(key.slice(slash + 1), key.slice(0, slash));
@@ -152,54 +211,81 @@ export class Informer<T extends KubernetesObject> {
 
   #delay(): number {
     const custom = this.#options.restartDelayMs;
-    return custom ? custom(this.#errors) : backoffDelay(this.#errors, { baseMs: 1000, maxMs: 30_000 });
+    return custom
+      ? custom(this.#errors)
+      : backoffDelay(this.#errors, { baseMs: 1000, maxMs: 30_000 });
   }
 }
 
-type WatchCallback = (phase: string, apiObj: { code?: number } | undefined, watchObj?: unknown) => void;
+type WatchCallback = (
+  phase: string,
+  apiObj: { code?: number } | undefined,
+  watchObj?: unknown,
+) => void;
 type DoneCallback = (err?: unknown) => void;
 
 interface WatchGuard {
+  transform: ((obj: unknown) => unknown) | undefined;
   timeoutSeconds: () => number;
-  graceMs: number;
-  onSilent: () => void;
+  silenceMs: number;
+  timers: Timers;
+  onSilent: (silentForMs: number) => void;
 }
 
 /**
- * A Watch that asks the server for a `timeoutSeconds`, ends itself if the server has not ended it
- * `graceMs` after that (cleanly, so ListWatch re-watches from its last version), and ends itself on
- * a 410 ERROR event: ListWatch waits for the stream to end before it relists, and some servers
- * (1.20 among them) keep the stream open after sending the 410. `established` is told when the
- * server accepted a watch (Watch reports a refused one through `done` before it returns).
+ * A Watch that asks the server for bookmarks and a `timeoutSeconds`, ends itself once it has
+ * heard nothing (no event, no bookmark) for `silenceMs` (cleanly, so ListWatch re-watches from its
+ * last version), and ends itself on a 410 ERROR event: ListWatch waits for the stream to end
+ * before it relists, and some servers (1.20 among them) keep the stream open after sending the
+ * 410. `established` is told when the server accepted a watch (Watch reports a refused one
+ * through `done` before it returns).
  */
 function guardedWatch(watch: Watch, established: () => void, guard: WatchGuard): Watch {
   const inner = watch.watch.bind(watch);
-  const wrapped = async (path: string, params: Record<string, string | number | boolean | undefined>, callback: WatchCallback, done: DoneCallback) => {
-    const timeoutSeconds = guard.timeoutSeconds();
+  const { timers, silenceMs } = guard;
+  const wrapped = async (
+    path: string,
+    params: Record<string, string | number | boolean | undefined>,
+    callback: WatchCallback,
+    done: DoneCallback,
+  ) => {
     let finished = false;
-    let deadline: NodeJS.Timeout | undefined;
+    let heardAt = timers.now();
+    let check: unknown;
     const doneOnce: DoneCallback = (err) => {
       if (finished) return;
       finished = true;
-      clearTimeout(deadline);
+      timers.clearTimeout(check);
       done(err);
     };
     const controller = await inner(
       path,
-      { ...params, timeoutSeconds },
+      { ...params, allowWatchBookmarks: true, timeoutSeconds: guard.timeoutSeconds() },
       (phase, obj, raw) => {
-        callback(phase, obj, raw);
+        heardAt = timers.now();
+        const object =
+          guard.transform && obj && phase !== 'ERROR' && phase !== 'BOOKMARK'
+            ? guard.transform(obj)
+            : obj;
+        callback(phase, object as typeof obj, raw);
         if (phase === 'ERROR' && obj?.code === 410) doneOnce({ statusCode: 410 });
       },
       doneOnce,
     );
     if (!finished) {
       established();
-      deadline = setTimeout(() => {
-        guard.onSilent();
+      // One timer per watch, moved on only when it fires: events do not reset it one by one.
+      const expire = () => {
+        const quiet = timers.now() - heardAt;
+        if (quiet < silenceMs) {
+          check = timers.setTimeout(expire, silenceMs - quiet);
+          return;
+        }
+        guard.onSilent(quiet);
         doneOnce(); // first: the abort's own error must not reach ListWatch as a failure
         controller.abort();
-      }, timeoutSeconds * 1000 + guard.graceMs).unref();
+      };
+      check = timers.setTimeout(expire, silenceMs);
     }
     return controller;
   };

@@ -5,6 +5,9 @@
  * `addRateLimited` backs off per key until `forget`.
  */
 import { PerKeyBackoff, type BackoffOptions } from './backoff.js';
+import { realTimers, type Timers } from './timers.js';
+
+export type { Timers };
 
 /** What the queue reports; `runtime/workqueue-metrics.ts` implements it with prom-client. */
 export interface WorkQueueMetrics {
@@ -14,18 +17,6 @@ export interface WorkQueueMetrics {
   workDuration(name: string, seconds: number): void;
   retry(name: string): void;
 }
-
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  now(): number;
-}
-
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-  now: () => performance.now(),
-};
 
 export interface WorkQueueOptions {
   /** Names the queue in metrics. @default 'queue' */

@@ -191,7 +191,8 @@ export class FakeCloud {
   async updateHosts(name: string, nodes: readonly string[], service: string): Promise<void> {
     await this.#enter({ method: 'UpdateHosts', service, nodes, write: true });
     const lb = this.#mustFind(name, 'UpdateHosts');
-    this.#loadBalancers.set(name, { ...lb, nodes: [...nodes] });
+    // A frozen list is the provider's shared one: kept as it is, not copied per load balancer.
+    this.#loadBalancers.set(name, { ...lb, nodes: Object.isFrozen(nodes) ? nodes : [...nodes] });
   }
 
   async deleteLoadBalancer(name: string, service: string): Promise<void> {

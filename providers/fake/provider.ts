@@ -258,8 +258,20 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function nodeNames(nodes: readonly Readonly<V1Node>[]): string[] {
-  return [...new Set(nodes.map((n) => n.metadata?.name ?? ''))].filter(Boolean).sort();
+// Every sync of one node change passes the same array (the controller computes the eligible set
+// once per change), so its names are computed once and shared: at 10,000 load balancers over
+// 1,000 nodes, a list per load balancer was 80 MB in the cloud's records alone.
+const namesOf = new WeakMap<readonly Readonly<V1Node>[], readonly string[]>();
+
+function nodeNames(nodes: readonly Readonly<V1Node>[]): readonly string[] {
+  let names = namesOf.get(nodes);
+  if (!names) {
+    names = Object.freeze(
+      [...new Set(nodes.map((n) => n.metadata?.name ?? ''))].filter(Boolean).sort(),
+    );
+    namesOf.set(nodes, names);
+  }
+  return names;
 }
 
 function namespacedName(service: Readonly<V1Service>): string {

@@ -51,7 +51,7 @@ export interface ApiServerOptions {
   serviceCIDR?: string;
   /** Events kept per resource for watches that resume from a version; older ones get 410. @default 100 (the real watch cache's default) */
   watchWindow?: number;
-  /** How often a watch that allowed bookmarks gets one. @default 60000 */
+  /** How often a watch that allowed bookmarks gets one; 0: only 2 s before its timeout, as 1.20. @default 60000 */
   bookmarkIntervalMs?: number;
   /**
    * How long after a namespace DELETE (or after its last content goes) the namespace controller

@@ -14,7 +14,10 @@ import { toTable, wantsTable } from './table.js';
 import { apiVersionOf, storageKeyOf, type KObject } from './types.js';
 
 export interface WatchOptions {
-  /** How often a watch that allows bookmarks gets one. @default 60000 (the real server's minute) */
+  /**
+   * How often a watch that allows bookmarks gets one, as servers since 1.21 send them; 0 sends
+   * only the one before the watch's timeout, as 1.20 does. @default 60000 (the real server's minute)
+   */
   bookmarkIntervalMs: number;
 }
 
@@ -170,16 +173,16 @@ export class WatchHub {
     unsubscribe = this.#store.subscribe(key, deliver);
     this.#open.add(watch);
 
-    if (allowBookmarks) {
+    if (allowBookmarks && this.#options.bookmarkIntervalMs > 0) {
       const every = () => {
         bookmark();
         timers.push(setTimeout(every, this.#options.bookmarkIntervalMs).unref());
       };
       timers.push(setTimeout(every, this.#options.bookmarkIntervalMs).unref());
-      // As the watch cache does: one bookmark just before the watch's own deadline.
-      if (timeoutSeconds > 2)
-        timers.push(setTimeout(() => bookmark(), (timeoutSeconds - 2) * 1000).unref());
     }
+    // As the watch cache does: one bookmark just before the watch's own deadline.
+    if (allowBookmarks && timeoutSeconds > 2)
+      timers.push(setTimeout(() => bookmark(), (timeoutSeconds - 2) * 1000).unref());
     if (timeoutSeconds > 0)
       timers.push(setTimeout(() => watch.end(false), timeoutSeconds * 1000).unref());
   }

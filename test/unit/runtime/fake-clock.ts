@@ -1,7 +1,9 @@
 /**
- * A manual clock for code that takes `now` and `sleep` by injection: time moves only when a test
- * calls `advance`, and every timer due on the way fires in order.
+ * A manual clock for code that takes `now` and `sleep` (or `Timers`) by injection: time moves only
+ * when a test calls `advance`, and every timer due on the way fires in order.
  */
+import type { Timers } from '../../../runtime/timers.js';
+
 interface Timer {
   at: number;
   seq: number;
@@ -34,6 +36,19 @@ export class FakeClock {
         resolve();
       }
     });
+
+  /** The same clock as `Timers`, for code that takes `setTimeout` and `clearTimeout`. */
+  readonly timers: Timers = {
+    now: this.now,
+    setTimeout: (fn, ms) => {
+      const timer: Timer = { at: this.#t + Math.max(0, ms), seq: this.#seq++, fire: fn };
+      this.#timers.push(timer);
+      return timer;
+    },
+    clearTimeout: (handle) => {
+      this.#timers = this.#timers.filter((t) => t !== handle);
+    },
+  };
 
   /** Moves time forward by `ms`, firing due timers in order and letting their work settle. */
   async advance(ms: number): Promise<void> {

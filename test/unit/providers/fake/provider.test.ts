@@ -224,6 +224,19 @@ describe('fake provider', () => {
       ]);
     });
 
+    it('keeps one node list for every load balancer over the same node set', async () => {
+      const { cloud, provider, ctx } = await newFakeHarness();
+      const [a, b] = [newService('a'), newService('b')];
+      await provider.ensureLoadBalancer(ctx, 'test', a, twoNodes);
+      await provider.ensureLoadBalancer(ctx, 'test', b, twoNodes);
+      const joined = [...twoNodes, newNode('node-3')];
+      await provider.updateLoadBalancerHosts(ctx, 'test', a, joined);
+      await provider.updateLoadBalancerHosts(ctx, 'test', b, joined);
+      const [first, second] = cloud.loadBalancers();
+      assert.deepEqual(first!.nodes, ['node-1', 'node-2', 'node-3']);
+      assert.equal(first!.nodes, second!.nodes, 'one shared list, not a copy per load balancer');
+    });
+
     it('does nothing for a load balancer that does not exist', async () => {
       const { cloud, provider, ctx } = await newFakeHarness();
       await provider.updateLoadBalancerHosts(ctx, 'test', newService('web'), twoNodes);
