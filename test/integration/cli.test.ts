@@ -87,25 +87,6 @@ describe('the kube-lbc command', function () {
     }
   });
 
-  it('runs the sandbox: the sample Service gets an address, carries requests and kubectl sees it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-sandbox-'));
-    const kubeconfig = join(dir, 'kubeconfig');
-    const { child, output } = kubeLbc(['sandbox', '--port', '0', '--kubeconfig-out', kubeconfig]);
-    await new Promise<void>((resolve, reject) => {
-      const check = () => /kubectl works against it/.test(output()) && resolve();
-      child.stdout!.on('data', check);
-      child.once('exit', () => reject(new Error(`sandbox exited early:\n${output()}`)));
-    });
-    assert.match(output(), /spread by the rr scheduler: sandbox-node-1=3 sandbox-node-2=3 sandbox-node-3=3/);
-    const kubectl = spawn('kubectl', ['--kubeconfig', kubeconfig, 'get', 'svc', 'hello', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
-    let ip = '';
-    kubectl.stdout.on('data', (d: Buffer) => (ip += d));
-    assert.equal(await exitCode(kubectl), 0);
-    assert.match(ip, /^127\.240\.\d+\.\d+$/);
-    child.kill('SIGINT');
-    assert.equal(await exitCode(child), 0, output());
-  });
-
   describe('against a cluster', () => {
     let api: ApiServer;
     let dir: string;
