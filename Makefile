@@ -10,8 +10,9 @@ node_modules: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
+# The package's build: the application only (tests and benchmarks run from source with tsx).
 build: node_modules
-	tsc -p tsconfig.json
+	tsc -p tsconfig.build.json
 
 typecheck: node_modules
 	tsc -p tsconfig.json --noEmit

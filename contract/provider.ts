@@ -16,6 +16,8 @@ import type { Logger } from './logger.js';
 // What a plugin's own signatures need, importable from this one module (`kube-lbc/provider`).
 export type { CallBudget, CloudCalls } from './cloud-calls.js';
 export type { Logger } from './logger.js';
+// The Kubernetes types a provider's signatures use, so a plugin needs no import of its own.
+export type { V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
