@@ -129,6 +129,10 @@ describe('the kube-lbc command', function () {
       const released = await leases.readNamespacedLease({ name: 'kube-lbc', namespace: 'default' });
       assert.equal(released.spec?.holderIdentity ?? '', '', 'the Lease is released for a standby');
       assert.match(output(), /"msg":"shutdown complete"/);
+      const first = JSON.parse(output().split('\n')[0]!) as { msg: string; version: string; config: { cloudProvider: string } };
+      assert.equal(first.msg, 'starting kube-lbc', 'the first line names the version and the configuration');
+      assert.equal(first.config.cloudProvider, 'fake');
+      assert.match(first.version, /^\d+\.\d+\.\d+/);
     });
 
     it('proxy: /healthz checks the informers and /readyz their sync, not just a ping', async () => {
