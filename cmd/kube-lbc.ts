@@ -96,9 +96,10 @@ program
   .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)')
   .option('--cloud-config <path>', "the local provider's configuration (the controller's file)")
   .option('--health-probe-bind-address <addr>', 'where /healthz and /readyz are served (0 disables)', ':8081')
+  .option('--metrics-bind-address <addr>', "where /metrics (the data path's connections, bytes, backend health) is served (0, the default, disables)", '0')
   .option('--log-level <level>', 'debug, info, warn or error', 'info')
   .option('--log-format <format>', 'json or text', 'json')
-  .action(async (opts: { kubeconfig?: string; cloudConfig?: string; healthProbeBindAddress: string; logLevel: string; logFormat: string }) => {
+  .action(async (opts: { kubeconfig?: string; cloudConfig?: string; healthProbeBindAddress: string; metricsBindAddress: string; logLevel: string; logFormat: string }) => {
     try {
       const { runProxy } = await import('../app/proxy.js');
       await runProxy(opts, version);

@@ -139,7 +139,7 @@ describe('the kube-lbc command', function () {
       writeFileSync(join(dir, 'cloud.yaml'), 'addresses: [127.250.0.0/28]\n');
       const { child, output } = kubeLbc([
         'proxy', '--cloud-config', join(dir, 'cloud.yaml'), '--kubeconfig', join(dir, 'kubeconfig'),
-        '--health-probe-bind-address', '127.0.0.1:0',
+        '--health-probe-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0',
       ]);
       try {
         await new Promise<void>((resolve, reject) => {
@@ -157,6 +157,10 @@ describe('the kube-lbc command', function () {
         const readyz = await fetch(`http://${address}/readyz?verbose`);
         assert.equal(readyz.status, 200);
         assert.match(await readyz.text(), /^\[\+\]informer-sync ok/m);
+        const metricsAddress = /"address":"([^"]+)","paths":\["\/metrics"\]/.exec(output())?.[1];
+        assert.ok(metricsAddress, output());
+        const metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+        assert.match(metrics, /^# TYPE kube_lbc_local_connections_total counter$/m, 'the data path\'s metrics');
       } finally {
         child.kill('SIGTERM');
         await exitCode(child);

@@ -85,6 +85,13 @@ describe('kube-lbc sandbox', function () {
       assert.ok(existsSync(apply[2]!), `${apply[2]} exists`);
       await run('sh', ['-c', apply[1]!]);
 
+      // The controller's /metrics carries the data path's: the sample's 9 requests, the pool.
+      const metricsUrl = /^metrics: (http:\S+)/m.exec(output())![1]!;
+      const address = /EXTERNAL-IP[^\n]*\nhello\s+LoadBalancer\s+\S+\s+(\S+)/.exec(output())![1]!;
+      const metrics = await (await fetch(metricsUrl)).text();
+      assert.match(metrics, new RegExp(`^kube_lbc_local_connections_total\\{service="default/hello",listener="${address.replace(/\./g, '\\.')}:8080/TCP"\\} 9$`, 'm'));
+      assert.match(metrics, /^kube_lbc_local_pool_addresses\{state="allocated"\} 1$/m);
+
       const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, ...args]);
       await kubectl('create', 'service', 'loadbalancer', 'mine', '--tcp=9090:80');
       await kubectl(
