@@ -155,9 +155,8 @@ async function sample(
   const file = join(dir, 'hello.yaml');
   writeFileSync(file, stringify({ apiVersion: 'v1', kind: 'Service', ...manifest }));
   const created = await core.createNamespacedService({ namespace: 'default', body: manifest });
-  say(
-    `\n$ ${kubectl} apply -f ${file}      # type: LoadBalancer, port ${SAMPLE_PORT}, scheduler ${scheduler}`,
-  );
+  const what = `type: LoadBalancer, port ${SAMPLE_PORT}${backends ? `, scheduler ${scheduler}` : ''}`;
+  say(`\n$ ${kubectl} apply -f ${file}      # ${what}`);
   say(`service/${created.metadata?.name} created`);
   const nodePort = created.spec?.ports?.[0]?.nodePort;
   if (!nodePort) throw new Error('the API server allocated no NodePort for the sample Service');

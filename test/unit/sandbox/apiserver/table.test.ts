@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../../../../sandbox/apiserver/index.js';
 
 const run = promisify(execFile);
@@ -35,6 +35,47 @@ describe('kubectl get against the emulator prints as the real server does', func
     });
   });
   after(() => api.close());
+
+  it('Services: NAME, TYPE, CLUSTER-IP, EXTERNAL-IP (<pending> until an ingress), PORT(S), AGE', async () => {
+    const core = api.kubeConfig().makeApiClient(CoreV1Api);
+    await core.createNamespacedService({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'web' },
+        spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }] },
+      },
+    });
+    const get = async () =>
+      (await run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'svc', 'web'])).stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split(/\s{2,}/));
+    const [header, pending] = await get();
+    assert.deepEqual(header, ['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE']);
+    assert.deepEqual(pending!.slice(0, 2), ['web', 'LoadBalancer']);
+    assert.equal(pending![3], '<pending>');
+    assert.match(pending![4]!, /^80:3\d{4}\/TCP$/);
+    await core.patchNamespacedServiceStatus(
+      {
+        name: 'web',
+        namespace: 'default',
+        body: {
+          status: {
+            loadBalancer: {
+              ingress: [{ hostname: 'k8s-web-0123456789.elb.us-east-1.amazonaws.com' }],
+            },
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const [, ready] = await get();
+    assert.equal(
+      ready![3],
+      'k8s-web-0123456789.elb.us-east-1.amazonaws.com',
+      'the server prints wide: no truncation',
+    );
+  });
 
   it('Events: LAST SEEN, TYPE, REASON, OBJECT, MESSAGE; -o wide adds source, first seen, count, name', async () => {
     const { stdout } = await run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'events']);
