@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all build typecheck test test-unit test-integration demo bench bench-scale clean
+.PHONY: all build typecheck test test-unit test-integration test-aws demo bench bench-scale clean
 
 all: build
 
@@ -10,8 +10,9 @@ node_modules: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
+# The package's build: the application only (tests and benchmarks run from source with tsx).
 build: node_modules
-	tsc -p tsconfig.json
+	tsc -p tsconfig.build.json
 
 typecheck: node_modules
 	tsc -p tsconfig.json --noEmit
@@ -21,6 +22,14 @@ TEST_SPECS := 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/confor
 
 test: node_modules typecheck
 	mocha $(TEST_SPECS)
+
+# The AWS provider's suites only (its unit tests, then its integration tests against an AWS API):
+# a moto_server each file starts on a free port by default, or the LocalStack (one with ELBv2, a
+# paid plan) at $$LOCALSTACK_ENDPOINT when that is set. See README "Against LocalStack".
+AWS_SPECS := 'test/unit/providers/aws/**/*.test.ts' 'test/integration/aws/**/*.test.ts'
+
+test-aws: node_modules
+	mocha $(AWS_SPECS)
 
 demo: build
 	node dist/cmd/kube-lbc.js sandbox

@@ -15,7 +15,7 @@ import { CloudCallGate, type CallObserver } from '../runtime/cloud-calls.js';
 import { ClusterInformers } from '../runtime/cluster-informers.js';
 import { addLeaderElectionChecks, HealthChecks, type RunningHttpServers } from '../runtime/http-server.js';
 import { LeaderElector } from '../runtime/leader-election.js';
-import { createMetrics, type Metrics } from '../runtime/metrics.js';
+import { createMetrics, registerCollected, type Metrics } from '../runtime/metrics.js';
 import type { Config } from './options/config.js';
 import { startServers } from './serving.js';
 
@@ -127,6 +127,7 @@ async function startProvider(
   parts.checks.addHealthCheck('cloud-calls', () => cloudCalls.healthCheck(config.cloudCallStallTimeoutMs));
   observe = parts.metrics.cloudCallObserver(provider.name || config.cloudProvider);
   early.splice(0).forEach(observe);
+  if (provider.collectMetrics) registerCollected(parts.metrics.registry, () => provider.collectMetrics!());
   return { provider, cloudCalls };
 }
 

@@ -5,7 +5,7 @@
 import { runProxyAgent } from '../providers/local/agent.js';
 import { HealthChecks } from '../runtime/http-server.js';
 import { createLogger } from '../runtime/logger.js';
-import { createMetrics } from '../runtime/metrics.js';
+import { createMetrics, registerCollected } from '../runtime/metrics.js';
 import { Shutdown } from '../runtime/shutdown.js';
 import { loadCloudConfig, loadKubeConfig } from './inputs.js';
 import { bindAddressError, ConfigError, LOG_FORMATS, LOG_LEVELS } from './options/config.js';
@@ -15,6 +15,8 @@ export interface ProxyOptions {
   readonly kubeconfig?: string;
   readonly cloudConfig?: string;
   readonly healthProbeBindAddress: string;
+  /** `/metrics`: the data path's connections, bytes and backend health. @default '0' (off) */
+  readonly metricsBindAddress?: string;
   readonly logLevel: string;
   readonly logFormat: string;
 }
@@ -24,20 +26,34 @@ export async function runProxy(opts: ProxyOptions, version: string): Promise<voi
     oneOfError('log-level', opts.logLevel, LOG_LEVELS),
     oneOfError('log-format', opts.logFormat, LOG_FORMATS),
     bindAddressError('health-probe-bind-address', opts.healthProbeBindAddress),
+    bindAddressError('metrics-bind-address', opts.metricsBindAddress ?? '0'),
   ].filter((e) => e !== undefined);
   if (errors.length) throw new ConfigError(errors);
-  const logger = createLogger({ level: opts.logLevel as (typeof LOG_LEVELS)[number], format: opts.logFormat as (typeof LOG_FORMATS)[number] });
+  const logger = createLogger({
+    level: opts.logLevel as (typeof LOG_LEVELS)[number],
+    format: opts.logFormat as (typeof LOG_FORMATS)[number],
+  });
   const kubeConfig = loadKubeConfig(opts.kubeconfig);
   const config = loadCloudConfig(opts.cloudConfig);
   const metrics = createMetrics({ version });
   const checks = new HealthChecks();
   const servers = await startServers(
-    { metricsBindAddress: '0', healthProbeBindAddress: opts.healthProbeBindAddress },
+    {
+      metricsBindAddress: opts.metricsBindAddress ?? '0',
+      healthProbeBindAddress: opts.healthProbeBindAddress,
+    },
     { registry: metrics.registry, checks, logger },
   );
   const shutdown = new Shutdown({ logger }).install();
   const stop = new AbortController();
-  const done = runProxyAgent({ kubeConfig, logger, signal: stop.signal, config, checks });
+  const done = runProxyAgent({
+    kubeConfig,
+    logger,
+    signal: stop.signal,
+    config,
+    checks,
+    registerMetrics: (collect) => registerCollected(metrics.registry, collect),
+  });
   shutdown.onShutdown('proxy', async () => {
     stop.abort();
     await done;
@@ -47,5 +63,7 @@ export async function runProxy(opts: ProxyOptions, version: string): Promise<voi
 }
 
 function oneOfError(flag: string, value: string, allowed: readonly string[]): string | undefined {
-  return allowed.includes(value) ? undefined : `--${flag}: expected ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got "${value}"`;
+  return allowed.includes(value)
+    ? undefined
+    : `--${flag}: expected ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got "${value}"`;
 }

@@ -62,12 +62,14 @@ addControllerFlags(program.command('run').description('run the service controlle
 program
   .command('sandbox')
   .description('run the whole thing with no cluster: an embedded API server, the controller, the local load balancer and a sample Service')
-  .option('--cloud-provider <name>', 'provider to demo', 'local')
-  .option('--port <n>', 'port of the embedded API server (0 picks one)', '6443')
+  .option('--cloud-provider <name>', 'provider to demo: local, fake, aws (AWS_ENDPOINT_URL, or moto_server started here) or a plugin', 'local')
+  .option('--port <n>', 'port of the embedded API server (0 picks one; a taken port falls back to a free one)', '6443')
+  .option('--address-pool <cidr>', "the local provider's address pool (default: a free 127.240.N.0/25)")
+  .option('--log-level <level>', 'debug, info, warn or error', 'warn')
   .option('--kubeconfig-out <path>', 'where to write a kubeconfig for kubectl', './sandbox.kubeconfig')
   .option('--no-sample', 'do not create the sample Service and demo backends')
   .option('--exit-after-demo', 'stop once the sample Service has been shown to carry traffic')
-  .action(async (opts: { cloudProvider: string; port: string; kubeconfigOut: string; sample: boolean; exitAfterDemo?: boolean }) => {
+  .action(async (opts: { cloudProvider: string; port: string; kubeconfigOut: string; sample: boolean; exitAfterDemo?: boolean; addressPool?: string; logLevel: string }) => {
     try {
       const port = Number(opts.port);
       if (!/^\d+$/.test(opts.port) || port > 65535) throw new ConfigError([`--port: expected a port from 0 to 65535, got "${opts.port}"`]);
@@ -79,6 +81,8 @@ program
         sample: opts.sample,
         exitAfterDemo: opts.exitAfterDemo ?? false,
         version,
+        logLevel: opts.logLevel,
+        addressPool: opts.addressPool,
       });
       if (code !== undefined) process.exit(code);
     } catch (err) {
@@ -92,9 +96,10 @@ program
   .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)')
   .option('--cloud-config <path>', "the local provider's configuration (the controller's file)")
   .option('--health-probe-bind-address <addr>', 'where /healthz and /readyz are served (0 disables)', ':8081')
+  .option('--metrics-bind-address <addr>', "where /metrics (the data path's connections, bytes, backend health) is served (0, the default, disables)", '0')
   .option('--log-level <level>', 'debug, info, warn or error', 'info')
   .option('--log-format <format>', 'json or text', 'json')
-  .action(async (opts: { kubeconfig?: string; cloudConfig?: string; healthProbeBindAddress: string; logLevel: string; logFormat: string }) => {
+  .action(async (opts: { kubeconfig?: string; cloudConfig?: string; healthProbeBindAddress: string; metricsBindAddress: string; logLevel: string; logFormat: string }) => {
     try {
       const { runProxy } = await import('../app/proxy.js');
       await runProxy(opts, version);

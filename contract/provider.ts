@@ -12,10 +12,14 @@
 import type { V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
 import type { CallBudget, CloudCalls } from './cloud-calls.js';
 import type { Logger } from './logger.js';
+import type { MetricFamily } from './metrics.js';
 
 // What a plugin's own signatures need, importable from this one module (`kube-lbc/provider`).
 export type { CallBudget, CloudCalls } from './cloud-calls.js';
 export type { Logger } from './logger.js';
+export type { MetricFamily } from './metrics.js';
+// The Kubernetes types a provider's signatures use, so a plugin needs no import of its own.
+export type { V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
@@ -184,6 +188,12 @@ export interface LoadBalancerProvider {
    * a provider without it is never garbage-collected (finalizers still protect it).
    */
   listLoadBalancers?(ctx: CallContext, clusterName: string): Promise<readonly OwnedLoadBalancer[]>;
+
+  /**
+   * Optional: metrics of what the provider runs itself, read at each scrape (see
+   * `./metrics.ts`). The same families, with the same labels, on every call.
+   */
+  collectMetrics?(): readonly MetricFamily[];
 
   /** Releases sockets, timers and clients. Called once, on shutdown. */
   close?(): Promise<void>;

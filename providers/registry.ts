@@ -5,10 +5,10 @@
  * `createProvider` export is a `ProviderFactory`.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import { errorMessage, ProviderConfigError, ProviderStartError, UnknownProviderError } from '../contract/errors.js';
 import type { LoadBalancerProvider, ProviderFactory, ProviderOptions } from '../contract/provider.js';
+import { isPathSpecifier, pluginImportSpecifier } from './plugin-resolution.js';
 
 type FactoryLoader = () => Promise<ProviderFactory>;
 
@@ -70,14 +70,11 @@ function isMissing(name: string, err: unknown): boolean {
   return errorMessage(err).includes(`'${pkg}'`) || errorMessage(err).includes(`'${name}'`);
 }
 
-function isPath(name: string): boolean {
-  return name.startsWith('.') || isAbsolute(name);
-}
+const isPath = isPathSpecifier;
 
-/** Paths are resolved against the working directory; anything else is a package name. */
+/** Paths and package names are resolved from the working directory first (plugin-resolution.ts). */
 function moduleSpecifier(name: string): string {
-  if (isPath(name)) return pathToFileURL(resolve(name)).href;
-  return name;
+  return pluginImportSpecifier(name);
 }
 
 function factoryOf(mod: Record<string, unknown>, name: string): ProviderFactory {

@@ -8,6 +8,7 @@
  * `leader_election_master_status{name}`, `workqueue_depth{name}`.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricFamily } from '../contract/metrics.js';
 import type { CallObserver } from './cloud-calls.js';
 import type { LeaderMetrics } from './leader-election.js';
 import { createWorkQueueMetrics, reuse, type WorkQueueMetrics } from './workqueue-metrics.js';
@@ -123,4 +124,40 @@ function upstreamProviderMetrics(registry: Registry, providerName: string) {
 
 export function metricNamePart(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+/**
+ * Serves `collect()`'s families from `registry`, read afresh at each scrape. The families (names,
+ * types, labels) are fixed by the first call.
+ */
+export function registerCollected(
+  registry: Registry,
+  collect: () => readonly MetricFamily[],
+): void {
+  for (const family of collect()) {
+    const read = () => collect().find((f) => f.name === family.name)?.samples ?? [];
+    const options = {
+      name: family.name,
+      help: family.help,
+      labelNames: [...family.labelNames],
+      registers: [registry],
+    };
+    if (family.type === 'counter') {
+      new Counter({
+        ...options,
+        collect() {
+          this.reset();
+          for (const s of read()) this.inc(s.labels, s.value);
+        },
+      });
+    } else {
+      new Gauge({
+        ...options,
+        collect() {
+          this.reset();
+          for (const s of read()) this.set(s.labels, s.value);
+        },
+      });
+    }
+  }
 }

@@ -9,10 +9,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { ClusterInformers } from '../../runtime/cluster-informers.js';
 import type { HealthChecks } from '../../runtime/http-server.js';
 import type { Logger } from '../../contract/logger.js';
+import type { MetricFamily } from '../../contract/metrics.js';
 import { AddressPool } from './address-pool.js';
 import { desiredServices, reconcileDataPath } from './agent-sync.js';
 import { parseLocalConfig } from './config.js';
 import { DataPath } from './data-path.js';
+import { dataPathMetrics } from './metrics.js';
 
 export interface ProxyAgentOptions {
   readonly kubeConfig: KubeConfig;
@@ -30,6 +32,8 @@ export interface ProxyAgentOptions {
    * controller's: an agent whose caches stopped would serve what it last saw, forever.
    */
   readonly checks?: HealthChecks;
+  /** Given, once, what reads the data path's metrics, for the agent's `/metrics`. */
+  readonly registerMetrics?: (collect: () => readonly MetricFamily[]) => void;
   /** The caches to serve from. @default new ones over `kubeConfig` */
   readonly informers?: ClusterInformers;
 }
@@ -39,6 +43,7 @@ export async function runProxyAgent(options: ProxyAgentOptions): Promise<void> {
   const logger = options.logger.child({ component: 'proxy' });
   const pool = new AddressPool(config.addresses);
   const dataPath = new DataPath({ ...config, logger });
+  options.registerMetrics?.(() => dataPathMetrics(dataPath));
   const informers = options.informers ?? new ClusterInformers(options.kubeConfig, logger);
   const { services, nodes } = informers;
   options.checks?.addHealthCheck('informers', () => {

@@ -6,6 +6,7 @@
 import { noopLogger, type Logger } from '../../contract/logger.js';
 import { Balancer, type Backend } from './balancer.js';
 import type { HealthCheckConfig } from './config.js';
+import type { ListenerSnapshot } from './listener-stats.js';
 import { HealthChecker, healthTargetKey, type HealthTarget } from './health.js';
 import { TcpListener } from './tcp-proxy.js';
 import { UdpListener } from './udp-proxy.js';
@@ -28,7 +29,16 @@ export interface DataPathOptions {
 
 export type Listener = TcpListener | UdpListener;
 
+export interface ListenerStatsView extends ListenerSnapshot {
+  readonly service: string;
+  /** `address:port/protocol`. */
+  readonly listener: string;
+  readonly backends: readonly { readonly id: string; readonly healthy: boolean }[];
+}
+
 interface PortState {
+  /** `namespace/name`, for the metrics. */
+  readonly service: string;
   /** The Service port (before `listenPortOffset`). */
   readonly port: number;
   readonly listener: Listener;
@@ -103,6 +113,25 @@ export class DataPath {
           protocol: state.listener.protocol,
           scheduler: state.balancer.schedulerName,
           backends: state.balancer.backends.map((b) => `${b.id}*${b.weight}`),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Each listener's counters and its backends' health, for the metrics. */
+  stats(): ListenerStatsView[] {
+    const out: ListenerStatsView[] = [];
+    for (const ports of this.#services.values()) {
+      for (const [listener, state] of ports) {
+        out.push({
+          service: state.service,
+          listener,
+          ...state.listener.snapshot(),
+          backends: state.balancer.backends.map((b) => ({
+            id: b.id,
+            healthy: b.health.healthy && !b.draining,
+          })),
         });
       }
     }
@@ -202,7 +231,7 @@ export class DataPath {
             idleTimeoutMs: this.#options.udpIdleTimeoutMs,
             now: this.#options.now,
           });
-    return { port, listener, balancer, watched: new Map() };
+    return { service: spec.name, port, listener, balancer, watched: new Map() };
   }
 
   #setBackends(state: PortState, backends: readonly VirtualBackend[]): void {

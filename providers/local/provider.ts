@@ -16,7 +16,9 @@ import type {
   ProviderOptions,
 } from '../../contract/provider.js';
 import { allocateAddress } from './address-allocator.js';
+import type { MetricFamily } from '../../contract/metrics.js';
 import { AddressPool } from './address-pool.js';
+import { dataPathMetrics, poolMetrics } from './metrics.js';
 import { parseServiceSettings, type ServiceSettings } from './annotations.js';
 import type { LocalConfig } from './config.js';
 import type { DataPath } from './data-path.js';
@@ -57,6 +59,11 @@ export class LocalProvider implements LoadBalancerProvider {
     this.#pool = new AddressPool(config.addresses);
     this.#dataPath = dataPath;
     this.#ownsDataPath = ownsDataPath;
+  }
+
+  /** The data path's metrics (in-process mode; the agents report their own) and the pool's. */
+  collectMetrics(): MetricFamily[] {
+    return [...(this.#dataPath ? dataPathMetrics(this.#dataPath) : []), ...poolMetrics(this.#pool)];
   }
 
   /** For tests and the sandbox: where connections are served, if in-process. */

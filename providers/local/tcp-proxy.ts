@@ -13,6 +13,7 @@ import type { Balancer } from './balancer.js';
 import { inRanges, ipToInt, unmapIPv4, type IpRange } from './ipv4.js';
 import { adoptReads, canAdoptReads, readsTo } from './relay.js';
 import { isIPv4 } from 'node:net';
+import { ListenerStats, type ListenerSnapshot } from './listener-stats.js';
 
 export interface ListenerLimits {
   /** Open connections (TCP) or flows (UDP) at once; more are refused. */
@@ -67,11 +68,13 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
   readonly #options: TcpListenerOptions;
   readonly #server: net.Server;
   readonly #flows = new Set<Flow>();
+  readonly #stats = new ListenerStats();
   #closed: Promise<void> | undefined;
 
   private constructor(options: TcpListenerOptions) {
     super();
     this.#options = options;
+    this.on('rejected', (reason) => this.#stats.rejected[reason]++);
     // Paused until a backend is connected: what the client sends meanwhile waits in the kernel.
     this.#server = net.createServer(
       { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
@@ -95,6 +98,18 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
 
   get connections(): number {
     return this.#flows.size;
+  }
+
+  /** Counters for the metrics; bytes include what open connections have carried so far. */
+  snapshot(): ListenerSnapshot {
+    let bytesIn = this.#stats.bytesIn;
+    let bytesOut = this.#stats.bytesOut;
+    for (const { client } of this.#flows) {
+      bytesIn += client.bytesRead;
+      bytesOut += client.bytesWritten;
+    }
+    const { opened, rejected } = this.#stats;
+    return { active: this.#flows.size, opened, bytesIn, bytesOut, rejected: { ...rejected } };
   }
 
   set sourceRanges(ranges: readonly IpRange[]) {
@@ -127,6 +142,7 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
     }
     const flow: Flow = { client, upstream: undefined, done: false };
     this.#flows.add(flow);
+    this.#stats.opened++;
     client.setTimeout(this.#options.idleTimeoutMs, () => client.destroy());
     client.once('close', () => this.#finish(flow));
     this.#connect(flow, connectAttempts);
@@ -203,6 +219,8 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
     if (flow.upstream && !flow.upstream.destroyed) return;
     flow.done = true;
     this.#flows.delete(flow);
+    this.#stats.bytesIn += flow.client.bytesRead;
+    this.#stats.bytesOut += flow.client.bytesWritten;
     this.emit('closed');
   }
 

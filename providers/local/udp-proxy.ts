@@ -17,6 +17,7 @@ interface UdpFlow {
   readonly upstream: dgram.Socket;
   lastSeen: number;
 }
+import { ListenerStats, type ListenerSnapshot } from './listener-stats.js';
 
 export interface UdpListenerOptions extends ListenerOptions {
   /** @default Date.now */
@@ -37,11 +38,13 @@ export class UdpListener extends EventEmitter<UdpListenerEvents> {
   readonly #socket: dgram.Socket;
   readonly #flows = new Map<string, UdpFlow>();
   readonly #now: () => number;
+  readonly #stats = new ListenerStats();
   #sweeper: NodeJS.Timeout | undefined;
 
   private constructor(options: UdpListenerOptions) {
     super();
     this.#options = options;
+    this.on('rejected', (reason) => this.#stats.rejected[reason]++);
     this.#now = options.now ?? Date.now;
     this.#socket = dgram.createSocket('udp4');
     this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
@@ -66,6 +69,12 @@ export class UdpListener extends EventEmitter<UdpListenerEvents> {
 
   get connections(): number {
     return this.#flows.size;
+  }
+
+  /** Counters for the metrics: flows, and datagram bytes each way. */
+  snapshot(): ListenerSnapshot {
+    const { opened, bytesIn, bytesOut, rejected } = this.#stats;
+    return { active: this.#flows.size, opened, bytesIn, bytesOut, rejected: { ...rejected } };
   }
 
   set sourceRanges(ranges: readonly IpRange[]) {
@@ -105,6 +114,7 @@ export class UdpListener extends EventEmitter<UdpListenerEvents> {
       this.#flows.set(key, flow);
     }
     flow.lastSeen = this.#now();
+    this.#stats.bytesIn += msg.length;
     flow.upstream.send(msg, flow.backend.port, flow.backend.host);
   }
 
@@ -127,10 +137,12 @@ export class UdpListener extends EventEmitter<UdpListenerEvents> {
     }
     const upstream = dgram.createSocket('udp4');
     const flow: UdpFlow = { backend, upstream, lastSeen: this.#now() };
+    this.#stats.opened++;
     upstream.on('message', (reply, from) => {
       // An unconnected socket hears anyone: pass on only what the backend sent.
       if (from.port !== backend.port || from.address !== backend.host) return;
       flow.lastSeen = this.#now();
+      this.#stats.bytesOut += reply.length;
       this.#socket.send(reply, rinfo.port, rinfo.address);
     });
     upstream.on('error', (err) => {

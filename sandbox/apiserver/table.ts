@@ -1,6 +1,8 @@
 /**
  * Server-side printing (`meta.k8s.io/v1` Table), which `kubectl get` asks for: the columns the
- * real printers give Services and Nodes, and Name / Created At for the rest.
+ * real printers (pkg/printers/internalversion) give Services, Nodes and core/v1 Events, and
+ * Name / Created At for the rest. The server prints wide: `-o wide` only shows the priority-1
+ * columns.
  */
 import type { KObject, ResourceType } from './types.js';
 
@@ -107,6 +109,36 @@ function nodeRow(node: KObject): unknown[] {
   ];
 }
 
+const since = (timestamp: string | undefined) =>
+  timestamp ? humanDuration(Date.now() - Date.parse(timestamp)) : '<unknown>';
+
+/** printEvent: series or lastTimestamp, else the first time; `kind/name` of the object. */
+function eventRow(ev: KObject): unknown[] {
+  const first = ev.firstTimestamp ? since(ev.firstTimestamp) : since(ev.eventTime);
+  let last = ev.lastTimestamp ? since(ev.lastTimestamp) : first;
+  let count = ev.count || 1;
+  if (ev.series) {
+    last = since(ev.series.lastObservedTime);
+    count = ev.series.count;
+  }
+  const involved = ev.involvedObject ?? {};
+  const kind = String(involved.kind ?? '').toLowerCase();
+  const component = ev.source?.component || ev.reportingComponent || '';
+  const instance = ev.source?.host || ev.reportingInstance || '';
+  return [
+    last,
+    ev.type,
+    ev.reason,
+    involved.name ? `${kind}/${involved.name}` : kind,
+    involved.fieldPath ?? '',
+    instance ? `${component}, ${instance}` : component,
+    String(ev.message ?? '').trim(),
+    first,
+    count,
+    ev.metadata.name,
+  ];
+}
+
 const PRINTERS: Record<string, { columns: Column[]; row: (obj: KObject) => unknown[] }> = {
   '/services': {
     columns: [
@@ -134,6 +166,21 @@ const PRINTERS: Record<string, { columns: Column[]; row: (obj: KObject) => unkno
       { name: 'Container-Runtime', type: 'string', priority: 1 },
     ],
     row: nodeRow,
+  },
+  '/events': {
+    columns: [
+      { name: 'Last Seen', type: 'string' },
+      { name: 'Type', type: 'string' },
+      { name: 'Reason', type: 'string' },
+      { name: 'Object', type: 'string' },
+      { name: 'Subobject', type: 'string', priority: 1 },
+      { name: 'Source', type: 'string', priority: 1 },
+      { name: 'Message', type: 'string' },
+      { name: 'First Seen', type: 'string', priority: 1 },
+      { name: 'Count', type: 'string', priority: 1 },
+      { ...NAME, priority: 1 },
+    ],
+    row: eventRow,
   },
 };
 

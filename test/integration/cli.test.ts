@@ -87,25 +87,6 @@ describe('the kube-lbc command', function () {
     }
   });
 
-  it('runs the sandbox: the sample Service gets an address, carries requests and kubectl sees it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-sandbox-'));
-    const kubeconfig = join(dir, 'kubeconfig');
-    const { child, output } = kubeLbc(['sandbox', '--port', '0', '--kubeconfig-out', kubeconfig]);
-    await new Promise<void>((resolve, reject) => {
-      const check = () => /kubectl works against it/.test(output()) && resolve();
-      child.stdout!.on('data', check);
-      child.once('exit', () => reject(new Error(`sandbox exited early:\n${output()}`)));
-    });
-    assert.match(output(), /spread by the rr scheduler: sandbox-node-1=3 sandbox-node-2=3 sandbox-node-3=3/);
-    const kubectl = spawn('kubectl', ['--kubeconfig', kubeconfig, 'get', 'svc', 'hello', '-o', 'jsonpath={.status.loadBalancer.ingress[0].ip}']);
-    let ip = '';
-    kubectl.stdout.on('data', (d: Buffer) => (ip += d));
-    assert.equal(await exitCode(kubectl), 0);
-    assert.match(ip, /^127\.240\.\d+\.\d+$/);
-    child.kill('SIGINT');
-    assert.equal(await exitCode(child), 0, output());
-  });
-
   describe('against a cluster', () => {
     let api: ApiServer;
     let dir: string;
@@ -148,13 +129,17 @@ describe('the kube-lbc command', function () {
       const released = await leases.readNamespacedLease({ name: 'kube-lbc', namespace: 'default' });
       assert.equal(released.spec?.holderIdentity ?? '', '', 'the Lease is released for a standby');
       assert.match(output(), /"msg":"shutdown complete"/);
+      const first = JSON.parse(output().split('\n')[0]!) as { msg: string; version: string; config: { cloudProvider: string } };
+      assert.equal(first.msg, 'starting kube-lbc', 'the first line names the version and the configuration');
+      assert.equal(first.config.cloudProvider, 'fake');
+      assert.match(first.version, /^\d+\.\d+\.\d+/);
     });
 
     it('proxy: /healthz checks the informers and /readyz their sync, not just a ping', async () => {
       writeFileSync(join(dir, 'cloud.yaml'), 'addresses: [127.250.0.0/28]\n');
       const { child, output } = kubeLbc([
         'proxy', '--cloud-config', join(dir, 'cloud.yaml'), '--kubeconfig', join(dir, 'kubeconfig'),
-        '--health-probe-bind-address', '127.0.0.1:0',
+        '--health-probe-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0',
       ]);
       try {
         await new Promise<void>((resolve, reject) => {
@@ -172,6 +157,10 @@ describe('the kube-lbc command', function () {
         const readyz = await fetch(`http://${address}/readyz?verbose`);
         assert.equal(readyz.status, 200);
         assert.match(await readyz.text(), /^\[\+\]informer-sync ok/m);
+        const metricsAddress = /"address":"([^"]+)","paths":\["\/metrics"\]/.exec(output())?.[1];
+        assert.ok(metricsAddress, output());
+        const metrics = await (await fetch(`http://${metricsAddress}/metrics`)).text();
+        assert.match(metrics, /^# TYPE kube_lbc_local_connections_total counter$/m, 'the data path\'s metrics');
       } finally {
         child.kill('SIGTERM');
         await exitCode(child);

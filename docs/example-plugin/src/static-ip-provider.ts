@@ -4,7 +4,6 @@
  * made only when the book differs from what is asked for.
  */
 import { createHash } from 'node:crypto';
-import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { CloudError } from '../../../contract/errors.js';
 import type {
   CallContext,
@@ -14,6 +13,8 @@ import type {
   LoadBalancerStatus,
   OwnedLoadBalancer,
   ProviderOptions,
+  V1Node,
+  V1Service,
 } from '../../../contract/provider.js';
 import type { AddressBook, Assignment } from './address-book.js';
 

@@ -11,7 +11,12 @@ const run = promisify(execFile);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Manifest = {
   kind: string;
-  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
 } & Record<string, any>;
 
 let kubectl: Promise<boolean> | undefined;
