@@ -1,7 +1,8 @@
 /**
  * Deleting a Service's AWS resources, whatever state a crash left them in, and finding owned
- * resources whose Service is gone. Order: listeners, target groups, NLB, security group, so the
- * NLB (which the garbage collector lists) is the last thing to go, and an interrupted delete is
+ * resources whose Service is gone. Order: listeners, target groups, NLB, frontend security group,
+ * then the cluster's backend group if no NLB holds it any more; the NLB and the frontend group
+ * (which the garbage collector lists) go last of the Service's own, so an interrupted delete is
  * always found again.
  */
 import {
@@ -72,6 +73,8 @@ export async function deleteNlb(
       );
     }
   }
+  // Last: the cluster's backend group goes once no NLB holds it (this one was the last).
+  await env.backend.release(ec2, elb, env.clusterName);
 }
 
 /**
