@@ -61,20 +61,27 @@ export async function deleteNlb(
     throw new RetryAfterError(`target groups still in use: ${busy.join(', ')}`, releaseRecheckMs);
   }
   if (lb) await deleteLoadBalancer(elb, lb.LoadBalancerArn!);
-
-  const group = await findSecurityGroup(ec2, securityGroupName(env.clusterName, service));
-  if (group && ownedBy(fromAwsTags(group.Tags), env.clusterName, uid)) {
-    // Node groups' rules that name it would keep it alive (DependencyViolation) forever.
-    await revokeNodeAccess(ec2, group.GroupId!);
-    if ((await deleteSecurityGroup(ec2, group.GroupId!)) === 'in-use') {
-      throw new RetryAfterError(
-        `security group ${group.GroupId} still held by the deleted NLB`,
-        releaseRecheckMs,
-      );
-    }
-  }
+  await deleteFrontendGroup(env, service, uid);
   // Last: the cluster's backend group goes once no NLB holds it (this one was the last).
   await env.backend.release(ec2, elb, env.clusterName);
+}
+
+async function deleteFrontendGroup(
+  env: AwsEnv,
+  service: Readonly<V1Service>,
+  uid: string,
+): Promise<void> {
+  const { ec2 } = env.clients;
+  const group = await findSecurityGroup(ec2, securityGroupName(env.clusterName, service));
+  if (!group || !ownedBy(fromAwsTags(group.Tags), env.clusterName, uid)) return;
+  // Node groups' rules that name it would keep it alive (DependencyViolation) forever.
+  await revokeNodeAccess(ec2, group.GroupId!);
+  if ((await deleteSecurityGroup(ec2, group.GroupId!)) === 'in-use') {
+    throw new RetryAfterError(
+      `security group ${group.GroupId} still held by the deleted NLB`,
+      releaseRecheckMs,
+    );
+  }
 }
 
 /**
