@@ -80,6 +80,33 @@ try {
     await provider.ensureLoadBalancerDeleted(ctx, clusterName, svc);
     rows.push([`delete, ${label}`, m()]);
   }
+  // The usual case in a cluster: other NLBs exist, so the backend group is there and stays.
+  const ensureReady = async (svc: V1Service) => {
+    for (;;) {
+      try {
+        return await provider.ensureLoadBalancer(ctx, clusterName, svc, nodes);
+      } catch (err) {
+        if (!(err instanceof RetryAfterError)) throw err;
+      }
+    }
+  };
+  const first = newService(
+    'first',
+    tweakPorts({ name: 'p0', port: 80, protocol: 'TCP', nodePort: 30100 }),
+  );
+  const beside = newService(
+    'beside',
+    tweakPorts({ name: 'p0', port: 80, protocol: 'TCP', nodePort: 30101 }),
+  );
+  await ensureReady(first);
+  let m = measure();
+  await ensureReady(beside);
+  rows.push([`create until Ready, beside another NLB, 1 port, ${nodes.length} nodes`, m()]);
+  m = measure();
+  await provider.ensureLoadBalancerDeleted(ctx, clusterName, beside);
+  rows.push([`delete, beside another NLB, 1 port, ${nodes.length} nodes`, m()]);
+  await provider.ensureLoadBalancerDeleted(ctx, clusterName, first);
+
   const listing = measure();
   await provider.listLoadBalancers!(ctx, clusterName);
   rows.push(['GC listing (listLoadBalancers), no NLBs left', listing()]);

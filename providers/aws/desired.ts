@@ -59,7 +59,7 @@ export interface DesiredLoadBalancer {
 }
 
 /** kube-proxy's own health endpoint, used where the traffic port cannot answer TCP (UDP). */
-const kubeProxyHealthPort = 10256;
+export const kubeProxyHealthPort = 10256;
 
 /** Every problem with the Service, annotations and spec alike, for `validateService`. */
 export function validate(service: Readonly<V1Service>, clusterName: string): FieldError[] {

@@ -37,7 +37,7 @@ export async function createLoadBalancer(
   elb: ElasticLoadBalancingV2Client,
   desired: DesiredLoadBalancer,
   subnetIds: readonly string[],
-  securityGroupId: string,
+  securityGroupIds: readonly string[],
 ): Promise<LoadBalancer> {
   try {
     const out = await elb.send(
@@ -47,7 +47,7 @@ export async function createLoadBalancer(
         Scheme: desired.settings.scheme,
         IpAddressType: desired.settings.ipAddressType,
         Subnets: [...subnetIds],
-        SecurityGroups: [securityGroupId],
+        SecurityGroups: [...securityGroupIds],
         // A new NLB: groups of an earlier one (scheme change) or of a crashed create may be left.
         Tags: toAwsTags(
           Object.keys(desired.tags).length < maxTags

@@ -54,3 +54,11 @@ export function targetGroupName(
 export function securityGroupName(clusterName: string, service: Readonly<V1Service>): string {
   return `${loadBalancerName(clusterName, service)}-frontend`;
 }
+
+/**
+ * The cluster's backend security group (backend-group.ts), one per VPC: EC2 names are unique per
+ * VPC, so a create repeated after a crash is refused instead of making a second group.
+ */
+export function backendGroupName(clusterName: string): string {
+  return `kube-lbc-backend-${clusterName}`;
+}

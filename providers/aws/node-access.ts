@@ -1,11 +1,16 @@
 /**
- * Lets the NLB reach the nodes: on each node's security group, ingress from the NLB's own
- * security group on the Service's NodePorts and health-check port. An NLB with a security group
- * is seen by its targets as that group, health checks included.
+ * Lets the NLBs reach the nodes. Every NLB of the cluster carries the cluster's backend security
+ * group (backend-group.ts), and each node security group admits that one group on the NodePort
+ * range and kube-proxy's health port: a fixed set of rules, whatever the number of Services
+ * (AWS allows 60 rules per group). An NLB with security groups is seen by its targets as those
+ * groups, health checks included.
  *
- * The node groups are shared by every Service, so each Service only ever touches rules whose
- * source is its own NLB security group: two Services never write the same rule, and deleting
- * one Service's rules is "revoke everything that references my group".
+ * A Service port outside that admission (a NodePort outside the default range, a health-check
+ * port set by annotation) still gets a rule of its own whose source is the Service's frontend
+ * group, so each Service only ever touches rules naming its own group: two Services never write
+ * the same rule, and deleting one Service's rules is "revoke everything that references my
+ * group". Rules of that kind for ports the backend group now covers (all of them, before the
+ * backend group existed) are revoked only once the backend admission is in place.
  */
 import {
   AuthorizeSecurityGroupIngressCommand,
@@ -16,7 +21,8 @@ import {
   type IpPermission,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
-import type { DesiredLoadBalancer } from './desired.js';
+import { kubeProxyHealthPort, type DesiredLoadBalancer } from './desired.js';
+import { hasCloudCode } from './errors.js';
 import { clusterTag } from './tags.js';
 
 /** `tcp|30080`: one protocol and port the NLB must reach on every node. */
@@ -33,6 +39,28 @@ export function nodeAccessRules(desired: DesiredLoadBalancer): Set<Rule> {
     rules.add(`tcp|${hcPort}`);
   }
   return rules;
+}
+
+/** The NodePort range the backend admission opens: Kubernetes' default. */
+export const nodePortRange = { from: 30000, to: 32767 } as const;
+
+/** Every node group's rules with the backend group as source: a constant set. */
+export const backendNodeRules: ReadonlySet<Rule> = new Set([
+  `tcp|${nodePortRange.from}-${nodePortRange.to}`,
+  `udp|${nodePortRange.from}-${nodePortRange.to}`,
+  `tcp|${kubeProxyHealthPort}`,
+]);
+
+/** The Service's rules the backend admission does not cover: they stay per Service. */
+export function frontendNodeRules(desired: DesiredLoadBalancer): Set<Rule> {
+  return new Set(
+    [...nodeAccessRules(desired)].filter((rule) => !backendNodeRules.has(rule) && !inRange(rule)),
+  );
+}
+
+function inRange(rule: Rule): boolean {
+  const port = Number(rule.split('|')[1]);
+  return port >= nodePortRange.from && port <= nodePortRange.to;
 }
 
 /** What EC2 says about the nodes' instances. */
@@ -101,68 +129,90 @@ export async function inspectInstances(
   return { live, gone, groups: [...chosen.values()], undecided };
 }
 
-/** Rules sourced from our NLB group that `rules` no longer has, per node group. */
+/** Rules sourced from one group that `rules` no longer has, per node group. */
 export type StaleNodeAccess = { groupId: string; rules: Rule[] }[];
 
 /**
- * Makes the rules sourced from `frontendGroupId` on each node group exactly `rules`: adds the
- * missing ones now and returns the extra ones, for the caller to revoke with revokeStaleNodeAccess
+ * Makes the rules sourced from `sourceGroupId` (a frontend group, or the backend group) on each
+ * node group exactly `rules`: adds the missing ones now and returns the extra ones, for the caller to revoke with revokeStaleNodeAccess
  * once no listener sends traffic to them. Revoking first cut the NLB off a NodePort its listener
  * still used, so a port change that failed or died before the listener moved took the port down.
  */
 export async function ensureNodeAccess(
   ec2: EC2Client,
-  frontendGroupId: string,
+  sourceGroupId: string,
   nodeGroups: readonly SecurityGroup[],
   rules: ReadonlySet<Rule>,
 ): Promise<StaleNodeAccess> {
   const stale: StaleNodeAccess = [];
   for (const group of nodeGroups) {
-    const actual = rulesFrom(group.IpPermissions ?? [], frontendGroupId);
+    const actual = rulesFrom(group.IpPermissions ?? [], sourceGroupId);
     const missing = [...rules].filter((r) => !actual.has(r));
     const extra = [...actual].filter((r) => !rules.has(r));
-    if (missing.length > 0) {
-      await ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: group.GroupId,
-          IpPermissions: toPermissions(missing, frontendGroupId),
-        }),
-      );
-    }
+    if (missing.length > 0) await authorize(ec2, group.GroupId!, missing, sourceGroupId);
     if (extra.length > 0) stale.push({ groupId: group.GroupId!, rules: extra });
   }
   return stale;
 }
 
+/**
+ * Adds `rules`. The backend group's rules are shared, so another ensure may have added one since
+ * we looked: AWS then refuses the whole call, and the rules are added one at a time instead.
+ */
+async function authorize(
+  ec2: EC2Client,
+  groupId: string,
+  rules: readonly Rule[],
+  sourceGroupId: string,
+): Promise<void> {
+  const send = (some: readonly Rule[]) =>
+    ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: toPermissions(some, sourceGroupId),
+      }),
+    );
+  try {
+    await send(rules);
+  } catch (err) {
+    if (!hasCloudCode(err, 'InvalidPermission.Duplicate')) throw err;
+    for (const rule of rules.length > 1 ? rules : []) {
+      await send([rule]).catch((e: unknown) => {
+        if (!hasCloudCode(e, 'InvalidPermission.Duplicate')) throw e;
+      });
+    }
+  }
+}
+
 export async function revokeStaleNodeAccess(
   ec2: EC2Client,
-  frontendGroupId: string,
+  sourceGroupId: string,
   stale: StaleNodeAccess,
 ): Promise<void> {
   for (const { groupId, rules } of stale) {
     await ec2.send(
       new RevokeSecurityGroupIngressCommand({
         GroupId: groupId,
-        IpPermissions: toPermissions(rules, frontendGroupId),
+        IpPermissions: toPermissions(rules, sourceGroupId),
       }),
     );
   }
 }
 
-/** Revokes every rule, in any group, whose source is `frontendGroupId`, so it can be deleted. */
-export async function revokeNodeAccess(ec2: EC2Client, frontendGroupId: string): Promise<void> {
+/** Revokes every rule, in any group, whose source is `sourceGroupId`, so it can be deleted. */
+export async function revokeNodeAccess(ec2: EC2Client, sourceGroupId: string): Promise<void> {
   const out = await ec2.send(
     new DescribeSecurityGroupsCommand({
-      Filters: [{ Name: 'ip-permission.group-id', Values: [frontendGroupId] }],
+      Filters: [{ Name: 'ip-permission.group-id', Values: [sourceGroupId] }],
     }),
   );
   for (const group of out.SecurityGroups ?? []) {
-    const ours = [...rulesFrom(group.IpPermissions ?? [], frontendGroupId)];
+    const ours = [...rulesFrom(group.IpPermissions ?? [], sourceGroupId)];
     if (ours.length === 0) continue;
     await ec2.send(
       new RevokeSecurityGroupIngressCommand({
         GroupId: group.GroupId,
-        IpPermissions: toPermissions(ours, frontendGroupId),
+        IpPermissions: toPermissions(ours, sourceGroupId),
       }),
     );
   }

@@ -12,6 +12,7 @@ import type {
   LoadBalancerStatus,
   OwnedLoadBalancer,
 } from '../../contract/provider.js';
+import { BackendGroups } from './backend-group.js';
 import { awsCallBudgets, whileSignal } from './clients.js';
 import { validate } from './desired.js';
 import { loadBalancerName } from './names.js';
@@ -35,7 +36,12 @@ export class AwsProvider implements LoadBalancerProvider {
   readonly callBudgets = awsCallBudgets;
   readonly #unsupported = new UnsupportedAnnotationWarnings();
 
-  constructor(readonly env: AwsEnv) {}
+  readonly env: AwsEnv;
+
+  /** `backend` is made here unless given: one per provider, shared by all its calls. */
+  constructor(env: Omit<AwsEnv, 'backend'> & { readonly backend?: BackendGroups }) {
+    this.env = { ...env, backend: env.backend ?? new BackendGroups() };
+  }
 
   loadBalancerName(clusterName: string, service: Readonly<V1Service>): string {
     return loadBalancerName(clusterName, service);

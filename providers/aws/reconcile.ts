@@ -29,10 +29,12 @@ import {
   reconcileTags,
 } from './load-balancer.js';
 import { loadBalancerName, securityGroupName, targetGroupPrefix } from './names.js';
+import type { BackendGroups } from './backend-group.js';
 import {
+  backendNodeRules,
   ensureNodeAccess,
+  frontendNodeRules,
   inspectInstances,
-  nodeAccessRules,
   revokeStaleNodeAccess,
   type StaleNodeAccess,
 } from './node-access.js';
@@ -50,6 +52,8 @@ import {
 
 export interface AwsEnv {
   readonly clients: AwsClients;
+  /** The cluster's backend security groups, shared by every ensure and delete of the provider. */
+  readonly backend: BackendGroups;
   readonly clusterName: string;
   readonly config: AwsConfig;
   /** How long to wait before looking again at a provisioning NLB. @default 15 s */
@@ -78,9 +82,10 @@ export async function ensureNlb(
   const instanceIds = targetsWithWarnings(ctx, nodes);
   const post: PostSynthesize[] = [];
 
-  const { lb, groupId } = await synthesizeLoadBalancer(env, ctx, service, desired);
-  const { live, stale } = await openNodes(env, ctx, desired, groupId, instanceIds);
-  // Only once no listener forwards to their NodePorts.
+  const { lb, groupId, backendGroupId } = await synthesizeLoadBalancer(env, ctx, service, desired);
+  const groupIds = { frontend: groupId, backend: backendGroupId };
+  const { live, stale } = await openNodes(env, ctx, desired, groupIds, instanceIds);
+  // Only once no listener forwards to their NodePorts, and the backend admission is in place.
   post.push(() => revokeStaleNodeAccess(env.clients.ec2, groupId, stale));
   await reconcileAttributes(elb, lb, desired);
   const groups = await synthesizeTargetGroups(env, ctx, service, desired, lb, live);
@@ -100,13 +105,13 @@ export async function ensureNlb(
   return statusOf(lb, env.provisioningRecheckMs ?? provisioningRecheckMs);
 }
 
-/** The NLB and its frontend security group, made or brought in line; a new scheme replaces it. */
+/** The NLB and its frontend and backend groups, made or brought in line; a new scheme replaces it. */
 async function synthesizeLoadBalancer(
   env: AwsEnv,
   ctx: CallContext,
   service: Readonly<V1Service>,
   desired: DesiredLoadBalancer,
-): Promise<{ lb: LoadBalancer; groupId: string }> {
+): Promise<MadeLoadBalancer> {
   let lb = await findLoadBalancer(env.clients.elb, desired.name);
   let subnets: SubnetChoice | undefined;
   if (lb && lb.Scheme !== desired.settings.scheme) {
@@ -266,15 +271,25 @@ export async function updateNlbTargets(
   service: Readonly<V1Service>,
   nodes: readonly Readonly<V1Node>[],
 ): Promise<void> {
-  const { elb } = env.clients;
+  const { elb, ec2 } = env.clients;
   const instanceIds = targetsWithWarnings(ctx, nodes);
   const lb = await findLoadBalancer(elb, loadBalancerName(env.clusterName, service));
   if (!lb) return;
   const desired = desiredLoadBalancer(env.clusterName, service);
-  const frontendGroupId = lb.SecurityGroups?.[0];
-  const { live, stale } = await openNodes(env, ctx, desired, frontendGroupId, instanceIds);
+  const { live, stale, groupIds } = await env.backend.use(
+    ec2,
+    env.clusterName,
+    lb.VpcId!,
+    async (backend) => {
+      const groupIds = { frontend: lb.SecurityGroups?.find((g) => g !== backend), backend };
+      return { ...(await openNodes(env, ctx, desired, groupIds, instanceIds)), groupIds };
+    },
+  );
   // The listeners are not changed here: nothing routes to the NodePorts the Service dropped.
-  if (frontendGroupId) await revokeStaleNodeAccess(env.clients.ec2, frontendGroupId, stale);
+  // Before the NLB holds the backend group (an ensure adds it), those rules are its only way in.
+  if (groupIds.frontend && lb.SecurityGroups?.includes(groupIds.backend)) {
+    await revokeStaleNodeAccess(ec2, groupIds.frontend, stale);
+  }
   // The groups the listeners forward to: the ones serving traffic, whatever a crash left.
   const listeners = await describeListeners(elb, lb.LoadBalancerArn!);
   for (const arn of new Set(listeners.map(forwardsTo))) {
@@ -296,7 +311,7 @@ async function openNodes(
   env: AwsEnv,
   ctx: CallContext,
   desired: DesiredLoadBalancer,
-  frontendGroupId: string | undefined,
+  groupIds: { readonly frontend: string | undefined; readonly backend: string },
   instanceIds: readonly string[],
 ): Promise<{ live: string[]; stale: StaleNodeAccess }> {
   const { ec2 } = env.clients;
@@ -316,8 +331,10 @@ async function openNodes(
     );
   }
   ctx.signal.throwIfAborted();
-  const stale = frontendGroupId
-    ? await ensureNodeAccess(ec2, frontendGroupId, groups, nodeAccessRules(desired))
+  // Shared by every NLB: never narrowed by one Service, so what it would call stale is kept.
+  await ensureNodeAccess(ec2, groupIds.backend, groups, backendNodeRules);
+  const stale = groupIds.frontend
+    ? await ensureNodeAccess(ec2, groupIds.frontend, groups, frontendNodeRules(desired))
     : [];
   return { live, stale };
 }
@@ -347,20 +364,29 @@ function subnetsFor(
   });
 }
 
+interface MadeLoadBalancer {
+  readonly lb: LoadBalancer;
+  /** The Service's frontend group. */
+  readonly groupId: string;
+  readonly backendGroupId: string;
+}
+
 async function create(
   env: AwsEnv,
   service: Readonly<V1Service>,
   desired: DesiredLoadBalancer,
   subnets: SubnetChoice,
-): Promise<{ lb: LoadBalancer; groupId: string }> {
-  const groupId = await ensureFrontendSecurityGroup(
-    env.clients.ec2,
-    frontendSpec(env, service, desired, subnets.vpcId),
-  );
-  return {
-    lb: await createLoadBalancer(env.clients.elb, desired, subnets.subnetIds, groupId),
-    groupId,
-  };
+): Promise<MadeLoadBalancer> {
+  const { elb, ec2 } = env.clients;
+  return env.backend.use(ec2, env.clusterName, subnets.vpcId, async (backendGroupId) => {
+    const groupId = await ensureFrontendSecurityGroup(
+      ec2,
+      frontendSpec(env, service, desired, subnets.vpcId),
+    );
+    const groups = [groupId, backendGroupId];
+    const lb = await createLoadBalancer(elb, desired, subnets.subnetIds, groups);
+    return { lb, groupId, backendGroupId };
+  });
 }
 
 async function reconcileExisting(
@@ -368,21 +394,26 @@ async function reconcileExisting(
   service: Readonly<V1Service>,
   desired: DesiredLoadBalancer,
   lb: LoadBalancer,
-): Promise<{ lb: LoadBalancer; groupId: string }> {
+): Promise<MadeLoadBalancer> {
   const { elb, ec2 } = env.clients;
-  const groupId = await ensureFrontendSecurityGroup(
-    ec2,
-    frontendSpec(env, service, desired, lb.VpcId!),
-  );
-  if (!lb.SecurityGroups?.includes(groupId)) {
-    // Deleted out of band and made again above: give the NLB the new one.
-    await elb.send(
-      new SetSecurityGroupsCommand({
-        LoadBalancerArn: lb.LoadBalancerArn,
-        SecurityGroups: [groupId],
-      }),
+  const made = await env.backend.use(ec2, env.clusterName, lb.VpcId!, async (backendGroupId) => {
+    const groupId = await ensureFrontendSecurityGroup(
+      ec2,
+      frontendSpec(env, service, desired, lb.VpcId!),
     );
-  }
+    const wanted = [groupId, backendGroupId];
+    const held = lb.SecurityGroups ?? [];
+    if (held.length !== wanted.length || wanted.some((g) => !held.includes(g))) {
+      // An NLB from before the backend group, or a group deleted out of band and made again.
+      await elb.send(
+        new SetSecurityGroupsCommand({
+          LoadBalancerArn: lb.LoadBalancerArn,
+          SecurityGroups: wanted,
+        }),
+      );
+    }
+    return { lb, groupId, backendGroupId };
+  });
   if (desired.settings.subnets) {
     const wanted = await subnetsFor(env, desired, lb.VpcId);
     const current = (lb.AvailabilityZones ?? []).map((z) => z.SubnetId).sort();
@@ -392,7 +423,7 @@ async function reconcileExisting(
       );
     }
   }
-  return { lb, groupId };
+  return made;
 }
 
 function frontendSpec(

@@ -1,7 +1,8 @@
 /**
  * Deleting a Service's AWS resources, whatever state a crash left them in, and finding owned
- * resources whose Service is gone. Order: listeners, target groups, NLB, security group, so the
- * NLB (which the garbage collector lists) is the last thing to go, and an interrupted delete is
+ * resources whose Service is gone. Order: listeners, target groups, NLB, frontend security group,
+ * then the cluster's backend group if no NLB holds it any more; the NLB and the frontend group
+ * (which the garbage collector lists) go last of the Service's own, so an interrupted delete is
  * always found again.
  */
 import {
@@ -60,17 +61,26 @@ export async function deleteNlb(
     throw new RetryAfterError(`target groups still in use: ${busy.join(', ')}`, releaseRecheckMs);
   }
   if (lb) await deleteLoadBalancer(elb, lb.LoadBalancerArn!);
+  await deleteFrontendGroup(env, service, uid);
+  // Last: the cluster's backend group goes once no NLB holds it (this one was the last).
+  await env.backend.release(ec2, elb, env.clusterName);
+}
 
+async function deleteFrontendGroup(
+  env: AwsEnv,
+  service: Readonly<V1Service>,
+  uid: string,
+): Promise<void> {
+  const { ec2 } = env.clients;
   const group = await findSecurityGroup(ec2, securityGroupName(env.clusterName, service));
-  if (group && ownedBy(fromAwsTags(group.Tags), env.clusterName, uid)) {
-    // Node groups' rules that name it would keep it alive (DependencyViolation) forever.
-    await revokeNodeAccess(ec2, group.GroupId!);
-    if ((await deleteSecurityGroup(ec2, group.GroupId!)) === 'in-use') {
-      throw new RetryAfterError(
-        `security group ${group.GroupId} still held by the deleted NLB`,
-        releaseRecheckMs,
-      );
-    }
+  if (!group || !ownedBy(fromAwsTags(group.Tags), env.clusterName, uid)) return;
+  // Node groups' rules that name it would keep it alive (DependencyViolation) forever.
+  await revokeNodeAccess(ec2, group.GroupId!);
+  if ((await deleteSecurityGroup(ec2, group.GroupId!)) === 'in-use') {
+    throw new RetryAfterError(
+      `security group ${group.GroupId} still held by the deleted NLB`,
+      releaseRecheckMs,
+    );
   }
 }
 

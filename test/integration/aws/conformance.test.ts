@@ -73,6 +73,7 @@ describe('aws provider conformance against moto', function () {
         ...inv.securityGroups.map((g) => ({ kind: 'security-group', ...g })),
       ];
     },
-    timeoutMs: 60_000,
+    // A create is some 20 calls, each one a crash point with its own recovery run.
+    timeoutMs: 120_000,
   });
 });

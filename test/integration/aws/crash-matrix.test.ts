@@ -1,5 +1,6 @@
 /**
- * The crash matrix: create, port change, scheme change (a new NLB) and delete, each interrupted
+ * The crash matrix: create, port change, scheme change (a new NLB), migration from per-Service
+ * node rules to the shared backend group, and delete, each interrupted
  * after its k-th write for every k, then run again by a fresh provider (a restarted controller
  * remembers nothing). The account must end exactly as one uninterrupted run leaves it: no
  * duplicate, no orphan, no rule or target missing, no flag left on the NLB. Two ways to stop: the
@@ -24,6 +25,7 @@ import { seedAccount, type SeededAccount } from '../../support/moto.js';
 import {
   assertInventoryMatches,
   clusterName,
+  downgradeToPerServiceRules,
   newProvider,
   RecordingCalls,
   useAwsHarness,
@@ -47,9 +49,9 @@ const moved = structuredClone(changed);
 moved.spec!.ports![0]!.nodePort = 30080;
 moved.metadata!.annotations = { [annotation.scheme]: 'internal' };
 
-type Op = 'create' | 'port change' | 'scheme and port change' | 'delete';
+type Op = 'create' | 'port change' | 'scheme and port change' | 'migration' | 'delete';
 
-describe('aws provider crash matrix against moto: every write of create, port change, scheme change, delete', function () {
+describe('aws provider crash matrix against moto: every write of create, port change, scheme change, migration, delete', function () {
   this.timeout(300_000);
   const h = useAwsHarness();
 
@@ -95,6 +97,7 @@ describe('aws provider crash matrix against moto: every write of create, port ch
     await h.endpoint.reset();
     h.account = await seedAccount(clusterName);
     if (op !== 'create') await ensureDone(new RecordingCalls(), svc, h.ctx);
+    if (op === 'migration') await downgradeToPerServiceRules(svc);
   }
 
   function run(op: Op, calls: RecordingCalls, ctx: CallContext): Promise<void> {
@@ -102,7 +105,8 @@ describe('aws provider crash matrix against moto: every write of create, port ch
     return ensureDone(calls, target(op), ctx);
   }
 
-  const target = (op: Op) => (op === 'create' ? svc : op === 'port change' ? changed : moved);
+  const target = (op: Op) =>
+    op === 'port change' ? changed : op === 'scheme and port change' ? moved : svc;
 
   const live = (op: Op) =>
     op === 'delete'
@@ -117,7 +121,8 @@ describe('aws provider crash matrix against moto: every write of create, port ch
     );
   }
 
-  for (const op of ['create', 'port change', 'scheme and port change', 'delete'] as const) {
+  const ops = ['create', 'port change', 'scheme and port change', 'migration', 'delete'] as const;
+  for (const op of ops) {
     for (const mode of ['crash', 'lost lease'] as const) {
       it(`${op}: stopped by a ${mode} after each write k, a fresh provider ends where one clean run does`, async () => {
         await before(op);

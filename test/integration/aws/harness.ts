@@ -26,11 +26,27 @@
  *   dualstack test proves the settings, not that the subnets would do.
  */
 import assert from 'node:assert/strict';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  RevokeSecurityGroupIngressCommand,
+} from '@aws-sdk/client-ec2';
+import {
+  DescribeLoadBalancersCommand,
+  ElasticLoadBalancingV2Client,
+  SetSecurityGroupsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { createAwsProvider } from '../../../providers/aws/index.js';
 import { desiredLoadBalancer, desiredTargets } from '../../../providers/aws/desired.js';
-import { securityGroupName } from '../../../providers/aws/names.js';
-import { nodeAccessRules } from '../../../providers/aws/node-access.js';
+import { backendGroupName, securityGroupName } from '../../../providers/aws/names.js';
+import {
+  backendNodeRules,
+  frontendNodeRules,
+  nodeAccessRules,
+} from '../../../providers/aws/node-access.js';
 import { RetryAfterError } from '../../../contract/errors.js';
 import type {
   CallContext,
@@ -59,8 +75,8 @@ export class RecordingCalls extends CloudCallGate {
   crashAfter?: { operation: string; nth: number };
   /** Throw after the n-th successful write of any kind. */
   crashAfterWrite?: number;
-  /** Told after each call that reached AWS, before the provider hears back. */
-  afterCall?: (operation: string) => void;
+  /** Told after each call that reached AWS, before the provider hears back (which waits for it). */
+  afterCall?: (operation: string) => void | Promise<void>;
   #seen = new Map<string, number>();
 
   /** Refuse this operation before it reaches AWS, as a quota or permission error would. */
@@ -75,7 +91,7 @@ export class RecordingCalls extends CloudCallGate {
     if (this.refuse === operation) throw new Error(`${operation} refused (simulated)`);
     const result = await super.call(budget, operation, fn, options);
     this.operations.push(operation);
-    this.afterCall?.(operation);
+    await this.afterCall?.(operation);
     const n = (this.#seen.get(operation) ?? 0) + 1;
     this.#seen.set(operation, n);
     if (this.crashAfter?.operation === operation && this.crashAfter.nth === n) {
@@ -221,20 +237,87 @@ export async function assertInventoryMatches(
     );
     assert.equal(tg.attached, true, `${tg.name} is attached`);
   }
+  // The cluster's backend group lives exactly as long as some NLB does.
+  const backend = wanted.length > 0 ? [backendGroupName(clusterName)] : [];
   assert.deepEqual(
     inventory.securityGroups.map((g) => g.name),
-    [...wanted.map((w) => w.sg), nodeSecurityGroupName].sort(),
+    [...wanted.map((w) => w.sg), ...backend, nodeSecurityGroupName].sort(),
     'security groups in the account',
   );
-  // The node group admits each live NLB's group on its ports, and no group of a deleted one.
+  for (const lb of inventory.loadBalancers) {
+    const w = wanted.find((x) => x.desired.name === lb.name)!;
+    assert.deepEqual(lb.securityGroups, [w.sg, ...backend].sort(), `security groups of ${lb.name}`);
+  }
+  // The node group admits the backend group on a fixed set of ports, each live NLB's own group
+  // only where that does not reach, and no group of a deleted NLB.
   const nodeGroup = inventory.securityGroups.find((g) => g.name === nodeSecurityGroupName)!;
+  const rule = (r: string, from: string) => `${r.replace('|', '/')} from ${from}`;
   assert.deepEqual(
     nodeGroup.ingress,
-    wanted
-      .flatMap((w) =>
-        [...nodeAccessRules(w.desired)].map((r) => `${r.replace('|', '/')} from ${w.sg}`),
-      )
-      .sort(),
+    [
+      ...backend.flatMap((name) => [...backendNodeRules].map((r) => rule(r, name))),
+      ...wanted.flatMap((w) => [...frontendNodeRules(w.desired)].map((r) => rule(r, w.sg))),
+    ].sort(),
     'node security group rules',
   );
+}
+
+/**
+ * Puts a Service's NLB back as a kube-lbc without the backend group left it: the NLB holds only
+ * its frontend group, the node group admits that group on each of the Service's ports, and the
+ * backend group is gone. The starting point of the migration tests.
+ */
+export async function downgradeToPerServiceRules(service: V1Service): Promise<void> {
+  const elb = new ElasticLoadBalancingV2Client({});
+  const ec2 = new EC2Client({});
+  try {
+    const byName = async (name: string) =>
+      (
+        await ec2.send(
+          new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [name] }] }),
+        )
+      ).SecurityGroups![0]!;
+    const desired = desiredLoadBalancer(clusterName, service);
+    const lb = (await elb.send(new DescribeLoadBalancersCommand({ Names: [desired.name] })))
+      .LoadBalancers![0]!;
+    const frontendGroup = await byName(securityGroupName(clusterName, service));
+    const backendGroup = await byName(backendGroupName(clusterName));
+    const nodeGroup = await byName(nodeSecurityGroupName);
+    await elb.send(
+      new SetSecurityGroupsCommand({
+        LoadBalancerArn: lb.LoadBalancerArn,
+        SecurityGroups: [frontendGroup.GroupId!],
+      }),
+    );
+    const fromBackend = (nodeGroup.IpPermissions ?? []).filter((p) =>
+      p.UserIdGroupPairs?.some((g) => g.GroupId === backendGroup.GroupId),
+    );
+    await ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: nodeGroup.GroupId,
+        IpPermissions: fromBackend,
+      }),
+    );
+    await ec2.send(new DeleteSecurityGroupCommand({ GroupId: backendGroup.GroupId }));
+    await ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: nodeGroup.GroupId,
+        IpPermissions: [...nodeAccessRules(desired)].map((rule) => {
+          const [protocol, port] = rule.split('|') as [string, string];
+          return {
+            IpProtocol: protocol,
+            FromPort: Number(port),
+            ToPort: Number(port),
+            // As kube-lbc wrote them (moto matches a revoke on the description too).
+            UserIdGroupPairs: [
+              { GroupId: frontendGroup.GroupId, Description: 'kube-lbc: NLB to NodePort' },
+            ],
+          };
+        }),
+      }),
+    );
+  } finally {
+    elb.destroy();
+    ec2.destroy();
+  }
 }

@@ -9,7 +9,11 @@
 import type { CallOptions } from '../../../contract/cloud-calls.js';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
-import { DeleteSecurityGroupCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import type { V1Service } from '@kubernetes/client-node';
 import { annotation } from '../../../providers/aws/annotations.js';
 import { revokeNodeAccess } from '../../../providers/aws/node-access.js';
@@ -122,7 +126,14 @@ describe('the IAM policy grants exactly what the aws provider calls', function (
     // AWS requires and moto does not): made again and handed to the NLB.
     const ec2 = new EC2Client({});
     try {
-      const [groupId] = (await readInventory()).loadBalancers[0]!.securityGroups;
+      // The inventory names groups; the frontend one is the NLB's own (the other is shared).
+      const name = (await readInventory()).loadBalancers[0]!.securityGroups.find((g) =>
+        g.endsWith('-frontend'),
+      );
+      const found = await ec2.send(
+        new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [name!] }] }),
+      );
+      const groupId = found.SecurityGroups?.[0]?.GroupId;
       await revokeNodeAccess(ec2, groupId!);
       await ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
     } finally {

@@ -11,8 +11,10 @@ import {
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
+  type LoadBalancer,
+  type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeSecurityGroupsCommand, EC2Client, type SecurityGroup } from '@aws-sdk/client-ec2';
 
 export interface LoadBalancerInventory {
   name: string;
@@ -20,6 +22,7 @@ export interface LoadBalancerInventory {
   ipAddressType: string;
   crossZone: string;
   subnets: string[];
+  /** By name (the ID where the group is gone). */
   securityGroups: string[];
   tags: Record<string, string>;
   /** `80/TCP -> k8s-...` */
@@ -40,7 +43,7 @@ export interface TargetGroupInventory {
 
 export interface SecurityGroupInventory {
   name: string;
-  /** `tcp/80 from 10.0.0.0/8` */
+  /** `tcp/80 from 10.0.0.0/8`, `tcp/30000-32767 from <group name>` */
   ingress: string[];
   tags: Record<string, string>;
 }
@@ -62,8 +65,27 @@ export async function readInventory(): Promise<Inventory> {
         (out.TagDescriptions?.[0]?.Tags ?? []).map((t) => [t.Key!, t.Value ?? '']),
       );
     };
-    const lbs = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
-    const tgs = (await elb.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+    const groups: SecurityGroup[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await ec2.send(new DescribeSecurityGroupsCommand({ NextToken }));
+      groups.push(...(page.SecurityGroups ?? []));
+      NextToken = page.NextToken;
+    } while (NextToken);
+    const groupName = new Map(groups.map((g) => [g.GroupId!, g.GroupName!]));
+    const lbs: LoadBalancer[] = [];
+    let Marker: string | undefined;
+    do {
+      const page = await elb.send(new DescribeLoadBalancersCommand({ Marker }));
+      lbs.push(...(page.LoadBalancers ?? []));
+      Marker = page.NextMarker;
+    } while (Marker);
+    const tgs: TargetGroup[] = [];
+    do {
+      const page = await elb.send(new DescribeTargetGroupsCommand({ Marker }));
+      tgs.push(...(page.TargetGroups ?? []));
+      Marker = page.NextMarker;
+    } while (Marker);
     const tgName = new Map(tgs.map((tg) => [tg.TargetGroupArn!, tg.TargetGroupName!]));
     // Attached means a listener forwards to it. Not tg.LoadBalancerArns: moto adds to that list on
     // CreateListener only, never on ModifyListener, and never removes from it.
@@ -87,7 +109,7 @@ export async function readInventory(): Promise<Inventory> {
           attrs.Attributes?.find((a) => a.Key === 'load_balancing.cross_zone.enabled')?.Value ??
           'false',
         subnets: (lb.AvailabilityZones ?? []).map((z) => z.SubnetId!).sort(),
-        securityGroups: [...(lb.SecurityGroups ?? [])].sort(),
+        securityGroups: (lb.SecurityGroups ?? []).map((id) => groupName.get(id) ?? id).sort(),
         tags: await tagsOf(lb.LoadBalancerArn!),
         listeners: listeners
           .map(
@@ -124,18 +146,18 @@ export async function readInventory(): Promise<Inventory> {
         tags: await tagsOf(tg.TargetGroupArn!),
       });
     }
-    const groups = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];
-    const groupName = new Map(groups.map((g) => [g.GroupId!, g.GroupName!]));
+    const ports = (p: { FromPort?: number; ToPort?: number }) =>
+      p.FromPort === p.ToPort ? `${p.FromPort}` : `${p.FromPort}-${p.ToPort}`;
     const securityGroups: SecurityGroupInventory[] = groups
       .filter((g) => g.GroupName !== 'default')
       .map((g) => ({
         name: g.GroupName!,
         ingress: (g.IpPermissions ?? [])
           .flatMap((p) => [
-            ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort} from ${r.CidrIp}`),
-            ...(p.Ipv6Ranges ?? []).map((r) => `${p.IpProtocol}/${p.FromPort} from ${r.CidrIpv6}`),
+            ...(p.IpRanges ?? []).map((r) => `${p.IpProtocol}/${ports(p)} from ${r.CidrIp}`),
+            ...(p.Ipv6Ranges ?? []).map((r) => `${p.IpProtocol}/${ports(p)} from ${r.CidrIpv6}`),
             ...(p.UserIdGroupPairs ?? []).map(
-              (r) => `${p.IpProtocol}/${p.FromPort} from ${groupName.get(r.GroupId!) ?? r.GroupId}`,
+              (r) => `${p.IpProtocol}/${ports(p)} from ${groupName.get(r.GroupId!) ?? r.GroupId}`,
             ),
           ])
           .sort(),

@@ -11,6 +11,7 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { annotation } from '../../../providers/aws/annotations.js';
+import { backendGroupName } from '../../../providers/aws/names.js';
 import { InvalidServiceError, RetryAfterError } from '../../../contract/errors.js';
 import {
   newService,
@@ -99,16 +100,14 @@ describe('aws provider against moto', function () {
     assert.deepEqual(h.calls.writes().sort(), [
       'AddTags', // retiringTag on the NLB, until the old group is gone
       'AuthorizeSecurityGroupIngress', // the NLB group: clients on the new port
-      'AuthorizeSecurityGroupIngress', // the node group: the NLB on the new NodePort
       'CreateListener',
       'CreateTargetGroup',
       'DeleteListener',
       'DeleteTargetGroup',
       'RegisterTargets',
       'RemoveTags',
-      'RevokeSecurityGroupIngress',
-      'RevokeSecurityGroupIngress',
-    ]);
+      'RevokeSecurityGroupIngress', // the NLB group: the old port
+    ]); // The node group already admits the backend group on every NodePort.
   });
 
   it('keeps a port served while its NodePort changes, until the listener has moved', async () => {
@@ -125,8 +124,10 @@ describe('aws provider against moto', function () {
     const inv = await readInventory();
     assert.match(inv.loadBalancers[0]!.listeners[0]!, /^80\/TCP -> k8s-[0-9a-f]{9}-tcp-80-30080$/);
     const nodeGroup = inv.securityGroups.find((g) => g.name === nodeSecurityGroupName)!;
+    const backend = backendGroupName(clusterName);
     assert.ok(
-      nodeGroup.ingress.includes(`tcp/30080 from ${frontend(inv).name}`),
+      inv.loadBalancers[0]!.securityGroups.includes(backend) &&
+        nodeGroup.ingress.includes(`tcp/30000-32767 from ${backend}`),
       `the NLB still reaches the NodePort its listener uses: ${nodeGroup.ingress.join(', ')}`,
     );
     h.calls.refuse = undefined;
