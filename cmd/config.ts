@@ -4,7 +4,11 @@
  */
 import type { NodePortRange } from '../controllers/service/nodeports.js';
 import { parseBindAddress } from '../runtime/http-server.js';
+import { quote, truncate } from '../runtime/quote.js';
 import { parseDuration } from './duration.js';
+
+/** The longest duration a flag takes: Node's timer limit, 2^31 - 1 ms (about 596 h). */
+const MAX_DURATION_MS = 2 ** 31 - 1;
 
 export interface LeaderElectionConfig {
   readonly enabled: boolean;
@@ -53,32 +57,35 @@ export class ConfigError extends Error {
 export function buildConfig(flags: RawFlags): Config {
   const errors: string[] = [];
   const str = (name: string) => flags[name] as string | undefined;
-  const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
+  const int = (name: string, min: number, max: number) => {
     const raw = str(name);
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      errors.push(`--${name}: expected an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ' and up'}, got "${raw}"`);
+    const n = /^\d+$/.test(raw ?? '') ? Number(raw) : NaN;
+    if (!(n >= min && n <= max)) errors.push(`--${name}: expected an integer from ${min} to ${max}, got ${quote(raw)}`);
+    return n;
+  };
+  const optionalNumber = (name: string, max: number, integer = false) => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+    if (!(n > 0 && n <= max) || (integer && !Number.isInteger(n))) {
+      errors.push(`--${name}: expected ${integer ? 'an integer' : 'a number'} above 0 and up to ${max}, got ${quote(raw)}`);
     }
     return n;
   };
-  const optionalNumber = (name: string) => {
-    const raw = str(name);
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!(n > 0)) errors.push(`--${name}: expected a number above 0, got "${raw}"`);
-    return n;
-  };
+  // Node's timers keep at most 2^31 - 1 ms; a longer delay fires after 1 ms, a busy loop.
   const duration = (name: string, allowZero = false) => {
     const raw = str(name) ?? '';
     const ms = parseDuration(raw);
-    if (Number.isNaN(ms) || (!allowZero && ms <= 0)) errors.push(`--${name}: expected a duration such as 15s or 1m30s, got "${raw}"`);
+    if (Number.isNaN(ms) || (!allowZero && ms <= 0) || ms > MAX_DURATION_MS) {
+      errors.push(`--${name}: expected a duration such as 15s or 1m30s${allowZero ? ' (0 disables)' : ', above 0'}, up to 596h, got ${quote(raw)}`);
+    }
     return ms;
   };
   const bool = (name: string) => {
     const raw = flags[name];
     if (typeof raw === 'boolean') return raw;
     if (raw === 'true' || raw === 'false') return raw === 'true';
-    errors.push(`--${name}: expected true or false, got "${String(raw)}"`);
+    errors.push(`--${name}: expected true or false, got ${quote(raw)}`);
     return false;
   };
   const bindAddress = (name: string) => {
@@ -89,7 +96,7 @@ export function buildConfig(flags: RawFlags): Config {
   };
   const oneOf = <T extends string>(name: string, allowed: readonly T[]) => {
     const raw = str(name) as T;
-    if (!allowed.includes(raw)) errors.push(`--${name}: expected one of ${allowed.join(', ')}, got "${raw}"`);
+    if (!allowed.includes(raw)) errors.push(`--${name}: expected one of ${allowed.join(', ')}, got ${quote(raw)}`);
     return raw;
   };
 
@@ -98,7 +105,7 @@ export function buildConfig(flags: RawFlags): Config {
   const classes = (flags['load-balancer-class'] as string[] | undefined) ?? [];
   classes.forEach((c) => {
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[-a-zA-Z0-9_.]+)?$/.test(c)) {
-      errors.push(`--load-balancer-class: "${c}" is not a valid class name (a domain-prefixed name such as example.com/lb)`);
+      errors.push(`--load-balancer-class: ${quote(c)} is not a valid class name (a domain-prefixed name such as example.com/lb)`);
     }
   });
   const handleUnclassed = bool('handle-unclassed');
@@ -106,19 +113,19 @@ export function buildConfig(flags: RawFlags): Config {
     errors.push('--handle-unclassed=false with no --load-balancer-class: the controller would act on nothing');
   }
   const range = parseRange(str('service-node-port-range') ?? '');
-  if (!range) errors.push(`--service-node-port-range: expected MIN-MAX within 1-65535, got "${str('service-node-port-range')}"`);
+  if (!range) errors.push(`--service-node-port-range: expected MIN-MAX within 1-65535, got ${quote(str('service-node-port-range'))}`);
 
   const leaseDurationMs = duration('leader-elect-lease-duration');
   const renewDeadlineMs = duration('leader-elect-renew-deadline');
   const retryPeriodMs = duration('leader-elect-retry-period');
   if (renewDeadlineMs >= leaseDurationMs) {
-    errors.push(`--leader-elect-renew-deadline (${str('leader-elect-renew-deadline')}) must be shorter than --leader-elect-lease-duration (${str('leader-elect-lease-duration')})`);
+    errors.push(`--leader-elect-renew-deadline (${truncate(str('leader-elect-renew-deadline') ?? '', 20)}) must be shorter than --leader-elect-lease-duration (${truncate(str('leader-elect-lease-duration') ?? '', 20)})`);
   }
   if (retryPeriodMs >= renewDeadlineMs) {
-    errors.push(`--leader-elect-retry-period (${str('leader-elect-retry-period')}) must be shorter than --leader-elect-renew-deadline (${str('leader-elect-renew-deadline')})`);
+    errors.push(`--leader-elect-retry-period (${truncate(str('leader-elect-retry-period') ?? '', 20)}) must be shorter than --leader-elect-renew-deadline (${truncate(str('leader-elect-renew-deadline') ?? '', 20)})`);
   } else if (!(renewDeadlineMs > 1.2 * retryPeriodMs)) {
     // client-go's (and our elector's) rule: the jittered retry must fit in the renew deadline.
-    errors.push(`--leader-elect-renew-deadline (${str('leader-elect-renew-deadline')}) must be more than 1.2 x --leader-elect-retry-period (${str('leader-elect-retry-period')})`);
+    errors.push(`--leader-elect-renew-deadline (${truncate(str('leader-elect-renew-deadline') ?? '', 20)}) must be more than 1.2 x --leader-elect-retry-period (${truncate(str('leader-elect-retry-period') ?? '', 20)})`);
   }
 
   const leaderElect = bool('leader-elect');
@@ -128,10 +135,10 @@ export function buildConfig(flags: RawFlags): Config {
   const resourceNamespace = str('leader-elect-resource-namespace') ?? '';
   if (leaderElect) {
     if (!DNS_SUBDOMAIN.test(resourceName) || resourceName.length > 253) {
-      errors.push(`--leader-elect-resource-name: "${resourceName}" is not a valid Lease name (lower-case letters, digits, '-' and '.', starting and ending alphanumeric)`);
+      errors.push(`--leader-elect-resource-name: ${quote(resourceName)} is not a valid Lease name (lower-case letters, digits, '-' and '.', starting and ending alphanumeric)`);
     }
     if (!DNS_LABEL.test(resourceNamespace)) {
-      errors.push(`--leader-elect-resource-namespace: "${resourceNamespace}" is not a valid namespace (1-63 lower-case letters, digits or '-', starting and ending alphanumeric)`);
+      errors.push(`--leader-elect-resource-namespace: ${quote(resourceNamespace)} is not a valid namespace (1-63 lower-case letters, digits or '-', starting and ending alphanumeric)`);
     }
   }
 
@@ -148,8 +155,8 @@ export function buildConfig(flags: RawFlags): Config {
     nodePortRange: Object.freeze(range ?? { min: 30000, max: 32767 }),
     gcPeriodMs: duration('gc-period', true),
     loadBalancerResyncPeriodMs: duration('load-balancer-resync-period', true),
-    cloudQps: optionalNumber('cloud-qps'),
-    cloudBurst: optionalNumber('cloud-burst'),
+    cloudQps: optionalNumber('cloud-qps', 100_000),
+    cloudBurst: optionalNumber('cloud-burst', 100_000, true),
     leaderElection: Object.freeze({
       enabled: leaderElect,
       leaseDurationMs,
@@ -181,7 +188,7 @@ function parseRange(text: string): { min: number; max: number } | undefined {
 
 function validName(name: string, errors: string[]): string {
   if (!DNS_LABEL.test(name)) {
-    errors.push(`--cluster-name: "${name}" must be 1-63 lower-case letters, digits or '-', starting and ending alphanumeric`);
+    errors.push(`--cluster-name: ${quote(name)} must be 1-63 lower-case letters, digits or '-', starting and ending alphanumeric`);
   }
   return name;
 }
@@ -192,6 +199,6 @@ export function bindAddressError(flag: string, value: string): string | undefine
     parseBindAddress(value);
     return undefined;
   } catch {
-    return `--${flag}: expected host:port, [v6]:port, :port or 0 to disable, got "${value}"`;
+    return `--${flag}: expected host:port, [v6]:port, :port or 0 to disable, got ${quote(value)}`;
   }
 }

@@ -52,6 +52,22 @@ describe('configuration', () => {
     assert.match(errors.join('\n'), /--service-node-port-range: .*"40000-30000"/);
   });
 
+  it('refuses numbers and durations out of range, each named with what it accepts', () => {
+    // 600h overflows Node's timer (2^31 - 1 ms) to about 1 ms: a sync loop, not a period.
+    const errors = errorsOf('--cloud-provider', 'fake', '--node-sync-period', '600h', '--gc-period', '1000000m', '--cloud-qps', 'Infinity', '--cloud-burst', '1.5', '--concurrent-service-syncs', '1e3');
+    assert.equal(errors.length, 5, errors.join('\n'));
+    assert.match(errors.join('\n'), /--node-sync-period: .*up to 596h, got "600h"/);
+    assert.match(errors.join('\n'), /--gc-period: .*up to 596h, got "1000000m"/);
+    assert.match(errors.join('\n'), /--cloud-qps: expected a number above 0 and up to 100000, got "Infinity"/);
+    assert.match(errors.join('\n'), /--cloud-burst: expected an integer above 0 and up to 100000, got "1.5"/);
+    assert.match(errors.join('\n'), /--concurrent-service-syncs: expected an integer from 1 to 10000, got "1e3"/);
+  });
+
+  it('quotes a long flag value cut short', () => {
+    const [error] = errorsOf('--cloud-provider', 'fake', '--cluster-name', 'x'.repeat(5000));
+    assert.ok(error && error.length < 300, error);
+  });
+
   it('refuses leader-election timings that cannot work', () => {
     const errors = errorsOf('--cloud-provider', 'fake', '--leader-elect-renew-deadline', '20s');
     assert.match(errors.join('\n'), /renew-deadline \(20s\) must be shorter than --leader-elect-lease-duration \(15s\)/);
