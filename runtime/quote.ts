@@ -47,3 +47,14 @@ export function escapeControl(text: string): string {
     return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
   });
 }
+
+/**
+ * The longest message kube-lbc writes into a condition, an Event or a log line: about a screen.
+ * client-go's event recorder and the events.k8s.io API stop a note at 1 KiB for the same reason.
+ */
+export const MESSAGE_LIMIT = 1024;
+
+/** A message bound for a condition, an Event or a log: cut to `MESSAGE_LIMIT`, controls escaped. */
+export function boundMessage(text: string, limit = MESSAGE_LIMIT): string {
+  return escapeControl(truncate(text, limit));
+}

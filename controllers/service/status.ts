@@ -15,6 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import { findCause } from '../../providers/errors.js';
 import { LOAD_BALANCER_CLEANUP_FINALIZER } from './predicates.js';
+import { boundMessage } from '../../runtime/quote.js';
 
 export const LOAD_BALANCER_READY_CONDITION = 'LoadBalancerReady';
 
@@ -68,7 +69,7 @@ export function readyCondition(svc: Readonly<V1Service>, state: ReadyState, now:
     type: LOAD_BALANCER_READY_CONDITION,
     status,
     reason: state.reason,
-    message: state.message,
+    message: boundMessage(state.message),
     observedGeneration: svc.metadata?.generation,
     lastTransitionTime: previous?.status === status ? previous.lastTransitionTime : now,
   };

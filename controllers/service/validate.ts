@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import type { V1Service } from '@kubernetes/client-node';
 import type { Capabilities, FieldError, LoadBalancerProvider, Protocol } from '../../providers/provider.js';
 import { isCidr, sourceRangesOf } from '../../providers/service-spec.js';
+import { quote, truncate } from '../../runtime/quote.js';
 
 export function validateService(svc: Readonly<V1Service>, provider: LoadBalancerProvider): FieldError[] {
   return [...validateCapabilities(svc, provider.capabilities), ...provider.validateService(svc)];
@@ -32,7 +33,7 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
   }
   if (spec.loadBalancerIP) {
     if (!caps.requestedIP) errors.push({ field: 'spec.loadBalancerIP', message: 'this provider cannot honour a requested IP' });
-    else if (!isIP(spec.loadBalancerIP)) errors.push({ field: 'spec.loadBalancerIP', message: `"${spec.loadBalancerIP}" is not an IP address` });
+    else if (!isIP(spec.loadBalancerIP)) errors.push({ field: 'spec.loadBalancerIP', message: `${quote(spec.loadBalancerIP)} is not an IP address` });
   }
   // The API server validates the spec field; the older annotation reaches us unchecked.
   const { ranges, field } = sourceRangesOf(svc);
@@ -40,7 +41,7 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
     errors.push({ field, message: 'this provider cannot restrict source ranges' });
   }
   ranges.forEach((r, i) => {
-    if (!isCidr(r)) errors.push({ field: `${field}[${i}]`, message: `"${r}" is not a valid CIDR` });
+    if (!isCidr(r)) errors.push({ field: `${field}[${i}]`, message: `${quote(r)} is not a valid CIDR` });
   });
   if ((spec.ipFamilies?.length ?? 0) > 1 && !caps.dualStack) {
     errors.push({ field: 'spec.ipFamilies', message: 'dual-stack load balancers are not supported by this provider' });
@@ -48,6 +49,10 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
   return errors;
 }
 
+/**
+ * Every field error on one line, each cut short: a provider (or a plugin) may quote a value whole,
+ * and a 200 KB annotation must not become a 200 KB condition, Event and log line.
+ */
 export function formatFieldErrors(errors: readonly FieldError[]): string {
-  return errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  return errors.map((e) => `${truncate(e.field, 128)}: ${truncate(e.message, 256)}`).join('; ');
 }

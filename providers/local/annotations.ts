@@ -5,6 +5,7 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { isIPv4 } from 'node:net';
 import type { FieldError } from '../provider.js';
+import { quote } from '../../runtime/quote.js';
 import { sourceRangesOf } from '../service-spec.js';
 import { parseCidr, type IpRange } from './ipv4.js';
 import { schedulerNames, type SchedulerName } from './schedulers/index.js';
@@ -40,7 +41,7 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
     else
       errors.push({
         field: `metadata.annotations[${schedulerAnnotation}]`,
-        message: `"${asked}" is not one of ${schedulerNames.join(', ')}`,
+        message: `${quote(asked)} is not one of ${schedulerNames.join(', ')}`,
       });
   }
 
@@ -50,7 +51,7 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
     if (asked !== undefined && asked !== 'sh') {
       errors.push({
         field: `metadata.annotations[${schedulerAnnotation}]`,
-        message: `"${asked}" conflicts with sessionAffinity ClientIP (which uses sh)`,
+        message: `${quote(asked)} conflicts with sessionAffinity ClientIP (which uses sh)`,
       });
     }
     scheduler = 'sh';
@@ -65,7 +66,7 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
       field: fromAnnotation
         ? `metadata.annotations[${loadBalancerIPAnnotation}]`
         : 'spec.loadBalancerIP',
-      message: `"${requestedIP}" is not an IPv4 address`,
+      message: `${quote(requestedIP)} is not an IPv4 address`,
     });
   }
 
