@@ -5,15 +5,15 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import { createAwsProvider } from '../providers/aws/index.js';
-import { RetryAfterError } from '../providers/errors.js';
-import { CloudCalls } from '../runtime/cloud-calls.js';
-import { noopLogger } from '../runtime/logger.js';
+import { RetryAfterError } from '../contract/errors.js';
+import { CloudCallGate } from '../runtime/cloud-calls.js';
+import { noopLogger } from '../contract/logger.js';
 import { newNode, newService, tweakPorts, tweakProviderID } from '../test/fixtures/builders.js';
 import { seedAccount, startAwsEndpoint } from '../test/support/moto.js';
 
 const clusterName = 'bench';
 const operations: string[] = [];
-const calls = new CloudCalls({ observer: ({ operation }) => operations.push(operation) });
+const calls = new CloudCallGate({ observer: ({ operation }) => operations.push(operation) });
 
 function measure(): () => { total: number; writes: number; detail: string } {
   const start = operations.length;

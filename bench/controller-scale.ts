@@ -8,13 +8,13 @@
  */
 import { parseArgs } from 'node:util';
 import { ApiException, CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { configFromArgs } from '../cmd/flags.js';
-import { loadKubeConfig } from '../cmd/inputs.js';
-import { startController } from '../cmd/run.js';
+import { configFromArgs } from '../app/options/flags.js';
+import { loadKubeConfig } from '../app/inputs.js';
+import { startController } from '../app/controller-manager.js';
 import { sharedFakeCloud } from '../providers/fake/index.js';
 import { Informer } from '../runtime/informer.js';
 import { reuseConnections } from '../runtime/kube-client.js';
-import { noopLogger } from '../runtime/logger.js';
+import { noopLogger } from '../contract/logger.js';
 import { startApiServerThread } from './support/apiserver-thread.js';
 
 const { values, positionals } = parseArgs({

@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { Balancer } from '../providers/local/balancer.js';
 import { DataPath } from '../providers/local/data-path.js';
 import { TcpListener } from '../providers/local/tcp-proxy.js';
-import { noopLogger } from '../runtime/logger.js';
+import { noopLogger } from '../contract/logger.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -7,16 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { ProviderConfigError, ProviderStartError, UnknownProviderError, errorMessage, findCause } from '../providers/errors.js';
-import { createLogger } from '../runtime/logger.js';
-import { HealthChecks, startHttpServers } from '../runtime/http-server.js';
-import { createMetrics } from '../runtime/metrics.js';
-import { Shutdown } from '../runtime/shutdown.js';
-import { runSandbox } from '../sandbox/sandbox.js';
-import { bindAddressError, buildConfig, ConfigError } from './config.js';
-import { addControllerFlags, flagValues } from './flags.js';
-import { loadCloudConfig, loadKubeConfig } from './inputs.js';
-import { bindFailure, startController } from './run.js';
+import { ProviderConfigError, ProviderStartError, UnknownProviderError, errorMessage, findCause } from '../contract/errors.js';
+import { ConfigError } from '../app/options/config.js';
+import { quote } from '../contract/quote.js';
+import { addControllerFlags, flagValues } from '../app/options/flags.js';
 
 const version = readVersion();
 
@@ -55,21 +49,12 @@ const program = new Command('kube-lbc')
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
+// Each command loads its application on demand: `--help` and `run` never load the API emulator,
+// and no provider is loaded before the flags are read.
 addControllerFlags(program.command('run').description('run the service controller against a cluster')).action(async (_opts: unknown, cmd: Command) => {
   try {
-    const config = buildConfig(flagValues(cmd));
-    const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-    const kubeConfig = loadKubeConfig(config.kubeconfig);
-    const cloudConfig = loadCloudConfig(config.cloudConfigPath);
-    const shutdown = new Shutdown({ drainTimeoutMs: config.shutdownGracePeriodMs, logger }).install();
-    const running = await startController(config, {
-      kubeConfig,
-      cloudConfig,
-      logger,
-      version,
-      onLostLeadership: () => void shutdown.shutdown('leader election lost', 1),
-    });
-    shutdown.onShutdown('controller', () => running.stop());
+    const { runControllerManager } = await import('../app/run.js');
+    await runControllerManager(flagValues(cmd), version);
   } catch (err) {
     fail(err);
   }
@@ -86,7 +71,8 @@ program
   .action(async (opts: { cloudProvider: string; port: string; kubeconfigOut: string; sample: boolean; exitAfterDemo?: boolean }) => {
     try {
       const port = Number(opts.port);
-      if (!/^\d+$/.test(opts.port) || port > 65535) throw new ConfigError([`--port: expected a port from 0 to 65535, got "${opts.port}"`]);
+      if (!/^\d+$/.test(opts.port) || port > 65535) throw new ConfigError([`--port: expected a port from 0 to 65535, got ${quote(opts.port)}`]);
+      const { runSandbox } = await import('../sandbox/sandbox.js');
       const code = await runSandbox({
         provider: opts.cloudProvider,
         port,
@@ -111,30 +97,8 @@ program
   .option('--log-format <format>', 'json or text', 'json')
   .action(async (opts: { kubeconfig?: string; cloudConfig?: string; healthProbeBindAddress: string; logLevel: string; logFormat: string }) => {
     try {
-      const errors = [
-        ...(['debug', 'info', 'warn', 'error'].includes(opts.logLevel) ? [] : [`--log-level: expected debug, info, warn or error, got "${opts.logLevel}"`]),
-        ...(['json', 'text'].includes(opts.logFormat) ? [] : [`--log-format: expected json or text, got "${opts.logFormat}"`]),
-        bindAddressError('health-probe-bind-address', opts.healthProbeBindAddress),
-      ].filter((e) => e !== undefined);
-      if (errors.length) throw new ConfigError(errors);
-      const logger = createLogger({ level: opts.logLevel as 'info', format: opts.logFormat as 'json' });
-      const kubeConfig = loadKubeConfig(opts.kubeconfig);
-      const config = loadCloudConfig(opts.cloudConfig);
-      const metrics = createMetrics({ version });
-      const checks = new HealthChecks();
-      const servers = await startHttpServers({ metricsBindAddress: '0', healthProbeBindAddress: opts.healthProbeBindAddress, registry: metrics.registry, checks, logger }).catch((err: unknown) => {
-        throw bindFailure(err, { 'health-probe-bind-address': opts.healthProbeBindAddress });
-      });
-      const shutdown = new Shutdown({ logger }).install();
-      const stop = new AbortController();
-      const { runProxyAgent } = await import('../providers/local/agent.js');
-      const done = runProxyAgent({ kubeConfig, logger, signal: stop.signal, config, checks });
-      shutdown.onShutdown('proxy', async () => {
-        stop.abort();
-        await done;
-        await servers.close();
-      });
-      await done;
+      const { runProxy } = await import('../app/proxy.js');
+      await runProxy(opts, version);
     } catch (err) {
       fail(err, '--cloud-config');
     }

@@ -6,8 +6,8 @@
  * key, the range and (quoted, cut short) the value given.
  */
 import { z } from 'zod';
-import { quote } from '../runtime/quote.js';
-import { ProviderConfigError } from './errors.js';
+import { quote } from '../contract/quote.js';
+import { ProviderConfigError } from '../contract/errors.js';
 
 /** The longest delay Node's timers keep (2^31 - 1 ms); past it they fire after 1 ms. */
 export const MAX_TIMER_SECONDS = 2_147_483;

@@ -7,8 +7,8 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { errorMessage, ProviderConfigError, ProviderStartError, UnknownProviderError } from './errors.js';
-import type { LoadBalancerProvider, ProviderFactory, ProviderOptions } from './provider.js';
+import { errorMessage, ProviderConfigError, ProviderStartError, UnknownProviderError } from '../contract/errors.js';
+import type { LoadBalancerProvider, ProviderFactory, ProviderOptions } from '../contract/provider.js';
 
 type FactoryLoader = () => Promise<ProviderFactory>;
 
@@ -26,10 +26,6 @@ export function registerProvider(name: string, factory: ProviderFactory): void {
     throw new Error(`provider "${name}" is already registered`);
   }
   registered.set(name, factory);
-}
-
-export function builtinProviderNames(): string[] {
-  return Object.keys(builtins);
 }
 
 /**

@@ -5,8 +5,8 @@
  * so a throttle slows everyone instead of failing the Service that happened to hit it.
  */
 import PQueue from 'p-queue';
-import { CloudError, findCause } from '../providers/errors.js';
-import type { CallBudget } from '../providers/provider.js';
+import { UNLIMITED_BUDGET, type CallBudget, type CloudCalls } from '../contract/cloud-calls.js';
+import { CloudError, findCause } from '../contract/errors.js';
 import { backoffDelay } from './backoff.js';
 
 export type CallOutcome = 'success' | 'error' | 'throttled';
@@ -48,11 +48,9 @@ interface BudgetQueue {
   pause: Promise<void> | undefined;
 }
 
-const unlimited: CallBudget = { qps: Infinity, burst: Infinity, concurrency: Infinity };
-
-export class CloudCalls {
+export class CloudCallGate implements CloudCalls {
   readonly #budgets = new Map<string, BudgetQueue>();
-  #declared: Readonly<Record<string, CallBudget>> = { default: unlimited };
+  #declared: Readonly<Record<string, CallBudget>> = { default: UNLIMITED_BUDGET };
   readonly #options: Required<Omit<CloudCallsOptions, 'defaultOverride' | 'observer' | 'signal'>> &
     Pick<CloudCallsOptions, 'defaultOverride' | 'observer' | 'signal'>;
   #calls = 0;
@@ -180,7 +178,7 @@ export class CloudCalls {
   }
 
   #overridden(b: CallBudget): CallBudget {
-    const base = this.#declared.default ?? unlimited;
+    const base = this.#declared.default ?? UNLIMITED_BUDGET;
     const { qps, burst } = this.#options.defaultOverride ?? {};
     const scale = (value: number, override: number | undefined, baseValue: number) =>
       override === undefined ? value : Number.isFinite(baseValue) && Number.isFinite(value) ? (value * override) / baseValue : override;
@@ -190,7 +188,7 @@ export class CloudCalls {
   #queueFor(name: string): BudgetQueue {
     let state = this.#budgets.get(name);
     if (!state) {
-      const declared = this.#declared[name] ?? this.#declared.default ?? unlimited;
+      const declared = this.#declared[name] ?? this.#declared.default ?? UNLIMITED_BUDGET;
       const b = this.#overridden(declared);
       state = { queue: new PQueue(queueOptions(b)), consecutiveThrottles: 0, pause: undefined };
       this.#budgets.set(name, state);

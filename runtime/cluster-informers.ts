@@ -4,9 +4,9 @@
  * them. One place, so all three list and watch the same way.
  */
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
-import type { ClusterView } from '../providers/provider.js';
+import type { ClusterView } from '../contract/provider.js';
 import { Informer } from './informer.js';
-import { noopLogger, type Logger } from './logger.js';
+import { noopLogger, type Logger } from '../contract/logger.js';
 
 export class ClusterInformers {
   readonly services: Informer<V1Service>;

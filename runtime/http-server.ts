@@ -9,8 +9,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { errorMessage } from '../providers/errors.js';
-import { noopLogger, type Logger } from './logger.js';
+import { errorMessage } from '../contract/errors.js';
+import { noopLogger, type Logger } from '../contract/logger.js';
 
 /**
  * A check passes unless it throws or rejects. A returned string is shown after `ok` in verbose

@@ -9,7 +9,7 @@
  */
 import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { backoffDelay } from './backoff.js';
-import { noopLogger, type Logger } from './logger.js';
+import { noopLogger, type Logger } from '../contract/logger.js';
 
 export interface InformerHandlers<T> {
   add?(obj: T): void;

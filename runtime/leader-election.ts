@@ -15,9 +15,10 @@ import {
 } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { errorMessage } from '../providers/errors.js';
-import { LeaseLock, statusCode, type LeaseApi } from './lease-lock.js';
-import { noopLogger, type Logger } from './logger.js';
+import { errorMessage } from '../contract/errors.js';
+import { isConflict } from './api-errors.js';
+import { LeaseLock, type LeaseApi } from './lease-lock.js';
+import { noopLogger, type Logger } from '../contract/logger.js';
 import { abortableSleep } from './sleep.js';
 
 export type { LeaseApi } from './lease-lock.js';
@@ -193,7 +194,7 @@ export class LeaderElector {
         return;
       } catch (err) {
         // A renew answered after we stopped waiting for it moved the resourceVersion: re-read.
-        if (statusCode(err) !== 409) break;
+        if (!isConflict(err)) break;
         const current = await this.#lock.get().catch(() => undefined);
         if (current?.holderIdentity !== this.identity) return;
       }

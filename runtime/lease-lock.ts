@@ -4,6 +4,7 @@
  * a 409, never a silent overwrite).
  */
 import type { CoordinationV1Api, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
+import { isNotFound } from './api-errors.js';
 
 /** The three Lease calls leader election makes; a `CoordinationV1Api` fits. */
 export type LeaseApi = Pick<
@@ -37,7 +38,7 @@ export class LeaseLock {
       });
       return this.#lease.spec ?? {};
     } catch (err) {
-      if (statusCode(err) === 404) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -66,10 +67,4 @@ export class LeaseLock {
     });
     return this.#lease.spec ?? {};
   }
-}
-
-/** The HTTP status of a client-node `ApiException`, if `err` is one. */
-export function statusCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' ? code : undefined;
 }

@@ -21,7 +21,7 @@ export interface MetricsOptions {
 
 export interface Metrics {
   readonly registry: Registry;
-  /** Feeds the cloud-call metrics; pass it to `new CloudCalls({ observer })`. */
+  /** Feeds the cloud-call metrics; pass it to `new CloudCallGate({ observer })`. */
   cloudCallObserver(providerName: string): CallObserver;
   /** Drives `leader_election_master_status`; pass it to the `LeaderElector`. */
   readonly leader: LeaderMetrics;

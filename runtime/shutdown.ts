@@ -6,8 +6,8 @@
  *
  * The process, exit and timer are injected so tests drive it without signals or waiting.
  */
-import { errorMessage } from '../providers/errors.js';
-import { noopLogger, type Logger } from './logger.js';
+import { errorMessage } from '../contract/errors.js';
+import { noopLogger, type Logger } from '../contract/logger.js';
 import { abortableSleep } from './sleep.js';
 
 /** The part of `process` this module uses. */

@@ -17,14 +17,6 @@ export interface WorkQueueMetrics {
   retry(name: string): void;
 }
 
-export const noopWorkQueueMetrics: WorkQueueMetrics = {
-  add() {},
-  depth() {},
-  queueLatency() {},
-  workDuration() {},
-  retry() {},
-};
-
 /** client-go's buckets: 10 ns to 10 s by factors of ten. */
 const durationBuckets = Array.from({ length: 10 }, (_, i) => Number(`1e${i - 8}`));
 

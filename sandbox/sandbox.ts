@@ -8,8 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { CoreV1Api, type V1Node, type V1Service } from '@kubernetes/client-node';
-import { configFromArgs } from '../cmd/flags.js';
-import { startController, type RunningController } from '../cmd/run.js';
+import { configFromArgs } from '../app/options/flags.js';
+import { startController, type RunningController } from '../app/controller-manager.js';
 import { reuseConnections } from '../runtime/kube-client.js';
 import { createLogger } from '../runtime/logger.js';
 import { startApiServer } from './apiserver/index.js';

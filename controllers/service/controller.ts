@@ -5,19 +5,19 @@
  * is never worked on by two workers at once.
  */
 import type { CoreV1Api, V1Node, V1Service } from '@kubernetes/client-node';
-import type { LoadBalancerProvider } from '../../providers/provider.js';
+import type { LoadBalancerProvider } from '../../contract/provider.js';
 import type { BackoffOptions } from '../../runtime/backoff.js';
 import type { ClusterInformers } from '../../runtime/cluster-informers.js';
 import { objectKey } from '../../runtime/informer.js';
-import { noopLogger, type Logger } from '../../runtime/logger.js';
+import { noopLogger, type Logger } from '../../contract/logger.js';
 import { WorkQueue, type WorkQueueMetrics } from '../../runtime/workqueue.js';
 import type { EventRecorder } from './events.js';
 import { collectGarbage } from './garbage-collector.js';
 import { noopServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { NodeSync } from './node-sync.js';
 import type { NodePortRange } from './nodeports.js';
+import { isConflict } from '../../runtime/api-errors.js';
 import { needsCleanup, needsUpdate, wantsLoadBalancer, type ClassFilter } from './predicates.js';
-import { isConflict } from './status.js';
 import { ServiceSyncer } from './sync.js';
 
 export interface ServiceControllerConfig {

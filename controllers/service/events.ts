@@ -11,8 +11,8 @@
  */
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import PQueue from 'p-queue';
-import { noopLogger, type Logger } from '../../runtime/logger.js';
-import { boundMessage } from '../../runtime/quote.js';
+import { noopLogger, type Logger } from '../../contract/logger.js';
+import { boundMessage } from '../../contract/quote.js';
 
 export type EventType = 'Normal' | 'Warning';
 

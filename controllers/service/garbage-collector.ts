@@ -8,9 +8,9 @@
  * right now. It is handed to the per-key sync, which decides from the latest cache.
  */
 import type { V1Service } from '@kubernetes/client-node';
-import { errorMessage } from '../../providers/errors.js';
-import type { CallContext, LoadBalancerProvider } from '../../providers/provider.js';
-import type { Logger } from '../../runtime/logger.js';
+import { errorMessage } from '../../contract/errors.js';
+import type { CallContext, LoadBalancerProvider } from '../../contract/provider.js';
+import type { Logger } from '../../contract/logger.js';
 import { hasCleanupFinalizer } from './predicates.js';
 
 export interface GarbageCollectorDeps {

@@ -4,7 +4,8 @@
  * events that leave every fingerprint alone (heartbeats, Ready flaps) trigger nothing at all.
  */
 import type { V1Node } from '@kubernetes/client-node';
-import { isEligibleNode, nodeSetFingerprint } from './predicates.js';
+import { isEligibleNode } from '../../contract/nodes.js';
+import { nodeSetFingerprint } from './predicates.js';
 
 /** An eligible node set and its `nodeSetFingerprint`. */
 export interface NodeSet {

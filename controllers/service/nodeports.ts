@@ -4,14 +4,13 @@
  * every port in use cluster-wide from the cache, and let the API server be the judge: a port taken
  * meanwhile comes back as 422 and we pick another.
  */
-import { ApiException, PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { isInvalid } from '../../runtime/api-errors.js';
 
 export interface NodePortRange {
   readonly min: number;
   readonly max: number;
 }
-
-export const DEFAULT_NODE_PORT_RANGE: NodePortRange = { min: 30000, max: 32767 };
 
 export function portsMissingNodePort(svc: Readonly<V1Service>): number[] {
   return (svc.spec?.ports ?? []).flatMap((p, i) => (p.nodePort ? [] : [i]));
@@ -51,7 +50,9 @@ export function pickFreePorts(
 /** The Service's ports with the missing NodePorts filled in from `ports`, in order. */
 export function withNodePorts(svc: Readonly<V1Service>, ports: readonly number[]) {
   let next = 0;
-  return (svc.spec?.ports ?? []).map((p) => (p.nodePort ? { ...p } : { ...p, nodePort: ports[next++] }));
+  return (svc.spec?.ports ?? []).map((p) =>
+    p.nodePort ? { ...p } : { ...p, nodePort: ports[next++] },
+  );
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -68,18 +69,27 @@ export interface AllocateOptions {
  * Writes NodePorts into the Service's spec for the ports that have none. A 422 naming a NodePort
  * means another writer took it between our read and our write: remember it and pick again.
  */
-export async function allocateNodePorts(api: CoreV1Api, svc: Readonly<V1Service>, options: AllocateOptions): Promise<V1Service> {
+export async function allocateNodePorts(
+  api: Pick<CoreV1Api, 'patchNamespacedService'>,
+  svc: Readonly<V1Service>,
+  options: AllocateOptions,
+): Promise<V1Service> {
   const refused = new Set<number>();
   for (let attempt = 1; ; attempt++) {
     const used = usedNodePorts(options.inUse());
     for (const p of refused) used.add(p);
-    const picked = pickFreePorts(portsMissingNodePort(svc).length, used, options.range, options.random);
+    const picked = pickFreePorts(
+      portsMissingNodePort(svc).length,
+      used,
+      options.range,
+      options.random,
+    );
     const { name = '', namespace = '', resourceVersion } = svc.metadata ?? {};
     const body = { metadata: { resourceVersion }, spec: { ports: withNodePorts(svc, picked) } };
     try {
       return await api.patchNamespacedService({ name, namespace, body }, mergePatch);
     } catch (err) {
-      if (!(err instanceof ApiException && err.code === 422) || attempt >= MAX_ATTEMPTS) throw err;
+      if (!isInvalid(err) || attempt >= MAX_ATTEMPTS) throw err;
       for (const p of picked) refused.add(p);
     }
   }

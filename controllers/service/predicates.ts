@@ -5,8 +5,6 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 
 export const LOAD_BALANCER_CLEANUP_FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';
-export const EXCLUDE_FROM_LOAD_BALANCERS_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
-export const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
 
 /** The classes this controller claims (`--load-balancer-class`) and whether it takes unclassed ones. */
 export interface ClassFilter {
@@ -60,20 +58,6 @@ export function needsUpdate(oldSvc: Readonly<V1Service>, cur: Readonly<V1Service
     !sameJson(o.finalizers ?? [], c.finalizers ?? []) ||
     (o.deletionTimestamp == null) !== (c.deletionTimestamp == null)
   );
-}
-
-/**
- * Whether a node may receive load-balancer traffic (KEP-3458, the stable node set): readiness is
- * deliberately not a predicate, so a NotReady flap does not reconfigure every load balancer; the
- * load balancer's own health checks take such a node out.
- */
-export function isEligibleNode(node: Readonly<V1Node>, needsProviderID: boolean): boolean {
-  if (node.metadata?.deletionTimestamp != null) return false;
-  const exclude = node.metadata?.labels?.[EXCLUDE_FROM_LOAD_BALANCERS_LABEL];
-  if (exclude !== undefined && exclude !== 'false') return false;
-  if (node.spec?.taints?.some((t) => t.key === TO_BE_DELETED_TAINT)) return false;
-  if (needsProviderID && !node.spec?.providerID) return false;
-  return true;
 }
 
 /**

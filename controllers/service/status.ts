@@ -5,7 +5,6 @@
  * success. Plus a `LoadBalancerReady` condition so a user sees why a Service is `<pending>`.
  */
 import {
-  ApiException,
   PatchStrategy,
   setHeaderOptions,
   type CoreV1Api,
@@ -13,9 +12,9 @@ import {
   type V1LoadBalancerIngress,
   type V1Service,
 } from '@kubernetes/client-node';
-import { findCause } from '../../providers/errors.js';
+import { isNotFound } from '../../runtime/api-errors.js';
 import { LOAD_BALANCER_CLEANUP_FINALIZER } from './predicates.js';
-import { boundMessage } from '../../runtime/quote.js';
+import { boundMessage } from '../../contract/quote.js';
 
 export const LOAD_BALANCER_READY_CONDITION = 'LoadBalancerReady';
 
@@ -26,27 +25,35 @@ export interface ReadyState {
   readonly message: string;
 }
 
+/**
+ * The Service writes the sync makes: the finalizer and NodePort patches, and the /status patch.
+ * `CoreV1Api` is the real one; a test gives an in-memory one.
+ */
+export type ServiceWriteApi = Pick<
+  CoreV1Api,
+  'patchNamespacedService' | 'patchNamespacedServiceStatus'
+>;
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
-export function isNotFound(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 404;
-}
-
-/** A 409 anywhere in the cause chain: someone else wrote first. */
-export function isConflict(err: unknown): boolean {
-  return findCause(err, ApiException)?.code === 409;
-}
-
 /** Adds our finalizer; the resourceVersion makes it fail with 409 rather than drop another's. */
-export async function addFinalizer(api: CoreV1Api, svc: Readonly<V1Service>): Promise<V1Service> {
+export async function addFinalizer(
+  api: ServiceWriteApi,
+  svc: Readonly<V1Service>,
+): Promise<V1Service> {
   const finalizers = [...(svc.metadata?.finalizers ?? []), LOAD_BALANCER_CLEANUP_FINALIZER];
   return patchMetadata(api, svc, finalizers);
 }
 
 /** Removes our finalizer; a Service already gone is success (returns undefined). */
-export async function removeFinalizer(api: CoreV1Api, svc: Readonly<V1Service>): Promise<V1Service | undefined> {
-  const finalizers = (svc.metadata?.finalizers ?? []).filter((f) => f !== LOAD_BALANCER_CLEANUP_FINALIZER);
+export async function removeFinalizer(
+  api: ServiceWriteApi,
+  svc: Readonly<V1Service>,
+): Promise<V1Service | undefined> {
+  const finalizers = (svc.metadata?.finalizers ?? []).filter(
+    (f) => f !== LOAD_BALANCER_CLEANUP_FINALIZER,
+  );
   try {
     return await patchMetadata(api, svc, finalizers);
   } catch (err) {
@@ -55,14 +62,22 @@ export async function removeFinalizer(api: CoreV1Api, svc: Readonly<V1Service>):
   }
 }
 
-function patchMetadata(api: CoreV1Api, svc: Readonly<V1Service>, finalizers: string[]): Promise<V1Service> {
+function patchMetadata(
+  api: ServiceWriteApi,
+  svc: Readonly<V1Service>,
+  finalizers: string[],
+): Promise<V1Service> {
   const { name = '', namespace = '', resourceVersion } = svc.metadata ?? {};
   const body = { metadata: { resourceVersion, finalizers: finalizers.length ? finalizers : null } };
   return api.patchNamespacedService({ name, namespace, body }, mergePatch);
 }
 
 /** The condition as it should read, keeping lastTransitionTime when the status did not flip. */
-export function readyCondition(svc: Readonly<V1Service>, state: ReadyState, now: Date): V1Condition {
+export function readyCondition(
+  svc: Readonly<V1Service>,
+  state: ReadyState,
+  now: Date,
+): V1Condition {
   const status = state.reason === 'Ready' ? 'True' : 'False';
   const previous = findReadyCondition(svc);
   return {
@@ -91,14 +106,16 @@ export interface DesiredStatus {
  * status; returns the Service as written, or undefined when nothing needed writing (or it is gone).
  */
 export async function patchStatus(
-  api: CoreV1Api,
+  api: ServiceWriteApi,
   svc: Readonly<V1Service>,
   desired: DesiredStatus,
   now: () => Date = () => new Date(),
 ): Promise<V1Service | undefined> {
   const currentIngress = svc.status?.loadBalancer?.ingress ?? [];
   const ingress = desired.ingress ?? currentIngress;
-  const others = (svc.status?.conditions ?? []).filter((c) => c.type !== LOAD_BALANCER_READY_CONDITION);
+  const others = (svc.status?.conditions ?? []).filter(
+    (c) => c.type !== LOAD_BALANCER_READY_CONDITION,
+  );
   const current = findReadyCondition(svc);
   let conditions = svc.status?.conditions ?? [];
   if (desired.ready === null) conditions = others;
@@ -120,7 +137,10 @@ export async function patchStatus(
   }
   const { name = '', namespace = '' } = svc.metadata ?? {};
   try {
-    return await api.patchNamespacedServiceStatus({ name, namespace, body: { status } }, strategicMergePatch);
+    return await api.patchNamespacedServiceStatus(
+      { name, namespace, body: { status } },
+      strategicMergePatch,
+    );
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -151,8 +171,12 @@ function sameCondition(a: V1Condition | undefined, b: V1Condition): boolean {
  * A missing ipMode matches any: servers before 1.29 drop the field from what we write, and
  * comparing it would rewrite the status on every sync.
  */
-export function sameIngress(a: readonly V1LoadBalancerIngress[], b: readonly V1LoadBalancerIngress[]): boolean {
-  const norm = (i: V1LoadBalancerIngress) => JSON.stringify([i.ip ?? '', i.hostname ?? '', i.ports ?? []]);
+export function sameIngress(
+  a: readonly V1LoadBalancerIngress[],
+  b: readonly V1LoadBalancerIngress[],
+): boolean {
+  const norm = (i: V1LoadBalancerIngress) =>
+    JSON.stringify([i.ip ?? '', i.hostname ?? '', i.ports ?? []]);
   return (
     a.length === b.length &&
     a.every((x, n) => {

@@ -2,13 +2,23 @@
  * `syncService(key)`: reads the Service from the cache and picks a path: delete (cleanup), ensure
  * (create or change), update hosts (only the node set changed) or nothing at all. Every path can be
  * retried from the top after a crash at any point: what was done is found again in the cluster and
- * the cloud, and the in-memory record below only saves calls, never decides correctness.
+ * the cloud. Two in-memory records sit beside it: the skip-cache (`AppliedCache`), which only saves
+ * calls, and which load balancers we made (`MadeByUs`), which says what is ours to clean up.
  */
-import type { CoreV1Api, V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
-import { InvalidServiceError, RetryAfterError, errorMessage, findCause } from '../../providers/errors.js';
-import type { CallContext, FieldError, LoadBalancerProvider } from '../../providers/provider.js';
-import type { Logger } from '../../runtime/logger.js';
+import type { V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
+import { validateService } from '../../contract/capabilities.js';
+import {
+  InvalidServiceError,
+  RetryAfterError,
+  errorMessage,
+  findCause,
+  formatFieldErrors,
+} from '../../contract/errors.js';
+import type { Logger } from '../../contract/logger.js';
+import type { CallContext, FieldError, LoadBalancerProvider } from '../../contract/provider.js';
+import { AppliedCache, type AppliedState } from './applied-cache.js';
 import type { EventRecorder } from './events.js';
+import { MadeByUs } from './made-by-us.js';
 import type { NodeSet } from './node-sync.js';
 import type { ServiceMetrics, SyncOperation, SyncResult } from './metrics.js';
 import { allocateNodePorts, portsMissingNodePort, type NodePortRange } from './nodeports.js';
@@ -19,11 +29,17 @@ import {
   wantsLoadBalancer,
   type ClassFilter,
 } from './predicates.js';
-import { addFinalizer, cacheCaughtUp, patchStatus, removeFinalizer, sameIngress } from './status.js';
-import { formatFieldErrors, validateService } from './validate.js';
+import {
+  addFinalizer,
+  cacheCaughtUp,
+  patchStatus,
+  removeFinalizer,
+  sameIngress,
+  type ServiceWriteApi,
+} from './status.js';
 
 export interface ServiceSyncerDeps {
-  readonly api: CoreV1Api;
+  readonly api: ServiceWriteApi;
   readonly provider: LoadBalancerProvider;
   readonly clusterName: string;
   readonly classes: ClassFilter;
@@ -43,23 +59,10 @@ export interface ServiceSyncerDeps {
 /** What the queue should do with the key next; a thrown error means "back off and retry". */
 export type SyncOutcome = { readonly retryAfterMs?: number };
 
-/** What we last made the cloud match, per Service key: lets resyncs and node syncs skip work. */
-interface Applied {
-  readonly uid: string;
-  readonly serviceFingerprint: string;
-  nodesFingerprint: string;
-  readonly ingress: readonly V1LoadBalancerIngress[];
-  /** The resourceVersion our last status write produced. */
-  readonly statusVersion: string | undefined;
-  /** The Service as last ensured, to clean up if it vanishes without our finalizer. */
-  readonly service: V1Service;
-}
-
 export class ServiceSyncer {
   readonly #deps: ServiceSyncerDeps;
-  readonly #applied = new Map<string, Applied>();
-  /** Bumped by `forgetApplied`, so a sync that started before it does not record stale state. */
-  #generation = 0;
+  readonly #applied = new AppliedCache();
+  readonly #madeByUs = new MadeByUs();
 
   constructor(deps: ServiceSyncerDeps) {
     this.#deps = deps;
@@ -70,9 +73,7 @@ export class ServiceSyncer {
    * again: a load balancer changed or deleted out of band is repaired. Costs cloud reads.
    */
   forgetApplied(): void {
-    this.#generation++;
-    // Marked stale, not dropped: which Services we made something for is still needed to clean up.
-    for (const key of this.#applied.keys()) this.#markStale(key);
+    this.#applied.forgetAll();
   }
 
   /**
@@ -82,24 +83,24 @@ export class ServiceSyncer {
    * A record already there for this UID is kept.
    */
   recordMadeByUs(key: string, svc: V1Service): void {
-    const uid = svc.metadata?.uid;
-    if (!uid || this.#applied.get(key)?.uid === uid) return;
-    this.#applied.set(key, { uid, serviceFingerprint: '', nodesFingerprint: '', ingress: [], statusVersion: undefined, service: svc });
+    this.#madeByUs.record(key, svc);
   }
 
   async sync(key: string): Promise<SyncOutcome> {
     const svc = this.#deps.services.get(key);
     if (!svc) return this.#syncVanished(key);
-    const madeByUs = this.#applied.get(key)?.uid === svc.metadata?.uid;
-    if (needsCleanup(svc, this.#deps.classes, madeByUs)) return this.#timed('delete', () => this.#delete(key, svc));
+    const madeByUs = this.#madeByUs.has(key, svc);
+    if (needsCleanup(svc, this.#deps.classes, madeByUs))
+      return this.#timed('delete', () => this.#delete(key, svc));
     // Going away without our finalizer: we made nothing (or our finalizer was stripped, and the
     // vanished path cleans up). A finalizer may not be added to an object being deleted anyway.
     if (svc.metadata?.deletionTimestamp != null) return this.#timed('noop', async () => ({}));
     if (!wantsLoadBalancer(svc, this.#deps.classes)) {
       // Our finalizer went with the change (a manifest PUT whole carries none): what we made for
       // this Service is still ours to delete, as upstream deletes on any change of type.
-      if (madeByUs && svc.spec?.type !== 'LoadBalancer') return this.#timed('delete', () => this.#delete(key, svc));
-      this.#applied.delete(key);
+      if (madeByUs && svc.spec?.type !== 'LoadBalancer')
+        return this.#timed('delete', () => this.#delete(key, svc));
+      this.#forget(key);
       return this.#timed('noop', async () => ({}));
     }
     return this.#ensureOrUpdate(key, svc);
@@ -107,11 +108,15 @@ export class ServiceSyncer {
 
   /** Gone from the cluster: if our finalizer was stripped by hand, clean up what we made. */
   async #syncVanished(key: string): Promise<SyncOutcome> {
-    const applied = this.#applied.get(key);
-    if (!applied) return {};
+    const made = this.#madeByUs.service(key);
+    if (!made) return {};
     return this.#timed('delete', async () => {
-      await this.#deps.provider.ensureLoadBalancerDeleted(this.#ctx(key, applied.service), this.#deps.clusterName, applied.service);
-      this.#applied.delete(key);
+      await this.#deps.provider.ensureLoadBalancerDeleted(
+        this.#ctx(key, made),
+        this.#deps.clusterName,
+        made,
+      );
+      this.#forget(key);
       return {};
     });
   }
@@ -131,48 +136,63 @@ export class ServiceSyncer {
     }
     const { nodes, fingerprint: nodesFp } = this.#deps.nodeSet();
     const serviceFp = serviceFingerprint(cur);
-    const applied = this.#applied.get(key);
-    if (applied && applied.uid === cur.metadata?.uid && applied.serviceFingerprint === serviceFp) {
-      if (applied.nodesFingerprint === nodesFp) return this.#timed('noop', () => this.#repairStatus(key, cur, applied));
-      return this.#timed('update_hosts', () => this.#updateHosts(key, cur, nodes, nodesFp, applied));
+    const applied = this.#applied.matching(key, cur.metadata?.uid, serviceFp);
+    if (applied) {
+      if (applied.nodesFingerprint === nodesFp)
+        return this.#timed('noop', () => this.#repairStatus(key, cur, applied));
+      return this.#timed('update_hosts', () =>
+        this.#updateHosts(key, cur, nodes, nodesFp, applied),
+      );
     }
     return this.#timed('ensure', () => this.#ensure(key, cur, nodes, nodesFp, serviceFp));
   }
 
-  async #ensure(key: string, svc: V1Service, nodes: readonly V1Node[], nodesFp: string, serviceFp: string): Promise<SyncOutcome> {
+  async #ensure(
+    key: string,
+    svc: V1Service,
+    nodes: readonly V1Node[],
+    nodesFp: string,
+    serviceFp: string,
+  ): Promise<SyncOutcome> {
     const { api, provider, recorder, clusterName } = this.#deps;
-    const generation = this.#generation;
     let cur = svc;
     if (!hasCleanupFinalizer(cur)) cur = await addFinalizer(api, cur);
     this.#deps.signal.throwIfAborted();
     const hadIngress = (cur.status?.loadBalancer?.ingress?.length ?? 0) > 0;
-    // From here the cloud may be part-way to this spec: if this attempt fails and the spec goes
-    // back to what we last applied, that must not pass for "nothing changed". And whatever it
-    // leaves behind is ours: a Service that leaves our class before its load balancer is ready
-    // (the type change clears spec.loadBalancerClass) must still be cleaned up, finalizer included.
-    this.recordMadeByUs(key, cur);
-    this.#markStale(key);
+    // Whatever this attempt leaves behind is ours: a Service that leaves our class before its load
+    // balancer is ready (the type change clears spec.loadBalancerClass) must still be cleaned up.
+    this.#madeByUs.record(key, cur);
+    const apply = this.#applied.startApply(key);
     recorder.record(cur, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
     let ingress: V1LoadBalancerIngress[];
     try {
-      const status = await provider.ensureLoadBalancer(this.#ctx(key, cur), clusterName, cur, nodes);
+      const status = await provider.ensureLoadBalancer(
+        this.#ctx(key, cur),
+        clusterName,
+        cur,
+        nodes,
+      );
       ingress = this.#withIpMode(status.ingress);
     } catch (err) {
       return this.#ensureFailed(key, cur, err);
     }
-    const written = await patchStatus(api, cur, { ingress, ready: { reason: 'Ready', message: 'Load balancer is ready' } });
+    const written = await patchStatus(api, cur, {
+      ingress,
+      ready: { reason: 'Ready', message: 'Load balancer is ready' },
+    });
     if (!hadIngress && ingress.length) this.#observeFirstIngress(cur);
-    this.#deps.logger.info({ service: key, ingress: ingress.map((i) => i.ip ?? i.hostname) }, 'ensured load balancer');
+    this.#deps.logger.info(
+      { service: key, ingress: ingress.map((i) => i.ip ?? i.hostname) },
+      'ensured load balancer',
+    );
     recorder.record(cur, 'Normal', 'EnsuredLoadBalancer', 'Ensured load balancer');
-    // A repair pass asked for while we were ensuring must still happen: record nothing then.
-    if (generation !== this.#generation) return {};
-    this.#applied.set(key, {
+    this.#madeByUs.update(key, cur);
+    this.#applied.finishApply(apply, {
       uid: cur.metadata?.uid ?? '',
       serviceFingerprint: serviceFp,
       nodesFingerprint: nodesFp,
       ingress,
       statusVersion: written?.metadata?.resourceVersion ?? cur.metadata?.resourceVersion,
-      service: cur,
     });
     return {};
   }
@@ -183,7 +203,10 @@ export class ServiceSyncer {
     const retry = findCause(err, RetryAfterError);
     if (retry) {
       const ingress = retry.status ? this.#withIpMode(retry.status.ingress) : undefined;
-      await patchStatus(api, svc, { ingress, ready: { reason: 'Provisioning', message: retry.message } });
+      await patchStatus(api, svc, {
+        ingress,
+        ready: { reason: 'Provisioning', message: retry.message },
+      });
       return { retryAfterMs: retry.delayMs };
     }
     const invalid = findCause(err, InvalidServiceError);
@@ -194,28 +217,50 @@ export class ServiceSyncer {
     throw new Error('ensure load balancer', { cause: err });
   }
 
-  async #updateHosts(key: string, svc: V1Service, nodes: readonly V1Node[], nodesFp: string, applied: Applied): Promise<SyncOutcome> {
+  async #updateHosts(
+    key: string,
+    svc: V1Service,
+    nodes: readonly V1Node[],
+    nodesFp: string,
+    applied: AppliedState,
+  ): Promise<SyncOutcome> {
     const { provider, recorder, clusterName } = this.#deps;
     this.#deps.signal.throwIfAborted();
     try {
       await provider.updateLoadBalancerHosts(this.#ctx(key, svc), clusterName, svc, nodes);
     } catch (err) {
       this.#rethrowIfStopping(err);
-      recorder.record(svc, 'Warning', 'UpdateLoadBalancerFailed', `Error updating load balancer with new hosts: ${errorMessage(err)}`);
+      recorder.record(
+        svc,
+        'Warning',
+        'UpdateLoadBalancerFailed',
+        `Error updating load balancer with new hosts: ${errorMessage(err)}`,
+      );
       throw new Error('update load balancer hosts', { cause: err });
     }
-    applied.nodesFingerprint = nodesFp;
+    this.#applied.hostsUpdated(key, applied, nodesFp);
     this.#deps.logger.info({ service: key, nodes: nodes.length }, 'updated load balancer hosts');
-    recorder.record(svc, 'Normal', 'UpdatedLoadBalancer', `Updated load balancer with new hosts (${nodes.length} nodes)`);
+    recorder.record(
+      svc,
+      'Normal',
+      'UpdatedLoadBalancer',
+      `Updated load balancer with new hosts (${nodes.length} nodes)`,
+    );
     return {};
   }
 
   /** Nothing changed: no cloud call. Only put status back if someone changed it under us. */
-  async #repairStatus(key: string, svc: V1Service, applied: Applied): Promise<SyncOutcome> {
+  async #repairStatus(key: string, svc: V1Service, applied: AppliedState): Promise<SyncOutcome> {
     const current = svc.status?.loadBalancer?.ingress ?? [];
     if (!sameIngress(current, applied.ingress) && cacheCaughtUp(svc, applied.statusVersion)) {
-      this.#deps.logger.info({ service: key }, 'status differs from the load balancer; rewriting it');
-      await patchStatus(this.#deps.api, svc, { ingress: applied.ingress, ready: { reason: 'Ready', message: 'Load balancer is ready' } });
+      this.#deps.logger.info(
+        { service: key },
+        'status differs from the load balancer; rewriting it',
+      );
+      await patchStatus(this.#deps.api, svc, {
+        ingress: applied.ingress,
+        ready: { reason: 'Ready', message: 'Load balancer is ready' },
+      });
     }
     return {};
   }
@@ -231,35 +276,45 @@ export class ServiceSyncer {
       this.#rethrowIfStopping(err);
       const retry = findCause(err, RetryAfterError);
       if (retry) return { retryAfterMs: retry.delayMs };
-      recorder.record(svc, 'Warning', 'DeleteLoadBalancerFailed', `Error deleting load balancer: ${errorMessage(err)}`);
+      recorder.record(
+        svc,
+        'Warning',
+        'DeleteLoadBalancerFailed',
+        `Error deleting load balancer: ${errorMessage(err)}`,
+      );
       throw new Error('delete load balancer', { cause: err });
     }
     // A Service that stays (type or class changed) must not keep advertising the old address.
     // The finalizer patch is guarded by resourceVersion: it must carry the one that write produced.
     let cur: V1Service = svc;
-    if (svc.metadata?.deletionTimestamp == null) cur = (await patchStatus(api, svc, { ingress: [], ready: null })) ?? svc;
+    if (svc.metadata?.deletionTimestamp == null)
+      cur = (await patchStatus(api, svc, { ingress: [], ready: null })) ?? svc;
     if (hasCleanupFinalizer(cur)) await removeFinalizer(api, cur);
-    this.#applied.delete(key);
+    this.#forget(key);
     this.#deps.logger.info({ service: key }, 'deleted load balancer');
     recorder.record(svc, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');
     return {};
   }
 
-  async #reportInvalid(key: string, svc: V1Service, errors: readonly FieldError[]): Promise<SyncOutcome> {
+  async #reportInvalid(
+    key: string,
+    svc: V1Service,
+    errors: readonly FieldError[],
+  ): Promise<SyncOutcome> {
     const message = `Invalid Service, load balancer left unchanged: ${formatFieldErrors(errors)}`;
     this.#deps.logger.warn({ service: key, fields: errors.map((e) => e.field) }, message);
     this.#deps.recorder.record(svc, 'Warning', 'SyncLoadBalancerFailed', message);
     await patchStatus(this.#deps.api, svc, { ready: { reason: 'Invalid', message } });
     // Not retried: only a change to the Service (which requeues it) can make it valid. A change
     // back to what was last applied must still ensure once, to put the condition back to Ready.
-    this.#markStale(key);
+    this.#applied.forget(key);
     return {};
   }
 
-  /** The next sync of `key` ensures in full; the Service is kept for the vanished path. */
-  #markStale(key: string): void {
-    const applied = this.#applied.get(key);
-    if (applied) this.#applied.set(key, { ...applied, serviceFingerprint: '' });
+  /** Nothing of `key` is ours any more: its load balancer is gone, or was never ours. */
+  #forget(key: string): void {
+    this.#applied.forget(key);
+    this.#madeByUs.forget(key);
   }
 
   #withIpMode(ingress: readonly V1LoadBalancerIngress[]): V1LoadBalancerIngress[] {
@@ -278,7 +333,8 @@ export class ServiceSyncer {
     return {
       signal: this.#deps.signal,
       logger: this.#deps.logger.child({ service: key }),
-      recordEvent: (type, reason, message) => this.#deps.recorder.record(svc, type, reason, message),
+      recordEvent: (type, reason, message) =>
+        this.#deps.recorder.record(svc, type, reason, message),
     };
   }
 
@@ -295,7 +351,12 @@ export class ServiceSyncer {
     let result: SyncResult = 'error';
     try {
       const outcome = await fn();
-      result = operation === 'invalid' ? 'invalid' : outcome.retryAfterMs !== undefined ? 'retry_after' : 'success';
+      result =
+        operation === 'invalid'
+          ? 'invalid'
+          : outcome.retryAfterMs !== undefined
+            ? 'retry_after'
+            : 'success';
       return outcome;
     } finally {
       this.#deps.metrics.sync(operation, result, (performance.now() - started) / 1000);

@@ -4,7 +4,7 @@
  * annotation, so a user fixes them all in one edit and nothing in AWS changes meanwhile.
  */
 import type { V1Service } from '@kubernetes/client-node';
-import type { FieldError } from '../provider.js';
+import type { FieldError } from '../../contract/provider.js';
 import { isReservedTagKey } from './tags.js';
 
 const prefix = 'service.beta.kubernetes.io/';

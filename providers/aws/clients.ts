@@ -6,8 +6,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { CallBudget } from '../provider.js';
-import type { CloudCalls } from '../../runtime/cloud-calls.js';
+import type { CallBudget } from '../../contract/provider.js';
+import type { CloudCalls } from '../../contract/cloud-calls.js';
 import type { AwsConfig } from './config.js';
 import { classifyAwsError } from './errors.js';
 

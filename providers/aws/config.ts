@@ -5,8 +5,8 @@
  * file: a config file is the wrong place for a secret, and the SDK chains already cover it.
  */
 import { z } from 'zod';
+import { ProviderConfigError } from '../../contract/errors.js';
 import { mapping, parseConfig } from '../config-schema.js';
-import { ProviderConfigError } from '../errors.js';
 
 export interface AwsConfig {
   /** Overrides the SDK's region chain (`AWS_REGION`, shared config, instance metadata). */

@@ -5,8 +5,8 @@
  */
 import { isIP } from 'node:net';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import type { FieldError } from '../provider.js';
-import { quote } from '../../runtime/quote.js';
+import type { FieldError } from '../../contract/provider.js';
+import { quote } from '../../contract/quote.js';
 import {
   defaultHealthCheckIntervalSeconds,
   parseAnnotations,
@@ -15,7 +15,7 @@ import {
 } from './annotations.js';
 import { loadBalancerName, targetGroupName, type TargetProtocol } from './names.js';
 import { ownershipTags } from './tags.js';
-import { canonicalCidr, isCidr, sourceRangesOf } from '../service-spec.js';
+import { canonicalCidr, isCidr, sourceRangesOf } from '../../contract/service-spec.js';
 
 export interface HealthCheck {
   readonly protocol: HealthCheckProtocol;

@@ -2,7 +2,7 @@
  * Classifies AWS SDK errors once, at the client middleware, into `CloudError`. Everything above
  * the clients reads `notFound`, `throttled` and `cloudCode`, never SDK exception classes.
  */
-import { CloudError } from '../errors.js';
+import { CloudError } from '../../contract/errors.js';
 
 /** Codes AWS uses for "slow down" across ELBv2 and EC2. */
 const throttleCodes = new Set([

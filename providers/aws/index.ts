@@ -1,5 +1,5 @@
 /** `--cloud-provider aws`: registered by name, loaded by dynamic import. */
-import type { ProviderFactory } from '../provider.js';
+import type { ProviderFactory } from '../../contract/provider.js';
 import { createAwsClients } from './clients.js';
 import { parseAwsConfig } from './config.js';
 import { AwsProvider } from './provider.js';

@@ -3,7 +3,7 @@
  * A thin adapter over the modules that do the work (see reconcile.ts and teardown.ts).
  */
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { InvalidServiceError } from '../errors.js';
+import { InvalidServiceError } from '../../contract/errors.js';
 import type {
   CallContext,
   Capabilities,
@@ -11,7 +11,7 @@ import type {
   LoadBalancerProvider,
   LoadBalancerStatus,
   OwnedLoadBalancer,
-} from '../provider.js';
+} from '../../contract/provider.js';
 import { awsCallBudgets, whileSignal } from './clients.js';
 import { validate } from './desired.js';
 import { loadBalancerName } from './names.js';

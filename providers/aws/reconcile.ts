@@ -9,8 +9,8 @@ import {
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { CloudError, RetryAfterError } from '../errors.js';
-import type { CallContext, LoadBalancerStatus } from '../provider.js';
+import { CloudError, RetryAfterError } from '../../contract/errors.js';
+import type { CallContext, LoadBalancerStatus } from '../../contract/provider.js';
 import type { AwsClients } from './clients.js';
 import type { AwsConfig } from './config.js';
 import { desiredLoadBalancer, desiredTargets, type DesiredLoadBalancer } from './desired.js';

@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import type { V1Service } from '@kubernetes/client-node';
-import { RetryAfterError } from '../errors.js';
-import type { CallContext, OwnedLoadBalancer } from '../provider.js';
+import { RetryAfterError } from '../../contract/errors.js';
+import type { CallContext, OwnedLoadBalancer } from '../../contract/provider.js';
 import { isNotFound } from './errors.js';
 import { describeListeners } from './listeners.js';
 import { deleteLoadBalancer, describeTags, findLoadBalancer } from './load-balancer.js';

@@ -3,9 +3,9 @@
  * cloud, a log of their cloud calls, frozen Services and Nodes, and cleanup after the test.
  */
 import type { V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
-import { noopLogger } from '../../runtime/logger.js';
-import { RetryAfterError } from '../errors.js';
-import type { CallContext, LoadBalancerProvider, LoadBalancerStatus } from '../provider.js';
+import { noopLogger } from '../../contract/logger.js';
+import { RetryAfterError } from '../../contract/errors.js';
+import type { CallContext, LoadBalancerProvider, LoadBalancerStatus } from '../../contract/provider.js';
 import { deepFreeze, plainNode, plainService, thaw } from './objects.js';
 import { isWriteOperation, type ConformanceOptions } from './options.js';
 import { CallLog, RecordingCloudCalls } from './recording-calls.js';

@@ -1,6 +1,6 @@
 /** What a plugin author passes to `describeProviderConformance`. */
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import type { LoadBalancerProvider, ProviderOptions } from '../provider.js';
+import type { LoadBalancerProvider, ProviderOptions } from '../../contract/provider.js';
 
 export interface ConformanceOptions {
   /** Names the mocha `describe` block: `provider conformance: <name>`. */

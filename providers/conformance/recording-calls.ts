@@ -1,9 +1,9 @@
 /**
- * The `CloudCalls` gate the kit hands to each provider it starts: it records every call in a log
+ * The `CloudCallGate` gate the kit hands to each provider it starts: it records every call in a log
  * shared by all restarts, and can simulate the process dying right after the k-th call has
  * reached the cloud (the cloud acted; the provider never heard back).
  */
-import { CloudCalls } from '../../runtime/cloud-calls.js';
+import { CloudCallGate } from '../../runtime/cloud-calls.js';
 
 export interface RecordedCall {
   readonly operation: string;
@@ -43,7 +43,7 @@ export class SimulatedCrash extends Error {
   }
 }
 
-export class RecordingCloudCalls extends CloudCalls {
+export class RecordingCloudCalls extends CloudCallGate {
   readonly #log: CallLog;
   #count = 0;
   #crashAfter = Infinity;

@@ -8,7 +8,7 @@
  * a delay (with an injected `sleep`).
  */
 import type { V1LoadBalancerIngress } from '@kubernetes/client-node';
-import { CloudError } from '../errors.js';
+import { CloudError } from '../../contract/errors.js';
 import { ingressFor, nthAddress, type IngressMode } from './addresses.js';
 
 /** The cloud's API, as the provider calls it; reads and writes are told apart in `calls`. */

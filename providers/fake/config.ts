@@ -3,13 +3,8 @@
  * value is a `ProviderConfigError` naming it, so a typo is caught at start-up rather than ignored.
  */
 import { z } from 'zod';
+import { type BOOLEAN_CAPABILITIES, PROTOCOLS, type Capabilities, type Protocol } from '../../contract/provider.js';
 import { mapping, MAX_TIMER_SECONDS, number, oneOf, parseConfig } from '../config-schema.js';
-import {
-  type BOOLEAN_CAPABILITIES,
-  PROTOCOLS,
-  type Capabilities,
-  type Protocol,
-} from '../provider.js';
 import { parseIngressMode, type IngressMode } from './addresses.js';
 
 export interface FakeConfig {

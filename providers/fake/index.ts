@@ -4,7 +4,7 @@
  * "restart" the controller with a new provider over the same cloud and inspect `cloud.calls`.
  * The registry's `fake` entry uses one cloud per process (`sharedFakeCloud()`).
  */
-import type { CallBudget, Capabilities, ProviderFactory } from '../provider.js';
+import type { CallBudget, Capabilities, ProviderFactory } from '../../contract/provider.js';
 import { FakeCloud, createFakeCloud } from './cloud.js';
 import { parseFakeConfig } from './config.js';
 import { FakeProvider, defaultFakeCapabilities } from './provider.js';
@@ -24,7 +24,7 @@ export { failValidationAnnotation, optionAnnotation, optionValues } from './vali
 export interface FakeProviderOptions {
   /** Merged over `defaultFakeCapabilities`; the cloud-config `capabilities` key wins over these. */
   capabilities?: Partial<Capabilities>;
-  /** @default `{ default: unlimited }` */
+  /** @default `{ default: UNLIMITED_BUDGET }` */
   callBudgets?: Readonly<Record<string, CallBudget>> & { readonly default: CallBudget };
 }
 

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import type { CloudCalls } from '../../runtime/cloud-calls.js';
-import { CloudError, findCause, InvalidServiceError, RetryAfterError } from '../errors.js';
+import { UNLIMITED_BUDGET, type CloudCalls } from '../../contract/cloud-calls.js';
+import { CloudError, findCause, InvalidServiceError, RetryAfterError } from '../../contract/errors.js';
 import type {
   CallBudget,
   CallContext,
@@ -15,7 +15,7 @@ import type {
   LoadBalancerProvider,
   LoadBalancerStatus,
   OwnedLoadBalancer,
-} from '../provider.js';
+} from '../../contract/provider.js';
 import {
   duplicateName,
   type FakeCloud,
@@ -24,7 +24,7 @@ import {
   type FakePort,
 } from './cloud.js';
 import { optionAnnotation, validateFakeService } from './validation.js';
-import { sourceRangesOf } from '../service-spec.js';
+import { sourceRangesOf } from '../../contract/service-spec.js';
 
 /** Permissive, so most tests pass through; SCTP is off so the core's refusal path is reachable. */
 export const defaultFakeCapabilities: Capabilities = Object.freeze({
@@ -36,12 +36,6 @@ export const defaultFakeCapabilities: Capabilities = Object.freeze({
   dualStack: false,
   needsProviderID: false,
   ipMode: 'VIP',
-});
-
-const unlimited: CallBudget = Object.freeze({
-  qps: Infinity,
-  burst: Infinity,
-  concurrency: Infinity,
 });
 
 export interface FakeProviderSettings {
@@ -62,7 +56,7 @@ export class FakeProvider implements LoadBalancerProvider {
     this.#cloud = settings.cloud;
     this.#calls = settings.cloudCalls;
     this.capabilities = settings.capabilities;
-    this.callBudgets = settings.callBudgets ?? { default: unlimited };
+    this.callBudgets = settings.callBudgets ?? { default: UNLIMITED_BUDGET };
   }
 
   /** `fake-<cluster hash>-<uid>`: 46 characters, so it fits a 63-character DNS label. */

@@ -3,8 +3,8 @@
  * annotation-driven update without a real cloud.
  */
 import type { V1Service } from '@kubernetes/client-node';
-import type { FieldError } from '../provider.js';
-import { quote } from '../../runtime/quote.js';
+import type { FieldError } from '../../contract/provider.js';
+import { quote } from '../../contract/quote.js';
 
 /** Present with any value: `validateService` reports it as invalid (with the value as message). */
 export const failValidationAnnotation = 'fake.kube-lbc.io/fail-validation';

@@ -4,8 +4,8 @@
  * the Service gets no address and is retried, while other Services are unaffected.
  */
 import type { V1Service } from '@kubernetes/client-node';
-import { CloudError } from '../errors.js';
-import type { CallContext } from '../provider.js';
+import { CloudError } from '../../contract/errors.js';
+import type { CallContext } from '../../contract/provider.js';
 import type { AddressPool } from './address-pool.js';
 
 export function allocateAddress(

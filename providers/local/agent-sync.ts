@@ -4,9 +4,9 @@
  * Kept apart from the watching so it can be tested without an API server.
  */
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { isEligibleNode } from '../../controllers/service/predicates.js';
-import { validateCapabilities } from '../../controllers/service/validate.js';
-import type { Logger } from '../../runtime/logger.js';
+import { isEligibleNode } from '../../contract/nodes.js';
+import { validateCapabilities } from '../../contract/capabilities.js';
+import type { Logger } from '../../contract/logger.js';
 import type { AddressPool } from './address-pool.js';
 import { parseServiceSettings } from './annotations.js';
 import type { DataPath } from './data-path.js';

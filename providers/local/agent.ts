@@ -8,7 +8,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ClusterInformers } from '../../runtime/cluster-informers.js';
 import type { HealthChecks } from '../../runtime/http-server.js';
-import type { Logger } from '../../runtime/logger.js';
+import type { Logger } from '../../contract/logger.js';
 import { AddressPool } from './address-pool.js';
 import { desiredServices, reconcileDataPath } from './agent-sync.js';
 import { parseLocalConfig } from './config.js';

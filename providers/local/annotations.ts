@@ -4,9 +4,9 @@
  */
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { isIPv4 } from 'node:net';
-import type { FieldError } from '../provider.js';
-import { quote } from '../../runtime/quote.js';
-import { sourceRangesOf } from '../service-spec.js';
+import type { FieldError } from '../../contract/provider.js';
+import { quote } from '../../contract/quote.js';
+import { sourceRangesOf } from '../../contract/service-spec.js';
 import { parseCidr, type IpRange } from './ipv4.js';
 import { schedulerNames, type SchedulerName } from './schedulers/index.js';
 

@@ -4,15 +4,8 @@
  * must not silently fall back to a default, and `.inf` must not reach a timer).
  */
 import { z } from 'zod';
-import { quote } from '../../runtime/quote.js';
-import {
-  integer,
-  mapping,
-  MAX_TIMER_SECONDS,
-  number,
-  oneOf,
-  parseConfig,
-} from '../config-schema.js';
+import { quote } from '../../contract/quote.js';
+import { integer, mapping, MAX_TIMER_SECONDS, number, oneOf, parseConfig } from '../config-schema.js';
 import { parseCidr, parseRange, type IpRange } from './ipv4.js';
 
 /**

@@ -3,7 +3,7 @@
  * health checks, changing only what differs. The provider drives it in-process; the proxy agent
  * drives it on edge nodes from its own watch.
  */
-import { noopLogger, type Logger } from '../../runtime/logger.js';
+import { noopLogger, type Logger } from '../../contract/logger.js';
 import { Balancer, type Backend } from './balancer.js';
 import type { HealthCheckConfig } from './config.js';
 import { HealthChecker, healthTargetKey, type HealthTarget } from './health.js';

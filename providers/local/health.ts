@@ -11,8 +11,8 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import type { Logger } from '../../runtime/logger.js';
-import { noopLogger } from '../../runtime/logger.js';
+import type { Logger } from '../../contract/logger.js';
+import { noopLogger } from '../../contract/logger.js';
 import type { HealthState } from './balancer.js';
 import type { HealthCheckConfig } from './config.js';
 

@@ -1,5 +1,5 @@
 /** The `local` provider: an address pool and an embedded L4 load balancer. */
-import type { ProviderFactory } from '../provider.js';
+import type { ProviderFactory } from '../../contract/provider.js';
 import { parseLocalConfig } from './config.js';
 import { DataPath } from './data-path.js';
 import { LocalProvider } from './provider.js';

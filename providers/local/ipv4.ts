@@ -3,7 +3,7 @@
  * never strings. IPv6 is out of scope (the provider declares dualStack false).
  */
 import { isIPv4 } from 'node:net';
-import { quote } from '../../runtime/quote.js';
+import { quote } from '../../contract/quote.js';
 
 export function ipToInt(ip: string): number {
   const parts = ip.split('.').map(Number);

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { CloudError, InvalidServiceError } from '../errors.js';
+import { UNLIMITED_BUDGET } from '../../contract/cloud-calls.js';
+import { CloudError, InvalidServiceError } from '../../contract/errors.js';
 import type {
   CallContext,
   Capabilities,
@@ -13,7 +14,7 @@ import type {
   LoadBalancerProvider,
   LoadBalancerStatus,
   ProviderOptions,
-} from '../provider.js';
+} from '../../contract/provider.js';
 import { allocateAddress } from './address-allocator.js';
 import { AddressPool } from './address-pool.js';
 import { parseServiceSettings, type ServiceSettings } from './annotations.js';
@@ -32,12 +33,10 @@ export const localCapabilities: Capabilities = Object.freeze({
   ipMode: 'VIP',
 });
 
-const unlimited = { qps: Infinity, burst: Infinity, concurrency: Infinity };
-
 export class LocalProvider implements LoadBalancerProvider {
   readonly name = 'local';
   readonly capabilities = localCapabilities;
-  readonly callBudgets = { default: unlimited };
+  readonly callBudgets = { default: UNLIMITED_BUDGET };
   readonly #options: ProviderOptions;
   readonly #pool: AddressPool;
   readonly #dataPath: DataPath | undefined;

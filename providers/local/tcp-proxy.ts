@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../../runtime/logger.js';
+import type { Logger } from '../../contract/logger.js';
 import type { Balancer } from './balancer.js';
 import { inRanges, ipToInt, unmapIPv4, type IpRange } from './ipv4.js';
 import { adoptReads, canAdoptReads, readsTo } from './relay.js';

@@ -24,7 +24,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { noopLogger, type Logger } from '../../runtime/logger.js';
+import { noopLogger, type Logger } from '../../contract/logger.js';
 import { IPAllocator, PortAllocator } from './allocators.js';
 import { Faults, type AuditRecord } from './faults.js';
 import { kubeConfigFor, kubeconfigYamlFor } from './kubeconfig.js';

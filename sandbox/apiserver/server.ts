@@ -21,7 +21,7 @@ import { parsePath, type ParsedPath, type ResourcePath } from './routing.js';
 import { toTable, wantsTable } from './table.js';
 import type { ResourceType, Verb } from './types.js';
 import type { WatchHub } from './watch.js';
-import type { Logger } from '../../runtime/logger.js';
+import type { Logger } from '../../contract/logger.js';
 
 export interface FrontDeps {
   registry: ResourceType[];

@@ -1,6 +1,6 @@
 /** The example plugin in docs/ passes the conformance kit, so the guide's example stays true. */
 import { describeProviderConformance } from '../../providers/conformance/index.js';
-import { ProviderConfigError } from '../../providers/errors.js';
+import { ProviderConfigError } from '../../contract/errors.js';
 import {
   AddressBook,
   createStaticIPProvider,

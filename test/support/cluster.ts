@@ -35,16 +35,16 @@ import type {
   Capabilities,
   LoadBalancerProvider,
   ProviderFactory,
-} from '../../providers/provider.js';
+} from '../../contract/provider.js';
 import {
   startApiServer,
   type ApiServer,
   type ApiServerOptions,
 } from '../../sandbox/apiserver/index.js';
 import type { BackoffOptions } from '../../runtime/backoff.js';
-import { CloudCalls } from '../../runtime/cloud-calls.js';
+import { CloudCallGate } from '../../runtime/cloud-calls.js';
 import { reuseConnections } from '../../runtime/kube-client.js';
-import { noopLogger, type Logger } from '../../runtime/logger.js';
+import { noopLogger, type Logger } from '../../contract/logger.js';
 
 export interface SyncRecord {
   readonly operation: SyncOperation;
@@ -85,7 +85,7 @@ export interface TestCluster {
   readonly core: CoreV1Api;
   readonly cloud: FakeCloud;
   readonly provider: LoadBalancerProvider;
-  readonly cloudCalls: CloudCalls;
+  readonly cloudCalls: CloudCallGate;
   readonly controller: ServiceController;
   readonly informers: ClusterInformers;
   readonly recorder: ApiEventRecorder;
@@ -276,7 +276,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const logger = options.logger ?? noopLogger;
   const informers = new ClusterInformers(kubeConfig, logger);
   const cloud = options.cloud ?? createFakeCloud();
-  const cloudCalls = new CloudCalls();
+  const cloudCalls = new CloudCallGate();
   const factory =
     options.provider ?? createFakeProvider(cloud, { capabilities: options.capabilities });
   const provider = await factory({

@@ -7,8 +7,8 @@
  */
 // In a published plugin these imports read `from 'kube-lbc/errors'` and `'kube-lbc/provider'`;
 // inside the kube-lbc repository the example reaches the same files by relative path.
-import { ProviderConfigError } from '../../../providers/errors.js';
-import type { ProviderFactory } from '../../../providers/provider.js';
+import { ProviderConfigError } from '../../../contract/errors.js';
+import type { ProviderFactory } from '../../../contract/provider.js';
 import { AddressBook } from './address-book.js';
 import { StaticIPProvider } from './static-ip-provider.js';
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { CloudError } from '../../../providers/errors.js';
+import { CloudError } from '../../../contract/errors.js';
 import type {
   CallContext,
   Capabilities,
@@ -14,7 +14,7 @@ import type {
   LoadBalancerStatus,
   OwnedLoadBalancer,
   ProviderOptions,
-} from '../../../providers/provider.js';
+} from '../../../contract/provider.js';
 import type { AddressBook, Assignment } from './address-book.js';
 
 export class StaticIPProvider implements LoadBalancerProvider {

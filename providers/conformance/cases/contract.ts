@@ -1,6 +1,6 @@
 /** The parts of the contract that need no load balancer: capabilities, budgets, names, validation. */
 import assert from 'node:assert/strict';
-import { BOOLEAN_CAPABILITIES, PROTOCOLS } from '../../provider.js';
+import { BOOLEAN_CAPABILITIES, PROTOCOLS } from '../../../contract/provider.js';
 import type { Harness } from '../harness.js';
 
 export function describeContract(harness: () => Harness): void {

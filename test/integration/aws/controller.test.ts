@@ -13,7 +13,7 @@ import { findReadyCondition } from '../../../controllers/service/status.js';
 import { createAwsClients } from '../../../providers/aws/clients.js';
 import { parseAwsConfig } from '../../../providers/aws/config.js';
 import { AwsProvider } from '../../../providers/aws/provider.js';
-import type { ProviderFactory } from '../../../providers/provider.js';
+import type { ProviderFactory } from '../../../contract/provider.js';
 import { newNode, newPostedService, tweakProviderID } from '../../fixtures/builders.js';
 import { startApiServer } from '../../../sandbox/apiserver/index.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';

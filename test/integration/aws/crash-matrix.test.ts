@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict';
 import type { V1Service } from '@kubernetes/client-node';
 import { annotation } from '../../../providers/aws/annotations.js';
-import { RetryAfterError } from '../../../providers/errors.js';
-import type { CallContext } from '../../../providers/provider.js';
-import { noopLogger } from '../../../runtime/logger.js';
+import { RetryAfterError } from '../../../contract/errors.js';
+import type { CallContext } from '../../../contract/provider.js';
+import { noopLogger } from '../../../contract/logger.js';
 import {
   newNode,
   newService,

@@ -31,14 +31,14 @@ import { createAwsProvider } from '../../../providers/aws/index.js';
 import { desiredLoadBalancer, desiredTargets } from '../../../providers/aws/desired.js';
 import { securityGroupName } from '../../../providers/aws/names.js';
 import { nodeAccessRules } from '../../../providers/aws/node-access.js';
-import { RetryAfterError } from '../../../providers/errors.js';
+import { RetryAfterError } from '../../../contract/errors.js';
 import type {
   CallContext,
   LoadBalancerProvider,
   LoadBalancerStatus,
-} from '../../../providers/provider.js';
-import { CloudCalls } from '../../../runtime/cloud-calls.js';
-import { noopLogger } from '../../../runtime/logger.js';
+} from '../../../contract/provider.js';
+import { CloudCallGate } from '../../../runtime/cloud-calls.js';
+import { noopLogger } from '../../../contract/logger.js';
 import { newNode, tweakProviderID } from '../../fixtures/builders.js';
 import {
   nodeSecurityGroupName,
@@ -52,7 +52,7 @@ import { readInventory } from './inventory.js';
 export const clusterName = 'kube-lbc-test';
 
 /** A gate that records every call and can simulate a crash right after a named call succeeded. */
-export class RecordingCalls extends CloudCalls {
+export class RecordingCalls extends CloudCallGate {
   readonly operations: string[] = [];
   /** Throw after the n-th successful call of this operation, as if the process died then. */
   crashAfter?: { operation: string; nth: number };
@@ -151,7 +151,7 @@ export function useAwsHarness(): Harness {
   return h;
 }
 
-export async function newProvider(calls: CloudCalls): Promise<LoadBalancerProvider> {
+export async function newProvider(calls: CloudCallGate): Promise<LoadBalancerProvider> {
   const provider = await createAwsProvider({
     config: {},
     clusterName,

@@ -11,7 +11,7 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { annotation } from '../../../providers/aws/annotations.js';
-import { InvalidServiceError, RetryAfterError } from '../../../providers/errors.js';
+import { InvalidServiceError, RetryAfterError } from '../../../contract/errors.js';
 import {
   newService,
   tweakAddPorts,

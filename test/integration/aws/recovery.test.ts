@@ -20,7 +20,7 @@ import {
   serviceUidTag,
   toAwsTags,
 } from '../../../providers/aws/tags.js';
-import { RetryAfterError } from '../../../providers/errors.js';
+import { RetryAfterError } from '../../../contract/errors.js';
 import { annotation } from '../../../providers/aws/annotations.js';
 import {
   newService,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { CoreV1Api, type CoreV1Event, type V1Service } from '@kubernetes/client-node';
 import { ApiEventRecorder } from '../../../controllers/service/events.js';
-import type { Logger } from '../../../runtime/logger.js';
+import type { Logger } from '../../../contract/logger.js';
 import { startApiServer, type ApiServer } from '../../../sandbox/apiserver/index.js';
 import { newPostedService } from '../../fixtures/builders.js';
 

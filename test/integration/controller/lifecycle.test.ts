@@ -6,7 +6,7 @@ import {
   type CoreV1Event,
   type V1Service,
 } from '@kubernetes/client-node';
-import { CloudError, RetryAfterError } from '../../../providers/errors.js';
+import { CloudError, RetryAfterError } from '../../../contract/errors.js';
 import {
   createFakeCloud,
   createFakeProvider,

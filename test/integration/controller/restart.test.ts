@@ -6,7 +6,7 @@ import {
   createFakeProvider,
   type FakeCloud,
 } from '../../../providers/fake/index.js';
-import type { LoadBalancerProvider, ProviderFactory } from '../../../providers/provider.js';
+import type { LoadBalancerProvider, ProviderFactory } from '../../../contract/provider.js';
 import {
   openTestApiServer,
   startTestCluster,

@@ -8,7 +8,7 @@ import { DataPath } from '../../../providers/local/data-path.js';
 import { parseRange, type IpRange } from '../../../providers/local/ipv4.js';
 import { ClusterInformers } from '../../../runtime/cluster-informers.js';
 import { HealthChecks } from '../../../runtime/http-server.js';
-import { noopLogger } from '../../../runtime/logger.js';
+import { noopLogger } from '../../../contract/logger.js';
 import { startApiServer, type ApiServer } from '../../../sandbox/apiserver/index.js';
 import {
   newNode,

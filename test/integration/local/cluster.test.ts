@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
 import type { V1Service } from '@kubernetes/client-node';
 import { createLocalProvider, runProxyAgent } from '../../../providers/local/index.js';
-import { noopLogger } from '../../../runtime/logger.js';
+import { noopLogger } from '../../../contract/logger.js';
 import { newNode, newService, tweakNodeAddress } from '../../fixtures/builders.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
 import { startBackends, whoAnswers, type NamedBackend } from './helpers.js';

@@ -3,11 +3,11 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { CloudError, InvalidServiceError } from '../../../providers/errors.js';
+import { CloudError, InvalidServiceError } from '../../../contract/errors.js';
 import { createLocalProvider, type LocalProvider } from '../../../providers/local/index.js';
-import type { CallContext } from '../../../providers/provider.js';
-import { CloudCalls } from '../../../runtime/cloud-calls.js';
-import { noopLogger } from '../../../runtime/logger.js';
+import type { CallContext } from '../../../contract/provider.js';
+import { CloudCallGate } from '../../../runtime/cloud-calls.js';
+import { noopLogger } from '../../../contract/logger.js';
 import {
   newNode,
   newService,
@@ -26,14 +26,14 @@ interface Harness {
   services: V1Service[];
   events: { type: string; reason: string; message: string }[];
   ctx: CallContext;
-  cloudCalls: CloudCalls;
+  cloudCalls: CloudCallGate;
 }
 
 async function newProvider(
   config: Record<string, unknown> = {},
   services: V1Service[] = [],
 ): Promise<Harness> {
-  const cloudCalls = new CloudCalls();
+  const cloudCalls = new CloudCallGate();
   const provider = (await createLocalProvider({
     config: {
       addresses: [pool],

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Balancer } from '../../../providers/local/balancer.js';
 import { canAdoptReads, readsTo } from '../../../providers/local/relay.js';
 import { TcpListener } from '../../../providers/local/tcp-proxy.js';
-import { noopLogger } from '../../../runtime/logger.js';
+import { noopLogger } from '../../../contract/logger.js';
 
 const host = '127.243.2.1';
 const listenPort = 18090;

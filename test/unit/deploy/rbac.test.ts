@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { CloudError } from '../../../providers/errors.js';
+import { CloudError } from '../../../contract/errors.js';
 import { runProxyAgent } from '../../../providers/local/agent.js';
 import { LeaderElector } from '../../../runtime/leader-election.js';
-import { noopLogger } from '../../../runtime/logger.js';
+import { noopLogger } from '../../../contract/logger.js';
 import { startApiServer, type AuditRecord } from '../../../sandbox/apiserver/index.js';
 import { newNode, newService } from '../../fixtures/builders.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { awsConfigSchema, parseAwsConfig } from '../../../providers/aws/config.js';
 import { configTable } from '../../../providers/config-schema.js';
-import { ProviderConfigError } from '../../../providers/errors.js';
+import { ProviderConfigError } from '../../../contract/errors.js';
 import { fakeConfigSchema, parseFakeConfig } from '../../../providers/fake/config.js';
 import { localConfigSchema, parseLocalConfig } from '../../../providers/local/config.js';
 

@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProviderConfigError, ProviderStartError, UnknownProviderError } from '../../../providers/errors.js';
-import type { ProviderOptions } from '../../../providers/provider.js';
+import { ProviderConfigError, ProviderStartError, UnknownProviderError } from '../../../contract/errors.js';
+import type { ProviderOptions } from '../../../contract/provider.js';
 import { createProvider, registerProvider } from '../../../providers/registry.js';
-import { CloudCalls } from '../../../runtime/cloud-calls.js';
-import { noopLogger } from '../../../runtime/logger.js';
+import { CloudCallGate } from '../../../runtime/cloud-calls.js';
+import { noopLogger } from '../../../contract/logger.js';
 
 const options = (config: Record<string, unknown> = {}): ProviderOptions => ({
   config,
   clusterName: 'test',
   logger: noopLogger,
-  cloudCalls: new CloudCalls(),
+  cloudCalls: new CloudCallGate(),
   cluster: { services: () => [], nodes: () => [] },
 });
 

@@ -6,9 +6,9 @@ import {
   SOURCE_RANGES_ANNOTATION,
   canonicalCidr,
   sourceRangesOf,
-} from '../../../providers/service-spec.js';
-import { CloudCalls } from '../../../runtime/cloud-calls.js';
-import { noopLogger } from '../../../runtime/logger.js';
+} from '../../../contract/service-spec.js';
+import { CloudCallGate } from '../../../runtime/cloud-calls.js';
+import { noopLogger } from '../../../contract/logger.js';
 import { newService, tweakAnnotations, tweakSourceRanges } from '../../fixtures/builders.js';
 
 const byAnnotation = () =>
@@ -82,7 +82,7 @@ describe('source ranges as upstream reads them', () => {
       config: {},
       clusterName: 'test',
       logger: noopLogger,
-      cloudCalls: new CloudCalls(),
+      cloudCalls: new CloudCallGate(),
       cluster: { services: () => [], nodes: () => [] },
     });
     const ctx = { signal: new AbortController().signal, logger: noopLogger, recordEvent: () => {} };

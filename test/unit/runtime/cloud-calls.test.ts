@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { CloudError } from '../../../providers/errors.js';
-import { CloudCalls } from '../../../runtime/cloud-calls.js';
+import { CloudError } from '../../../contract/errors.js';
+import { CloudCallGate } from '../../../runtime/cloud-calls.js';
 
 const throttle = () => new CloudError('slow down', { operation: 'X', cloudCode: 'Throttling', throttled: true });
 
-describe('CloudCalls', () => {
+describe('CloudCallGate', () => {
   it('retries a throttled call after a backoff, without failing it', async () => {
     const slept: number[] = [];
-    const gate = new CloudCalls({ sleep: async (ms) => void slept.push(ms), throttleBackoffMs: (n) => n * 100 });
+    const gate = new CloudCallGate({ sleep: async (ms) => void slept.push(ms), throttleBackoffMs: (n) => n * 100 });
     let attempts = 0;
     const result = await gate.call('default', 'Describe', async () => {
       if (++attempts < 3) throw throttle();
@@ -20,12 +20,12 @@ describe('CloudCalls', () => {
   });
 
   it('gives up after the configured attempts and passes the throttle on', async () => {
-    const gate = new CloudCalls({ sleep: async () => {}, throttleAttempts: 2 });
+    const gate = new CloudCallGate({ sleep: async () => {}, throttleAttempts: 2 });
     await assert.rejects(gate.call('default', 'Describe', async () => { throw throttle(); }), CloudError);
   });
 
   it('does not retry other errors', async () => {
-    const gate = new CloudCalls();
+    const gate = new CloudCallGate();
     let attempts = 0;
     await assert.rejects(gate.call('default', 'Create', async () => { attempts++; throw new Error('boom'); }), /boom/);
     assert.equal(attempts, 1);
@@ -34,7 +34,7 @@ describe('CloudCalls', () => {
   it('pauses the whole budget on a throttle, so other callers wait too', async () => {
     let release!: () => void;
     const pause = new Promise<void>((r) => (release = r));
-    const gate = new CloudCalls({ sleep: () => pause, throttleAttempts: 2 });
+    const gate = new CloudCallGate({ sleep: () => pause, throttleAttempts: 2 });
     let first = true;
     const order: string[] = [];
     const throttled = gate.call('default', 'A', async () => {
@@ -56,7 +56,7 @@ describe('CloudCalls', () => {
   it('counts throttles that arrive together as one: the pause does not grow with the calls in flight', async () => {
     const slept: number[] = [];
     const wakers: (() => void)[] = [];
-    const gate = new CloudCalls({
+    const gate = new CloudCallGate({
       sleep: (ms) => new Promise<void>((resolve) => (slept.push(ms), wakers.push(resolve))),
       throttleBackoffMs: (n) => n * 100,
     });
@@ -85,7 +85,7 @@ describe('CloudCalls', () => {
 
   it('limits calls in flight per budget and counts calls for metrics', async () => {
     const seen: string[] = [];
-    const gate = new CloudCalls({ observer: (c) => seen.push(`${c.budget}:${c.operation}:${c.outcome}`) });
+    const gate = new CloudCallGate({ observer: (c) => seen.push(`${c.budget}:${c.operation}:${c.outcome}`) });
     gate.configure({ default: { qps: Infinity, burst: Infinity, concurrency: 1 }, mutate: { qps: Infinity, burst: Infinity, concurrency: 2 } });
     let inFlight = 0;
     let peak = 0;
@@ -107,13 +107,13 @@ describe('CloudCalls', () => {
   it('at shutdown, lets waiting calls go at once and a running call finish', async () => {
     const shutdown = new AbortController();
     const never = new Promise<void>(() => {});
-    const gate = new CloudCalls({ sleep: () => never, signal: shutdown.signal });
+    const gate = new CloudCallGate({ sleep: () => never, signal: shutdown.signal });
     gate.configure({ default: { qps: Infinity, burst: Infinity, concurrency: 1 } });
     let finishRunning!: () => void;
     const running = gate.call('default', 'Running', () => new Promise<string>((r) => (finishRunning = () => r('done'))));
     const queued = gate.call('default', 'Queued', async () => 'ran');
     let throttledOnce = false;
-    const pausedGate = new CloudCalls({ sleep: () => never, signal: shutdown.signal });
+    const pausedGate = new CloudCallGate({ sleep: () => never, signal: shutdown.signal });
     const paused = pausedGate.call('default', 'Paused', async () => {
       if (!throttledOnce) {
         throttledOnce = true;
@@ -137,10 +137,10 @@ describe('CloudCalls', () => {
   });
 });
 
-describe('CloudCalls budget overrides', () => {
+describe('CloudCallGate budget overrides', () => {
   it('scales every budget with the --cloud-qps override of the default one', async () => {
     let started = 0;
-    const gate = new CloudCalls({ defaultOverride: { qps: 2, burst: 2 } });
+    const gate = new CloudCallGate({ defaultOverride: { qps: 2, burst: 2 } });
     gate.configure({ default: { qps: 1, burst: 1, concurrency: Infinity }, describe: { qps: 10, burst: 10, concurrency: Infinity } });
     // A burst of 20 at the scaled describe budget (burst 20) all start in the first window.
     const hold = new Promise<void>(() => {});

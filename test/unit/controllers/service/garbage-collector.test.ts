@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { V1Service } from '@kubernetes/client-node';
 import { collectGarbage } from '../../../../controllers/service/garbage-collector.js';
-import type { LoadBalancerProvider, OwnedLoadBalancer } from '../../../../providers/provider.js';
-import { noopLogger } from '../../../../runtime/logger.js';
+import type { LoadBalancerProvider, OwnedLoadBalancer } from '../../../../contract/provider.js';
+import { noopLogger } from '../../../../contract/logger.js';
 
 const owned = (uid: string): OwnedLoadBalancer => ({
   serviceUID: uid,

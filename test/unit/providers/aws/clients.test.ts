@@ -16,8 +16,8 @@ import {
   createAwsClients,
   type AwsClients,
 } from '../../../../providers/aws/clients.js';
-import { CloudError } from '../../../../providers/errors.js';
-import { CloudCalls, type CallOutcome } from '../../../../runtime/cloud-calls.js';
+import { CloudError } from '../../../../contract/errors.js';
+import { CloudCallGate, type CallOutcome } from '../../../../runtime/cloud-calls.js';
 
 const ns = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
 const errorXml = (code: string) =>
@@ -30,7 +30,7 @@ describe('aws clients', () => {
   let requests: number;
   let clients: AwsClients;
   let outcomes: { budget: string; operation: string; outcome: CallOutcome }[];
-  let calls: CloudCalls;
+  let calls: CloudCallGate;
 
   beforeEach(async () => {
     answers = [];
@@ -49,7 +49,7 @@ describe('aws clients', () => {
     process.env.AWS_SECRET_ACCESS_KEY = 'testing';
     // A manual clock that sleeping advances: the gate's pauses end at once, in order.
     let clock = 0;
-    calls = new CloudCalls({
+    calls = new CloudCallGate({
       now: () => clock,
       sleep: async (ms) => {
         clock += ms;

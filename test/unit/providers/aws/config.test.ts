@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { parseAwsConfig } from '../../../../providers/aws/config.js';
-import { ProviderConfigError } from '../../../../providers/errors.js';
+import { ProviderConfigError } from '../../../../contract/errors.js';
 
 describe('aws cloud-config', () => {
   it('accepts nothing at all (SDK chains) and the three overrides', () => {

@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { createProvider } from '../../../../providers/registry.js';
-import { ProviderConfigError } from '../../../../providers/errors.js';
-import { CloudCalls } from '../../../../runtime/cloud-calls.js';
-import { noopLogger } from '../../../../runtime/logger.js';
+import { ProviderConfigError } from '../../../../contract/errors.js';
+import { CloudCallGate } from '../../../../runtime/cloud-calls.js';
+import { noopLogger } from '../../../../contract/logger.js';
 
 const options = (config: Record<string, unknown>) => ({
   config,
   clusterName: 'prod',
   logger: noopLogger,
-  cloudCalls: new CloudCalls(),
+  cloudCalls: new CloudCallGate(),
   cluster: { services: () => [], nodes: () => [] },
 });
 
 describe('aws provider factory', () => {
   it('is found by name, declares its capabilities, and makes no call to start', async () => {
-    const calls = new CloudCalls();
+    const calls = new CloudCallGate();
     const provider = await createProvider('aws', {
       ...options({ region: 'eu-west-1' }),
       cloudCalls: calls,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { CloudCalls } from '../../../../runtime/cloud-calls.js';
-import { CloudError } from '../../../../providers/errors.js';
+import { CloudCallGate } from '../../../../runtime/cloud-calls.js';
+import { CloudError } from '../../../../contract/errors.js';
 import { newService } from '../../../fixtures/builders.js';
 import { newFakeHarness } from './harness.js';
 
@@ -49,9 +49,9 @@ describe('fake cloud switches', () => {
     assert.deepEqual(slept, [100]);
   });
 
-  it('routes every call through the CloudCalls gate it was given', async () => {
+  it('routes every call through the CloudCallGate gate it was given', async () => {
     const seen: string[] = [];
-    const gate = new CloudCalls({ observer: (c) => seen.push(`${c.operation}:${c.outcome}`) });
+    const gate = new CloudCallGate({ observer: (c) => seen.push(`${c.operation}:${c.outcome}`) });
     const { provider, ctx } = await newFakeHarness({ gate });
     const svc = newService('web');
     await provider.ensureLoadBalancer(ctx, 'test', svc, []);

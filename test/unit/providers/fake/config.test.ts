@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { ProviderConfigError } from '../../../../providers/errors.js';
+import { ProviderConfigError } from '../../../../contract/errors.js';
 import { nthAddress } from '../../../../providers/fake/addresses.js';
 import { parseFakeConfig } from '../../../../providers/fake/config.js';
 import createProvider, { sharedFakeCloud } from '../../../../providers/fake/index.js';
-import { CloudCalls } from '../../../../runtime/cloud-calls.js';
-import { noopLogger } from '../../../../runtime/logger.js';
+import { CloudCallGate } from '../../../../runtime/cloud-calls.js';
+import { noopLogger } from '../../../../contract/logger.js';
 import { newService } from '../../../fixtures/builders.js';
 import { newFakeHarness } from './harness.js';
 
@@ -94,7 +94,7 @@ describe('fake provider registry entry', () => {
       config: {},
       clusterName: 'registry-test',
       logger: noopLogger,
-      cloudCalls: new CloudCalls(),
+      cloudCalls: new CloudCallGate(),
       cluster: { services: () => [], nodes: () => [] },
     };
     const ctx = { signal: new AbortController().signal, logger: noopLogger, recordEvent() {} };

@@ -1,6 +1,6 @@
 /** Builds a fake provider over a fresh fake cloud, with a context that records nothing. */
-import { CloudCalls } from '../../../../runtime/cloud-calls.js';
-import { noopLogger } from '../../../../runtime/logger.js';
+import { CloudCallGate } from '../../../../runtime/cloud-calls.js';
+import { noopLogger } from '../../../../contract/logger.js';
 import {
   createFakeCloud,
   createFakeProvider,
@@ -8,12 +8,12 @@ import {
   type FakeCloudOptions,
   type FakeProviderOptions,
 } from '../../../../providers/fake/index.js';
-import type { CallContext, LoadBalancerProvider } from '../../../../providers/provider.js';
+import type { CallContext, LoadBalancerProvider } from '../../../../contract/provider.js';
 
 export interface FakeHarness {
   cloud: FakeCloud;
   provider: LoadBalancerProvider;
-  gate: CloudCalls;
+  gate: CloudCallGate;
   ctx: CallContext;
   /** A new provider over the same cloud: what a controller restart sees. */
   restart(): Promise<LoadBalancerProvider>;
@@ -24,12 +24,12 @@ export interface FakeHarnessOptions {
   provider?: FakeProviderOptions;
   /** The `--cloud-config` given to the factory. */
   config?: Record<string, unknown>;
-  gate?: CloudCalls;
+  gate?: CloudCallGate;
 }
 
 export async function newFakeHarness(options: FakeHarnessOptions = {}): Promise<FakeHarness> {
   const cloud = createFakeCloud(options.cloud);
-  const gate = options.gate ?? new CloudCalls();
+  const gate = options.gate ?? new CloudCallGate();
   const start = () =>
     createFakeProvider(
       cloud,

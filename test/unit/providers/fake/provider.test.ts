@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { V1Service } from '@kubernetes/client-node';
-import type { LoadBalancerStatus } from '../../../../providers/provider.js';
-import { CloudError, InvalidServiceError, RetryAfterError } from '../../../../providers/errors.js';
+import type { LoadBalancerStatus } from '../../../../contract/provider.js';
+import { CloudError, InvalidServiceError, RetryAfterError } from '../../../../contract/errors.js';
 import { failValidationAnnotation, optionAnnotation } from '../../../../providers/fake/index.js';
 import {
   newNode,
@@ -11,7 +11,7 @@ import {
   tweakNoNodePorts,
   tweakSourceRanges,
 } from '../../../fixtures/builders.js';
-import { noopLogger } from '../../../../runtime/logger.js';
+import { noopLogger } from '../../../../contract/logger.js';
 import { newFakeHarness } from './harness.js';
 
 const methods = (calls: readonly { method: string }[]) => calls.map((c) => c.method);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ProviderConfigError } from '../../../../providers/errors.js';
+import { ProviderConfigError } from '../../../../contract/errors.js';
 import { parseLocalConfig } from '../../../../providers/local/config.js';
 
 describe('local cloud-config', () => {

@@ -4,9 +4,9 @@
  */
 import { isIP } from 'node:net';
 import type { V1Service } from '@kubernetes/client-node';
-import type { Capabilities, FieldError, LoadBalancerProvider, Protocol } from '../../providers/provider.js';
-import { isCidr, sourceRangesOf } from '../../providers/service-spec.js';
-import { quote, truncate } from '../../runtime/quote.js';
+import type { Capabilities, FieldError, LoadBalancerProvider, Protocol } from './provider.js';
+import { quote } from './quote.js';
+import { isCidr, sourceRangesOf } from './service-spec.js';
 
 export function validateService(svc: Readonly<V1Service>, provider: LoadBalancerProvider): FieldError[] {
   return [...validateCapabilities(svc, provider.capabilities), ...provider.validateService(svc)];
@@ -47,12 +47,4 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
     errors.push({ field: 'spec.ipFamilies', message: 'dual-stack load balancers are not supported by this provider' });
   }
   return errors;
-}
-
-/**
- * Every field error on one line, each cut short: a provider (or a plugin) may quote a value whole,
- * and a 200 KB annotation must not become a 200 KB condition, Event and log line.
- */
-export function formatFieldErrors(errors: readonly FieldError[]): string {
-  return errors.map((e) => `${truncate(e.field, 128)}: ${truncate(e.message, 256)}`).join('; ');
 }

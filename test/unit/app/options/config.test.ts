@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
-import { buildConfig, ConfigError, type RawFlags } from '../../../cmd/config.js';
-import { parseDuration } from '../../../cmd/duration.js';
-import { addControllerFlags, flagValues } from '../../../cmd/flags.js';
+import { buildConfig, ConfigError, type RawFlags } from '../../../../app/options/config.js';
+import { parseDuration } from '../../../../app/options/duration.js';
+import { addControllerFlags, flagValues } from '../../../../app/options/flags.js';
 
 function parse(...argv: string[]): RawFlags {
   const cmd = addControllerFlags(new Command()).exitOverride();

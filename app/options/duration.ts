@@ -13,9 +13,3 @@ export function parseDuration(text: string): number {
   }
   return matched === text.length && matched > 0 ? total : NaN;
 }
-
-export function formatDuration(ms: number): string {
-  if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse, YAMLError } from 'yaml';
 import { reuseConnections } from '../runtime/kube-client.js';
-import { quote, truncate } from '../runtime/quote.js';
-import { ConfigError } from './config.js';
+import { quote, truncate } from '../contract/quote.js';
+import { ConfigError } from './options/config.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { validateCapabilities } from '../../../../controllers/service/validate.js';
-import { isCidr } from '../../../../providers/service-spec.js';
-import type { Capabilities } from '../../../../providers/provider.js';
-import { newService, tweakAddPorts, tweakSourceRanges } from '../../../fixtures/builders.js';
+import { validateCapabilities } from '../../../contract/capabilities.js';
+import { isCidr } from '../../../contract/service-spec.js';
+import type { Capabilities } from '../../../contract/provider.js';
+import { newService, tweakAddPorts, tweakSourceRanges } from '../../fixtures/builders.js';
 
 const caps: Capabilities = {
   targetsNodePorts: true,

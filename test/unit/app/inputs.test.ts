@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../cmd/config.js';
-import { loadCloudConfig, loadKubeConfig } from '../../../cmd/inputs.js';
+import { ConfigError } from '../../../app/options/config.js';
+import { loadCloudConfig, loadKubeConfig } from '../../../app/inputs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-inputs-'));
 const SECRET = 'AKIAS3CR3TVALUE';

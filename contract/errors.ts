@@ -2,16 +2,8 @@
  * Errors a provider throws, each with a stable `code`, so the core can decide what to do without
  * parsing messages. Classify cloud SDK errors once, in the provider's adapter, into these.
  */
-import type { FieldError } from './provider.js';
-import type { LoadBalancerStatus } from './provider.js';
-
-export type ErrorCode =
-  | 'ERR_RETRY_AFTER'
-  | 'ERR_INVALID_SERVICE'
-  | 'ERR_CLOUD'
-  | 'ERR_PROVIDER_CONFIG'
-  | 'ERR_UNKNOWN_PROVIDER'
-  | 'ERR_PROVIDER_START';
+import type { FieldError, LoadBalancerStatus } from './provider.js';
+import { truncate } from './quote.js';
 
 /**
  * Not a failure: the cloud needs time (an NLB still provisioning). The core retries after exactly
@@ -36,7 +28,7 @@ export class RetryAfterError extends Error {
 export class InvalidServiceError extends Error {
   readonly code = 'ERR_INVALID_SERVICE' as const;
   constructor(readonly fieldErrors: readonly FieldError[]) {
-    super(fieldErrors.map((e) => `${e.field}: ${e.message}`).join('; '));
+    super(formatFieldErrors(fieldErrors));
     this.name = 'InvalidServiceError';
   }
 }
@@ -125,6 +117,15 @@ export function findCause<T extends Error>(
     seen.add(e);
   }
   return undefined;
+}
+
+/**
+ * `field: message; field: message`, as Events and conditions show them, each cut short: a
+ * provider (or a plugin) may quote a value whole, and a 200 KB annotation must not become a
+ * 200 KB condition, Event and log line.
+ */
+export function formatFieldErrors(errors: readonly FieldError[]): string {
+  return errors.map((e) => `${truncate(e.field, 128)}: ${truncate(e.message, 256)}`).join('; ');
 }
 
 export function errorMessage(err: unknown): string {

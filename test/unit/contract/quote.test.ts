@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { formatFieldErrors } from '../../../controllers/service/validate.js';
+import { formatFieldErrors } from '../../../contract/errors.js';
 import { readyCondition } from '../../../controllers/service/status.js';
-import { boundMessage, escapeControl, MESSAGE_LIMIT, quote } from '../../../runtime/quote.js';
+import { boundMessage, escapeControl, MESSAGE_LIMIT, quote } from '../../../contract/quote.js';
 import { newService } from '../../fixtures/builders.js';
 
 describe('quoting what users wrote', () => {

@@ -10,8 +10,12 @@
  * cloud: it turns one Service plus a node list into cloud resources, and back into nothing.
  */
 import type { V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
-import type { CloudCalls } from '../runtime/cloud-calls.js';
-import type { Logger } from '../runtime/logger.js';
+import type { CallBudget, CloudCalls } from './cloud-calls.js';
+import type { Logger } from './logger.js';
+
+// What a plugin's own signatures need, importable from this one module (`kube-lbc/provider`).
+export type { CallBudget, CloudCalls } from './cloud-calls.js';
+export type { Logger } from './logger.js';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
@@ -58,16 +62,6 @@ export const BOOLEAN_CAPABILITIES = [
   'dualStack',
   'needsProviderID',
 ] as const satisfies readonly (keyof Capabilities)[];
-
-/** One cloud call's worth of throttling: a token bucket plus a bound on calls in flight. */
-export interface CallBudget {
-  /** Sustained calls per second. */
-  readonly qps: number;
-  /** Calls allowed at once after a quiet period. */
-  readonly burst: number;
-  /** Calls in flight at once. */
-  readonly concurrency: number;
-}
 
 /** A load balancer the provider found in the cloud, tagged as owned by this cluster. */
 export interface OwnedLoadBalancer {

@@ -1,0 +1,26 @@
+/**
+ * Reading Kubernetes API errors, in one place: the HTTP status of a client-node `ApiException`
+ * found anywhere in the cause chain (callers wrap errors as `new Error('...', { cause })`).
+ */
+import { ApiException } from '@kubernetes/client-node';
+import { findCause } from '../contract/errors.js';
+
+/** The API server's HTTP status for `err`, if an API answer is behind it. */
+export function apiStatus(err: unknown): number | undefined {
+  return findCause(err, ApiException)?.code;
+}
+
+/** 404: the object (or its namespace) does not exist. */
+export function isNotFound(err: unknown): boolean {
+  return apiStatus(err) === 404;
+}
+
+/** 409: someone else wrote first (a stale resourceVersion), or the object already exists. */
+export function isConflict(err: unknown): boolean {
+  return apiStatus(err) === 409;
+}
+
+/** 422: the server refused the object as invalid (a NodePort already allocated, say). */
+export function isInvalid(err: unknown): boolean {
+  return apiStatus(err) === 422;
+}
