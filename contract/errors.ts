@@ -3,7 +3,7 @@
  * parsing messages. Classify cloud SDK errors once, in the provider's adapter, into these.
  */
 import type { FieldError, LoadBalancerStatus } from './provider.js';
-import { truncate } from './quote.js';
+import { quote, truncate } from './quote.js';
 
 /**
  * Not a failure: the cloud needs time (an NLB still provisioning). The core retries after exactly
@@ -85,7 +85,7 @@ export class UnknownProviderError extends Error {
     readonly providerName: string,
     options?: { cause?: unknown },
   ) {
-    super(`unknown provider "${providerName}"`, options);
+    super(`unknown provider ${quote(providerName)}`, options);
     this.name = 'UnknownProviderError';
   }
 }
@@ -97,7 +97,7 @@ export class ProviderStartError extends Error {
     readonly providerName: string,
     options: { cause: unknown },
   ) {
-    super(`provider "${providerName}" failed to start: ${errorMessage(options.cause)}`, options);
+    super(`provider ${quote(providerName)} failed to start: ${errorMessage(options.cause)}`, options);
     this.name = 'ProviderStartError';
   }
 }

@@ -5,10 +5,22 @@
  * `createProvider` export is a `ProviderFactory`.
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { errorMessage, ProviderConfigError, ProviderStartError, UnknownProviderError } from '../contract/errors.js';
-import type { LoadBalancerProvider, ProviderFactory, ProviderOptions } from '../contract/provider.js';
+import {
+  errorMessage,
+  ProviderConfigError,
+  ProviderStartError,
+  UnknownProviderError,
+} from '../contract/errors.js';
+import type {
+  LoadBalancerProvider,
+  ProviderFactory,
+  ProviderOptions,
+} from '../contract/provider.js';
+import { isProviderPath, providerSpecifierError } from '../contract/provider-specifier.js';
+import { quote } from '../contract/quote.js';
+import { guardProvider, notAProvider } from './guard.js';
 
 type FactoryLoader = () => Promise<ProviderFactory>;
 
@@ -23,25 +35,49 @@ const registered = new Map<string, ProviderFactory>();
 /** Registers a provider under `name`; a second registration of a name is refused. */
 export function registerProvider(name: string, factory: ProviderFactory): void {
   if (registered.has(name) || name in builtins) {
-    throw new Error(`provider "${name}" is already registered`);
+    throw new Error(`provider ${quote(name)} is already registered`);
   }
   registered.set(name, factory);
 }
 
+/** How long a factory may take to give its provider. @default 60 s */
+export const START_DEADLINE_MS = 60_000;
+
 /**
  * Creates the provider called `name`. Throws `UnknownProviderError` when nothing answers to the
  * name, `ProviderConfigError` for a bad cloud-config, and `ProviderStartError` when the factory
- * failed otherwise.
+ * failed otherwise: it threw, gave something that is not a provider, or had not answered by the
+ * start-up deadline. What the provider answers later is checked too (`guardProvider`).
  */
-export async function createProvider(name: string, options: ProviderOptions): Promise<LoadBalancerProvider> {
+export async function createProvider(
+  name: string,
+  options: ProviderOptions,
+  { startDeadlineMs = START_DEADLINE_MS }: { startDeadlineMs?: number } = {},
+): Promise<LoadBalancerProvider> {
   const factory = await findFactory(name);
+  let provider: unknown;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`its factory had not returned a provider after ${startDeadlineMs / 1000} s`),
+        ),
+      startDeadlineMs,
+    );
+  });
   try {
-    return await factory(options);
+    provider = await Promise.race([factory(options), deadline]);
   } catch (err) {
     // By name, not instanceof: a plugin may import its own copy of errors.js.
     if (err instanceof Error && err.name === ProviderConfigError.name) throw err;
     throw new ProviderStartError(name, { cause: err });
+  } finally {
+    clearTimeout(timer);
   }
+  const wrong = notAProvider(provider);
+  if (wrong) throw new ProviderStartError(name, { cause: new Error(wrong) });
+  return guardProvider(name, provider as LoadBalancerProvider);
 }
 
 async function findFactory(name: string): Promise<ProviderFactory> {
@@ -49,6 +85,8 @@ async function findFactory(name: string): Promise<ProviderFactory> {
   if (known) return known;
   const builtin = builtins[name];
   if (builtin) return builtin();
+  const refused = providerSpecifierError(name);
+  if (refused) throw new UnknownProviderError(name, { cause: new Error(refused) });
   let mod: Record<string, unknown>;
   try {
     mod = (await import(moduleSpecifier(name))) as Record<string, unknown>;
@@ -62,7 +100,7 @@ async function findFactory(name: string): Promise<ProviderFactory> {
 
 /** Whether importing `name` failed because `name` itself is not there. */
 function isMissing(name: string, err: unknown): boolean {
-  if (isPath(name)) return !existsSync(resolve(name));
+  if (isProviderPath(name)) return !existsSync(resolve(name));
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
   const parts = name.split('/');
@@ -70,22 +108,26 @@ function isMissing(name: string, err: unknown): boolean {
   return errorMessage(err).includes(`'${pkg}'`) || errorMessage(err).includes(`'${name}'`);
 }
 
-function isPath(name: string): boolean {
-  return name.startsWith('.') || isAbsolute(name);
-}
-
 /** Paths are resolved against the working directory; anything else is a package name. */
 function moduleSpecifier(name: string): string {
-  if (isPath(name)) return pathToFileURL(resolve(name)).href;
+  if (isProviderPath(name)) return pathToFileURL(resolve(name)).href;
   return name;
 }
 
 function factoryOf(mod: Record<string, unknown>, name: string): ProviderFactory {
-  const candidates = [mod.default, mod.createProvider, ...Object.entries(mod).filter(([k]) => /^create\w+Provider$/.test(k)).map(([, v]) => v)];
+  const candidates = [
+    mod.default,
+    mod.createProvider,
+    ...Object.entries(mod)
+      .filter(([k]) => /^create\w+Provider$/.test(k))
+      .map(([, v]) => v),
+  ];
   const factory = candidates.find((c) => typeof c === 'function');
   if (!factory) {
     throw new UnknownProviderError(name, {
-      cause: new Error('the module exports no provider factory (a default export or `createProvider`)'),
+      cause: new Error(
+        'the module exports no provider factory (a default export or `createProvider`)',
+      ),
     });
   }
   return factory as ProviderFactory;

@@ -5,6 +5,7 @@
  */
 import type { NodePortRange } from '../../controllers/service/nodeports.js';
 import { quote, truncate } from '../../contract/quote.js';
+import { providerSpecifierError } from '../../contract/provider-specifier.js';
 import { parseBindAddress } from '../../runtime/http-server.js';
 import { FlagReader, type RawFlags } from './flag-reader.js';
 
@@ -80,6 +81,8 @@ function providerConfig(read: FlagReader): ProviderConfig {
   if (!cloudProvider) {
     read.fail('--cloud-provider: required (a built-in name such as aws, local or fake, or a plugin module)');
   }
+  const refused = cloudProvider ? providerSpecifierError(cloudProvider) : undefined;
+  if (refused) read.fail(`--cloud-provider: ${refused}`);
   const clusterName = read.str('cluster-name') ?? '';
   if (!DNS_LABEL.test(clusterName)) {
     read.fail(`--cluster-name: ${quote(clusterName)} must be 1-63 lower-case letters, digits or '-', starting and ending alphanumeric`);

@@ -63,6 +63,14 @@ describe('configuration', () => {
     assert.match(errors.join('\n'), /--concurrent-service-syncs: expected an integer from 1 to 10000, got "1e3"/);
   });
 
+  it('refuses a --cloud-provider that is neither a package name nor a path, with the other bad flags', () => {
+    for (const name of ['data:text/javascript,export default () => null', 'node:fs', 'child_process']) {
+      const errors = errorsOf('--cloud-provider', name, '--cluster-name', 'Bad_Name');
+      assert.equal(errors.length, 2, errors.join('\n'));
+      assert.match(errors.join('\n'), /--cloud-provider: .*(neither a provider name, a package name nor a path|Node\.js built-in)/);
+    }
+  });
+
   it('quotes a long flag value cut short', () => {
     const [error] = errorsOf('--cloud-provider', 'fake', '--cluster-name', 'x'.repeat(5000));
     assert.ok(error && error.length < 300, error);
