@@ -8,8 +8,19 @@ import type { Capabilities, FieldError, LoadBalancerProvider, Protocol } from '.
 import { quote } from './quote.js';
 import { isCidr, sourceRangesOf } from './service-spec.js';
 
+/**
+ * The core's checks, then the provider's, one error per field: a provider that checks what the
+ * capabilities already refuse (SCTP on aws, a bad source range) must not list it twice.
+ */
 export function validateService(svc: Readonly<V1Service>, provider: LoadBalancerProvider): FieldError[] {
-  return [...validateCapabilities(svc, provider.capabilities), ...provider.validateService(svc)];
+  const errors = validateCapabilities(svc, provider.capabilities);
+  const named = new Set(errors.map((e) => e.field));
+  for (const e of provider.validateService(svc)) {
+    if (named.has(e.field)) continue;
+    named.add(e.field);
+    errors.push(e);
+  }
+  return errors;
 }
 
 export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilities): FieldError[] {

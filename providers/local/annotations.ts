@@ -22,6 +22,8 @@ export interface ServiceSettings {
   /** `sessionAffinity: ClientIP`: a client keeps its backend this long after its last flow. */
   readonly affinityTimeoutMs: number | undefined;
   readonly requestedIP: string | undefined;
+  /** Where `requestedIP` came from, as a field error names it. */
+  readonly requestedIPField: string;
   /** Empty means every source is allowed. */
   readonly sourceRanges: readonly IpRange[];
 }
@@ -61,11 +63,14 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
 
   const fromAnnotation = annotations[loadBalancerIPAnnotation];
   const requestedIP = fromAnnotation ?? (spec.loadBalancerIP || undefined);
+  // The annotation wins when present, even empty: an empty one is its own mistake to name.
+  const requestedIPField =
+    fromAnnotation !== undefined
+      ? `metadata.annotations[${loadBalancerIPAnnotation}]`
+      : 'spec.loadBalancerIP';
   if (requestedIP !== undefined && !isIPv4(requestedIP)) {
     errors.push({
-      field: fromAnnotation
-        ? `metadata.annotations[${loadBalancerIPAnnotation}]`
-        : 'spec.loadBalancerIP',
+      field: requestedIPField,
       message: `${quote(requestedIP)} is not an IPv4 address`,
     });
   }
@@ -79,7 +84,10 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
     } else sourceRanges.push(range);
   });
 
-  return { settings: { scheduler, affinityTimeoutMs, requestedIP, sourceRanges }, errors };
+  return {
+    settings: { scheduler, affinityTimeoutMs, requestedIP, requestedIPField, sourceRanges },
+    errors,
+  };
 }
 
 /** A node's weight for wrr/wlc/sed/nq: `kube-lbc.io/weight`, default 1; 0 takes it out. */

@@ -20,6 +20,10 @@ function template(name: string): Manifest[] {
   return parseManifests(text);
 }
 
+interface Rule {
+  resourceNames?: string[];
+}
+
 function byKind(docs: Manifest[], kind: string): Manifest {
   const doc = docs.find((d) => d.kind === kind);
   assert.ok(doc, `no ${kind}`);
@@ -61,7 +65,19 @@ describe('helm chart', () => {
     it('grants the same rules', () => {
       const rbac = template('rbac.yaml');
       assert.deepEqual(byKind(rbac, 'ClusterRole').rules, byKind(base, 'ClusterRole').rules);
-      assert.deepEqual(byKind(rbac, 'Role').rules, byKind(base, 'Role').rules);
+      // The Lease is named after the release in the chart, kube-lbc in the base.
+      const leaseNamed = (rules: Rule[], name: string) =>
+        rules.map((r) =>
+          r.resourceNames ? { ...r, resourceNames: r.resourceNames.map(() => name) } : r,
+        );
+      assert.deepEqual(
+        leaseNamed(byKind(rbac, 'Role').rules, 'LEASE'),
+        leaseNamed(byKind(base, 'Role').rules, 'LEASE'),
+      );
+      assert.deepEqual(
+        byKind(rbac, 'Role').rules.flatMap((r: Rule) => r.resourceNames ?? []),
+        ['TEMPLATED'],
+      );
     });
 
     it('probes the same paths and runs with the same security settings', () => {
