@@ -18,6 +18,7 @@ import { NodeSync } from './node-sync.js';
 import type { NodePortRange } from './nodeports.js';
 import { isConflict } from '../../runtime/api-errors.js';
 import { needsCleanup, needsUpdate, wantsLoadBalancer, type ClassFilter } from './predicates.js';
+import { isNotFound } from '../../runtime/api-errors.js';
 import { ServiceSyncer } from './sync.js';
 
 export interface ServiceControllerConfig {
@@ -138,6 +139,14 @@ export class ServiceController {
         provider: this.#deps.provider,
         clusterName: this.#deps.config.clusterName,
         services: () => this.#deps.informers.services.list(),
+        getService: async (namespace, name) => {
+          try {
+            return await this.#deps.api.readNamespacedService({ namespace, name });
+          } catch (err) {
+            if (isNotFound(err)) return undefined;
+            throw err;
+          }
+        },
         logger: this.#logger,
         signal: this.#abort.signal,
         handOff: (svc) => {

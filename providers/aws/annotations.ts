@@ -23,6 +23,9 @@ export const annotation = {
   hcHealthy: `${prefix}aws-load-balancer-healthcheck-healthy-threshold`,
   hcUnhealthy: `${prefix}aws-load-balancer-healthcheck-unhealthy-threshold`,
   ipAddressType: `${prefix}aws-load-balancer-ip-address-type`,
+  sslCert: `${prefix}aws-load-balancer-ssl-cert`,
+  sslPorts: `${prefix}aws-load-balancer-ssl-ports`,
+  sslPolicy: `${prefix}aws-load-balancer-ssl-negotiation-policy`,
 } as const;
 
 /** cloud-provider-aws's NLB health-check interval when the annotation is not set. */
@@ -50,14 +53,25 @@ export interface AwsServiceSettings {
   additionalTags: Record<string, string>;
   healthCheck: HealthCheckOverrides;
   ipAddressType: 'ipv4' | 'dualstack';
+  /** TLS listeners: set when ssl-cert is. */
+  tls?: TlsSettings;
+}
+
+export interface TlsSettings {
+  /** An ACM or IAM server certificate ARN. */
+  readonly certificateArn: string;
+  /** Service port numbers (as strings) or names that get TLS; `*` for every port. */
+  readonly ports: readonly string[] | '*';
+  /** The listener's security policy; unset leaves AWS's default. */
+  readonly sslPolicy?: string;
 }
 
 const field = (key: string) => `metadata.annotations[${key}]`;
 
-export function parseAnnotations(
-  service: Readonly<V1Service>,
-  clusterName: string,
-): { settings: AwsServiceSettings; errors: FieldError[] } {
+export function parseAnnotations(service: Readonly<V1Service>): {
+  settings: AwsServiceSettings;
+  errors: FieldError[];
+} {
   const a = service.metadata?.annotations ?? {};
   const errors: FieldError[] = [];
   const fail = (key: string, message: string) => errors.push({ field: field(key), message });
@@ -103,8 +117,7 @@ export function parseAnnotations(
   } else settings.crossZone = crossZone ?? false;
 
   const tags = a[annotation.additionalTags];
-  if (tags !== undefined)
-    parseTags(tags, clusterName, settings, (m) => fail(annotation.additionalTags, m));
+  if (tags !== undefined) parseTags(tags, settings, (m) => fail(annotation.additionalTags, m));
 
   parseHealthCheck(a, settings.healthCheck, fail);
 
@@ -113,8 +126,52 @@ export function parseAnnotations(
     if (ipType === 'ipv4' || ipType === 'dualstack') settings.ipAddressType = ipType;
     else fail(annotation.ipAddressType, `"${ipType}" is not "ipv4" or "dualstack"`);
   }
+  parseTls(a, settings, fail);
   return { settings, errors };
 }
+
+/** cloud-provider-aws's meanings: ssl-ports defaults to every port, and needs ssl-cert. */
+function parseTls(
+  a: Readonly<Record<string, string>>,
+  settings: AwsServiceSettings,
+  fail: (key: string, message: string) => void,
+): void {
+  const cert = a[annotation.sslCert]?.trim();
+  const ports = a[annotation.sslPorts];
+  const policy = a[annotation.sslPolicy]?.trim();
+  if (cert === undefined) {
+    if (ports !== undefined)
+      fail(annotation.sslPorts, `has no effect without ${annotation.sslCert}`);
+    if (policy !== undefined)
+      fail(annotation.sslPolicy, `has no effect without ${annotation.sslCert}`);
+    return;
+  }
+  let ok = true;
+  if (!certificateArn.test(cert)) {
+    fail(annotation.sslCert, `"${cert}" is not one ACM or IAM server certificate ARN`);
+    ok = false;
+  }
+  let list: string[] | '*' = '*';
+  if (ports !== undefined && ports.trim() !== '*') {
+    list = ports.split(',').map((p) => p.trim());
+    if (list.some((p) => !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(p))) {
+      fail(
+        annotation.sslPorts,
+        `"${ports}" is not a comma-separated list of port numbers or names`,
+      );
+      ok = false;
+    }
+  }
+  if (policy !== undefined && !/^[A-Za-z0-9-]{1,128}$/.test(policy)) {
+    fail(annotation.sslPolicy, `"${policy}" is not an ELB security policy name`);
+    ok = false;
+  }
+  if (ok)
+    settings.tls = { certificateArn: cert, ports: list, ...(policy ? { sslPolicy: policy } : {}) };
+}
+
+const certificateArn =
+  /^arn:aws[a-z-]*:(acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+|iam::\d{12}:server-certificate\/[\w+=,.@/-]+)$/;
 
 function parseBool(value: string | undefined): boolean | undefined | 'invalid' {
   if (value === undefined) return undefined;
@@ -126,7 +183,6 @@ function parseBool(value: string | undefined): boolean | undefined | 'invalid' {
 /** `Key1=Value1,Key2=Value2`; a bare `Key` means an empty value, as upstream. */
 function parseTags(
   raw: string,
-  clusterName: string,
   settings: AwsServiceSettings,
   fail: (message: string) => void,
 ): void {
@@ -140,7 +196,8 @@ function parseTags(
       fail(`tag key "${key.slice(0, 20)}..." is longer than 128 characters`);
     else if (value.length > 256) fail(`tag "${key}" has a value longer than 256 characters`);
     else if (/^aws:/i.test(key)) fail(`tag key "${key}" uses the reserved "aws:" prefix`);
-    else if (isReservedTagKey(clusterName, key)) fail(`tag key "${key}" is set by kube-lbc itself`);
+    else if (isReservedTagKey(key))
+      fail(`tag key "${key}" is reserved: it marks which cluster and Service own a resource`);
     else if (!tagText.test(key) || !tagText.test(value))
       fail(
         `tag "${key}=${value}" has a character ELBv2 refuses (allowed: letters, digits, spaces, _ . : / = + - @)`,

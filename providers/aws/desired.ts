@@ -4,14 +4,16 @@
  * call, so it is unit-tested as a table and the reconcilers only compare.
  */
 import { isIP } from 'node:net';
-import type { V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1Node, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { FieldError } from '../../contract/provider.js';
 import { quote } from '../../contract/quote.js';
 import {
+  annotation,
   defaultHealthCheckIntervalSeconds,
   parseAnnotations,
   type AwsServiceSettings,
   type HealthCheckProtocol,
+  type TlsSettings,
 } from './annotations.js';
 import { loadBalancerName, targetGroupName, type TargetProtocol } from './names.js';
 import { ownershipTags } from './tags.js';
@@ -39,8 +41,11 @@ export interface DesiredTargetGroup {
 
 export interface DesiredListener {
   readonly port: number;
+  /** The target group's protocol; a TLS listener forwards TCP. */
   readonly protocol: TargetProtocol;
   readonly targetGroupName: string;
+  /** Set for a TLS listener (ssl-cert and ssl-ports): the NLB terminates TLS. */
+  readonly tls?: { readonly certificateArn: string; readonly sslPolicy?: string };
 }
 
 export interface DesiredLoadBalancer {
@@ -59,7 +64,7 @@ const kubeProxyHealthPort = 10256;
 
 /** Every problem with the Service, annotations and spec alike, for `validateService`. */
 export function validate(service: Readonly<V1Service>, clusterName: string): FieldError[] {
-  const errors = [...parseAnnotations(service, clusterName).errors];
+  const errors = [...parseAnnotations(service).errors];
   const ports = service.spec?.ports ?? [];
   if (ports.length === 0)
     errors.push({ field: 'spec.ports', message: 'a load balancer needs at least one port' });
@@ -79,9 +84,30 @@ export function validate(service: Readonly<V1Service>, clusterName: string): Fie
       });
     }
   });
+  const tls = parseAnnotations(service).settings.tls;
+  if (tls && tls.ports !== '*') {
+    for (const entry of tls.ports) {
+      const matches = ports.filter((p) => String(p.port) === entry || p.name === entry);
+      if (matches.length === 0) {
+        errors.push({
+          field: `metadata.annotations[${annotation.sslPorts}]`,
+          message: `"${entry}" names no port of the Service`,
+        });
+      }
+    }
+  }
+  for (const p of ports) {
+    if (tls && tlsFor(tls, p) && (p.protocol ?? 'TCP') !== 'TCP') {
+      errors.push({
+        field: `metadata.annotations[${annotation.sslPorts}]`,
+        message: `port ${p.port} is ${p.protocol}: an NLB serves TLS over TCP only`,
+      });
+    }
+  }
   const sources = sourceRangesOf(service);
   sources.ranges.forEach((cidr, i) => {
-    if (!isCidr(cidr)) errors.push({ field: `${sources.field}[${i}]`, message: `${quote(cidr)} is not a CIDR` });
+    if (!isCidr(cidr))
+      errors.push({ field: `${sources.field}[${i}]`, message: `${quote(cidr)} is not a CIDR` });
   });
   return errors;
 }
@@ -96,7 +122,7 @@ export function desiredLoadBalancer(
   clusterName: string,
   service: Readonly<V1Service>,
 ): DesiredLoadBalancer {
-  const { settings } = parseAnnotations(service, clusterName);
+  const { settings } = parseAnnotations(service);
   const uid = service.metadata!.uid!;
   const byPort = new Map<number, { protocols: Set<string>; nodePort: number }>();
   for (const p of service.spec?.ports ?? []) {
@@ -111,7 +137,22 @@ export function desiredLoadBalancer(
     const protocol: TargetProtocol =
       protocols.size > 1 ? 'TCP_UDP' : protocols.has('UDP') ? 'UDP' : 'TCP';
     const name = targetGroupName(clusterName, uid, port, protocol, nodePort);
-    listeners.push({ port, protocol, targetGroupName: name });
+    const tls = settings.tls;
+    const secure =
+      tls && (service.spec?.ports ?? []).some((p) => p.port === port && tlsFor(tls, p));
+    listeners.push({
+      port,
+      protocol,
+      targetGroupName: name,
+      ...(secure
+        ? {
+            tls: {
+              certificateArn: tls.certificateArn,
+              ...(tls.sslPolicy ? { sslPolicy: tls.sslPolicy } : {}),
+            },
+          }
+        : {}),
+    });
     targetGroups.push({
       name,
       protocol,
@@ -129,6 +170,11 @@ export function desiredLoadBalancer(
     targetGroups,
     sourceRanges: ranges.length > 0 ? [...new Set(ranges.map(canonicalCidr))].sort() : openTo,
   };
+}
+
+/** Whether ssl-ports (by number or name, or `*`) covers this Service port. */
+function tlsFor(tls: TlsSettings, port: Readonly<V1ServicePort>): boolean {
+  return tls.ports === '*' || tls.ports.some((e) => e === String(port.port) || e === port.name);
 }
 
 /**

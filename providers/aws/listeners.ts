@@ -48,14 +48,22 @@ export async function reconcileListeners(
     const targetGroupArn = arnOf(want.targetGroupName);
     const DefaultActions = [{ Type: 'forward' as const, TargetGroupArn: targetGroupArn }];
     const have = byPort.get(want.port);
+    const Protocol = want.tls ? 'TLS' : want.protocol;
+    const tls = want.tls
+      ? {
+          Certificates: [{ CertificateArn: want.tls.certificateArn }],
+          ...(want.tls.sslPolicy ? { SslPolicy: want.tls.sslPolicy } : {}),
+        }
+      : {};
     if (!have) {
       try {
         await elb.send(
           new CreateListenerCommand({
             LoadBalancerArn: loadBalancerArn,
             Port: want.port,
-            Protocol: want.protocol,
+            Protocol,
             DefaultActions,
+            ...tls,
             Tags: toAwsTags(tags),
           }),
         );
@@ -63,13 +71,18 @@ export async function reconcileListeners(
         // Made by an attempt whose answer was lost; the next sync compares it like any other.
         if (!hasCloudCode(err, 'DuplicateListener')) throw err;
       }
-    } else if (have.Protocol !== want.protocol || forwardsTo(have) !== targetGroupArn) {
+    } else if (
+      have.Protocol !== Protocol ||
+      forwardsTo(have) !== targetGroupArn ||
+      tlsDiffers(have, want)
+    ) {
       await elb.send(
         new ModifyListenerCommand({
           ListenerArn: have.ListenerArn,
           Port: want.port,
-          Protocol: want.protocol,
+          Protocol,
           DefaultActions,
+          ...tls,
         }),
       );
     }
@@ -83,4 +96,11 @@ export async function reconcileListeners(
       if (!isNotFound(err)) throw err;
     }
   }
+}
+
+/** The certificate, or a security policy the Service names (unnamed, AWS's default stands). */
+function tlsDiffers(have: Listener, want: DesiredListener): boolean {
+  if (!want.tls) return false;
+  if (have.Certificates?.[0]?.CertificateArn !== want.tls.certificateArn) return true;
+  return want.tls.sslPolicy !== undefined && have.SslPolicy !== want.tls.sslPolicy;
 }

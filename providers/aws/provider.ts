@@ -17,6 +17,7 @@ import { validate } from './desired.js';
 import { loadBalancerName } from './names.js';
 import { ensureNlb, nlbStatus, updateNlbTargets, type AwsEnv } from './reconcile.js';
 import { deleteNlb, listOwned } from './teardown.js';
+import { UnsupportedAnnotationWarnings } from './unsupported.js';
 
 export class AwsProvider implements LoadBalancerProvider {
   readonly name = 'aws';
@@ -32,6 +33,7 @@ export class AwsProvider implements LoadBalancerProvider {
     ipMode: 'VIP',
   });
   readonly callBudgets = awsCallBudgets;
+  readonly #unsupported = new UnsupportedAnnotationWarnings();
 
   constructor(readonly env: AwsEnv) {}
 
@@ -58,6 +60,7 @@ export class AwsProvider implements LoadBalancerProvider {
     nodes: readonly Readonly<V1Node>[],
   ): Promise<LoadBalancerStatus> {
     this.#validOrThrow(service);
+    this.#unsupported.report(ctx, service);
     return whileSignal(ctx.signal, () => ensureNlb(this.#env(clusterName), ctx, service, nodes));
   }
 
@@ -79,6 +82,7 @@ export class AwsProvider implements LoadBalancerProvider {
     service: Readonly<V1Service>,
   ): Promise<void> {
     await whileSignal(ctx.signal, () => deleteNlb(this.#env(clusterName), ctx, service));
+    this.#unsupported.forget(service.metadata?.uid);
   }
 
   async listLoadBalancers(

@@ -17,7 +17,7 @@ export const serviceUidTag = 'kube-lbc.io/service-uid';
 export const retiringTag = 'kube-lbc.io/retiring-target-groups';
 
 export function clusterTag(clusterName: string): string {
-  return `kubernetes.io/cluster/${clusterName}`;
+  return `${clusterTagPrefix}${clusterName}`;
 }
 
 export function ownershipTags(
@@ -31,15 +31,20 @@ export function ownershipTags(
   };
 }
 
-/** Keys a user may not set through additional-resource-tags. */
-export function isReservedTagKey(clusterName: string, key: string): boolean {
+/**
+ * Keys a user may not set through additional-resource-tags: every key that says who owns a
+ * resource, for any cluster. A Service of one cluster tagged `kubernetes.io/cluster/<other>`
+ * would otherwise show up in the other cluster's listing of what it owns.
+ */
+export function isReservedTagKey(key: string): boolean {
   return (
-    key === clusterTag(clusterName) ||
-    key === serviceNameTag ||
-    key === serviceUidTag ||
-    key === retiringTag
+    key.startsWith(clusterTagPrefix) || key === serviceNameTag || key.startsWith(kubeLbcTagPrefix)
   );
 }
+
+const clusterTagPrefix = 'kubernetes.io/cluster/';
+/** serviceUidTag, retiringTag and any later tag of ours. */
+const kubeLbcTagPrefix = 'kube-lbc.io/';
 
 /** True when `tags` say the resource belongs to this cluster and Service UID. */
 export function ownedBy(

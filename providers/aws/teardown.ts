@@ -77,19 +77,24 @@ export async function deleteNlb(
 /**
  * Owned NLBs, plus security groups left behind by a delete that stopped after the NLB went:
  * each reported once per Service UID, so the garbage collector's delete finishes the job.
+ *
+ * Tags alone prove nothing: anyone who can tag can write this cluster's tag and a UID. A resource
+ * counts only if its name is also the one this cluster derives from that UID (a hash of cluster
+ * name and UID), so another cluster's NLB carrying a forged tag is never reported here.
  */
 export async function listOwned(env: AwsEnv, _ctx: CallContext): Promise<OwnedLoadBalancer[]> {
   const { elb, ec2 } = env.clients;
-  const arns: string[] = [];
+  const names = new Map<string, string>();
   let Marker: string | undefined;
   do {
     const page = await elb.send(new DescribeLoadBalancersCommand({ Marker, PageSize: 400 }));
     for (const lb of page.LoadBalancers ?? [])
-      if (lb.Type === 'network') arns.push(lb.LoadBalancerArn!);
+      if (lb.Type === 'network') names.set(lb.LoadBalancerArn!, lb.LoadBalancerName!);
     Marker = page.NextMarker;
   } while (Marker);
   const found = new Map<string, OwnedLoadBalancer>();
-  for (const tags of (await describeTags(elb, arns)).values()) add(found, env.clusterName, tags);
+  for (const [arn, tags] of await describeTags(elb, [...names.keys()]))
+    add(found, env.clusterName, tags, (uid) => names.get(arn) === nameFor(env, uid));
 
   let NextToken: string | undefined;
   do {
@@ -102,19 +107,26 @@ export async function listOwned(env: AwsEnv, _ctx: CallContext): Promise<OwnedLo
         NextToken,
       }),
     );
-    for (const g of page.SecurityGroups ?? []) add(found, env.clusterName, fromAwsTags(g.Tags));
+    for (const g of page.SecurityGroups ?? [])
+      add(found, env.clusterName, fromAwsTags(g.Tags), (uid) => g.GroupName === groupFor(env, uid));
     NextToken = page.NextToken;
   } while (NextToken);
   return [...found.values()];
 }
 
+const nameFor = (env: AwsEnv, uid: string) =>
+  loadBalancerName(env.clusterName, { metadata: { uid } });
+const groupFor = (env: AwsEnv, uid: string) =>
+  securityGroupName(env.clusterName, { metadata: { uid } });
+
 function add(
   found: Map<string, OwnedLoadBalancer>,
   clusterName: string,
   tags: Record<string, string>,
+  namedFor: (uid: string) => boolean,
 ): void {
   const uid = tags[serviceUidTag];
-  if (!uid || !ownedBy(tags, clusterName) || found.has(uid)) return;
+  if (!uid || !ownedBy(tags, clusterName) || found.has(uid) || !namedFor(uid)) return;
   const [namespace = '', name = ''] = (tags[serviceNameTag] ?? '/').split('/');
   found.set(uid, { serviceUID: uid, namespace, name });
 }

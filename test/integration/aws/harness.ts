@@ -151,10 +151,13 @@ export function useAwsHarness(): Harness {
   return h;
 }
 
-export async function newProvider(calls: CloudCallGate): Promise<LoadBalancerProvider> {
+export async function newProvider(
+  calls: CloudCallGate,
+  cluster = clusterName,
+): Promise<LoadBalancerProvider> {
   const provider = await createAwsProvider({
     config: {},
-    clusterName,
+    clusterName: cluster,
     logger: noopLogger,
     cloudCalls: calls,
     cluster: { services: () => [], nodes: () => [] },
@@ -190,7 +193,9 @@ export async function assertInventoryMatches(
     const w = wanted.find((x) => x.desired.name === lb.name)!;
     assert.deepEqual(
       lb.listeners,
-      w.desired.listeners.map((l) => `${l.port}/${l.protocol} -> ${l.targetGroupName}`).sort(),
+      w.desired.listeners
+        .map((l) => `${l.port}/${l.tls ? 'TLS' : l.protocol} -> ${l.targetGroupName}`)
+        .sort(),
       `listeners of ${lb.name}`,
     );
     assert.equal(lb.scheme, w.desired.settings.scheme);

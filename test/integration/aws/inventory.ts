@@ -24,6 +24,8 @@ export interface LoadBalancerInventory {
   tags: Record<string, string>;
   /** `80/TCP -> k8s-...` */
   listeners: string[];
+  /** TLS listeners: `443 <certificate ARN> <security policy>` */
+  tls: string[];
 }
 
 export interface TargetGroupInventory {
@@ -92,6 +94,10 @@ export async function readInventory(): Promise<Inventory> {
             (l) =>
               `${l.Port}/${l.Protocol} -> ${tgName.get(l.DefaultActions?.[0]?.TargetGroupArn ?? '') ?? '?'}`,
           )
+          .sort(),
+        tls: listeners
+          .filter((l) => l.Protocol === 'TLS')
+          .map((l) => `${l.Port} ${l.Certificates?.[0]?.CertificateArn} ${l.SslPolicy}`)
           .sort(),
       });
     }

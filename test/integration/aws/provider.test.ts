@@ -149,6 +149,27 @@ describe('aws provider against moto', function () {
     h.live.set(svc.metadata!.uid!, { service: svc, nodes: [second!, third!] });
   });
 
+  it('warns once, by Event and log, about aws-load-balancer-* annotations it does not serve, and again when they change', async () => {
+    const backend = 'service.beta.kubernetes.io/aws-load-balancer-backend-protocol';
+    const targetType = 'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type';
+    const svc = newService(
+      'web',
+      tweakAnnotations({ [backend]: 'tcp', [annotation.crossZone]: 'true', other: 'x' }),
+    );
+    const warnings = () => h.events.filter((e) => e.reason === 'UnsupportedAnnotation');
+    await h.ensureReady(svc, h.nodes());
+    await h.ensureReady(svc, h.nodes());
+    assert.deepEqual(
+      warnings().map((e) => [e.type, e.message]),
+      [['Warning', `kube-lbc's aws provider does not serve ${backend}: it has no effect`]],
+    );
+    svc.metadata!.annotations![targetType] = 'ip';
+    await h.ensureReady(svc, h.nodes());
+    await h.ensureReady(svc, h.nodes());
+    assert.equal(warnings().length, 2);
+    assert.ok(warnings()[1]!.message.includes(`${backend}, ${targetType}: they have no effect`));
+  });
+
   it('skips a node without an AWS providerID and records a Warning naming it', async () => {
     const svc = newService('web');
     const nodes = [...h.nodes(2), newNode('bare-9', tweakProviderID(undefined))];
@@ -319,6 +340,38 @@ describe('aws provider against moto', function () {
     const inv = await readInventory();
     assert.equal(inv.loadBalancers[0]!.ipAddressType, 'dualstack');
     assert.deepEqual(frontend(inv).ingress, ['tcp/80 from 0.0.0.0/0', 'tcp/80 from ::/0']);
+  });
+
+  it('terminates TLS on the ssl-ports with ssl-cert and the negotiation policy, forwarding TCP', async () => {
+    const cert = 'arn:aws:iam::123456789012:server-certificate/web';
+    const svc = newService(
+      'web',
+      tweakAddPorts({ name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 }),
+      tweakAnnotations({
+        [annotation.sslCert]: cert,
+        [annotation.sslPorts]: 'https',
+        [annotation.sslPolicy]: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      }),
+    );
+    await h.ensureReady(svc, h.nodes());
+    const inv = await readInventory();
+    assert.deepEqual(inv.loadBalancers[0]!.tls, [
+      `443 ${cert} ELBSecurityPolicy-TLS13-1-2-2021-06`,
+    ]);
+    assert.deepEqual(
+      inv.targetGroups.map((tg) => tg.protocol),
+      ['TCP', 'TCP'],
+    );
+    h.calls.clear();
+    await h.ensureReady(svc, h.nodes());
+    assert.deepEqual(h.calls.writes(), [], 'a no-op resync writes nothing');
+
+    const wrong = structuredClone(svc);
+    wrong.metadata!.annotations![annotation.sslPorts] = '8443';
+    assert.deepEqual(
+      h.provider.validateService(wrong).map((e) => [e.field, e.message]),
+      [[`metadata.annotations[${annotation.sslPorts}]`, '"8443" names no port of the Service']],
+    );
   });
 
   it('rejects bad annotations, naming each one, without a single AWS call', async () => {

@@ -107,7 +107,7 @@ describe('RBAC covers exactly what the code calls', function () {
     await led;
 
     // A Service's whole life: create (finalizer, status, events), a failing sync twice (a
-    // repeated Event is a patch), a port change, a node joining, deletion.
+    // repeated Event is a patch), a port change, a node joining, deletion; then a GC pass.
     cloud.failNext(
       'CreateLoadBalancer',
       new CloudError('boom', {
@@ -144,6 +144,20 @@ describe('RBAC covers exactly what the code calls', function () {
     await core.deleteNamespacedService({ name: 'web', namespace: 'default' });
     mine.push({ verb: 'delete', resource: 'services', namespace: 'default', name: 'web' });
     await cluster.until(() => !cluster!.cached('default', 'web'), 'the Service gone');
+
+    // An orphan (its Service deleted while kube-lbc was down): the collector reads the Service
+    // from the API server before it deletes, since the cache alone may be behind.
+    await cloud.createLoadBalancer(
+      {
+        name: 'orphan',
+        tags: { cluster: 'test', serviceUID: 'gone', namespace: 'default', serviceName: 'web' },
+        nodes: [],
+        ports: [],
+        sourceRanges: [],
+      },
+      'default/web',
+    );
+    assert.equal(await cluster.controller.collectGarbage(), 1);
 
     await elector.release();
     await cluster.recorder.flush();

@@ -14,6 +14,8 @@ const live = (uid: string, type = 'LoadBalancer'): V1Service => ({
   spec: { type },
 });
 const noHandOff = () => assert.fail('nothing to hand off');
+/** The API server holds none of the Services the cache does not. */
+const notFound = async () => undefined;
 
 /** A provider that owns `lbs` and fails to delete the ones named in `stuck`. */
 function provider(lbs: OwnedLoadBalancer[], stuck: Set<string>) {
@@ -40,6 +42,7 @@ describe('collectGarbage', () => {
       provider: p,
       clusterName: 'test',
       services: () => [live('b')],
+      getService: notFound,
       logger: noopLogger,
       signal: new AbortController().signal,
       handOff: noHandOff,
@@ -57,6 +60,7 @@ describe('collectGarbage', () => {
       provider: p,
       clusterName: 'test',
       services: () => [],
+      getService: notFound,
       logger: noopLogger,
       signal: new AbortController().signal,
       handOff: noHandOff,
@@ -80,6 +84,7 @@ describe('collectGarbage', () => {
       provider: p,
       clusterName: 'test',
       services: () => [live('a', 'ClusterIP'), live('b'), terminating, held],
+      getService: notFound,
       logger: noopLogger,
       signal: new AbortController().signal,
       handOff: (svc) => handedOff.push(svc.metadata!.uid!),
@@ -89,5 +94,29 @@ describe('collectGarbage', () => {
     // Terminating without our finalizer, it is gone soon: the next pass deletes it as an orphan.
     // With our finalizer, only its sync can let it go.
     assert.deepEqual(handedOff, ['a', 'd']);
+  });
+
+  it('keeps a load balancer whose Service the cache has not seen but the API server has', async () => {
+    // Tagged a, b, c by name; the cache is empty (behind, or relisting).
+    const { provider: p, deleted } = provider([owned('a'), owned('b'), owned('c')], new Set());
+    const reads: string[] = [];
+    const n = await collectGarbage({
+      provider: p,
+      clusterName: 'test',
+      services: () => [],
+      getService: async (namespace, name) => {
+        reads.push(`${namespace}/${name}`);
+        if (name === 'svc-a') return live('a');
+        if (name === 'svc-b') return live('b-recreated');
+        throw new Error('connection refused');
+      },
+      logger: noopLogger,
+      signal: new AbortController().signal,
+      handOff: noHandOff,
+    });
+    assert.deepEqual(reads, ['default/svc-a', 'default/svc-b', 'default/svc-c']);
+    // a still exists; b's name now belongs to a new Service, so b's UID is gone; c is unproven.
+    assert.deepEqual(deleted, ['b']);
+    assert.equal(n, 1);
   });
 });

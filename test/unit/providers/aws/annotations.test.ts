@@ -4,11 +4,11 @@ import { newService, tweakAnnotations } from '../../../fixtures/builders.js';
 
 const cluster = 'prod';
 const parse = (a: Record<string, string>) =>
-  parseAnnotations(newService('web', tweakAnnotations(a)), cluster);
+  parseAnnotations(newService('web', tweakAnnotations(a)));
 
 describe('aws annotations', () => {
   it('defaults to an internet-facing IPv4 NLB without cross-zone and no overrides', () => {
-    const { settings, errors } = parseAnnotations(newService('web'), cluster);
+    const { settings, errors } = parseAnnotations(newService('web'));
     assert.deepEqual(errors, []);
     assert.deepEqual(settings, {
       scheme: 'internet-facing',
@@ -122,6 +122,53 @@ describe('aws annotations', () => {
       desc: 'a reserved tag key',
       in: { [annotation.additionalTags]: 'kube-lbc.io/service-uid=x' },
       field: annotation.additionalTags,
+    },
+    {
+      // Another cluster's GC would list the NLB as its own.
+      desc: "another cluster's ownership tag",
+      in: { [annotation.additionalTags]: 'team=a,kubernetes.io/cluster/other=owned' },
+      field: annotation.additionalTags,
+    },
+    {
+      desc: "this cluster's ownership tag",
+      in: { [annotation.additionalTags]: `kubernetes.io/cluster/${cluster}=shared` },
+      field: annotation.additionalTags,
+    },
+    {
+      desc: 'the service-name tag',
+      in: { [annotation.additionalTags]: 'kubernetes.io/service-name=kube-system/dns' },
+      field: annotation.additionalTags,
+    },
+    {
+      desc: 'any kube-lbc.io/ tag key',
+      in: { [annotation.additionalTags]: 'kube-lbc.io/anything=1' },
+      field: annotation.additionalTags,
+    },
+    {
+      desc: 'an ssl-cert that is not a certificate ARN',
+      in: { [annotation.sslCert]: 'my-cert' },
+      field: annotation.sslCert,
+    },
+    {
+      desc: 'ssl-ports without ssl-cert',
+      in: { [annotation.sslPorts]: '443' },
+      field: annotation.sslPorts,
+    },
+    {
+      desc: 'an ssl-ports entry that is no port number or name',
+      in: {
+        [annotation.sslCert]: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123',
+        [annotation.sslPorts]: '443, HTTPS!',
+      },
+      field: annotation.sslPorts,
+    },
+    {
+      desc: 'a negotiation policy with a space',
+      in: {
+        [annotation.sslCert]: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123',
+        [annotation.sslPolicy]: 'TLS 1.2',
+      },
+      field: annotation.sslPolicy,
     },
     {
       desc: 'an aws: tag key',

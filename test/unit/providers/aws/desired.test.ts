@@ -143,6 +143,43 @@ describe('aws desired state', () => {
     );
   });
 
+  it('makes TLS listeners of the ssl-ports only, by number or name, forwarding to TCP groups', () => {
+    const cert = 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123';
+    const svc = newService(
+      'web',
+      tweakPorts(
+        { name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 },
+        { name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 },
+        { name: 'alt', port: 8443, protocol: 'TCP', nodePort: 30843 },
+      ),
+      tweakAnnotations({ [annotation.sslCert]: cert, [annotation.sslPorts]: 'https,8443' }),
+    );
+    assert.deepEqual(validate(svc, cluster), []);
+    const d = desiredLoadBalancer(cluster, svc);
+    assert.deepEqual(
+      d.listeners.map((l) => [l.port, l.protocol, l.tls]),
+      [
+        [80, 'TCP', undefined],
+        [443, 'TCP', { certificateArn: cert }],
+        [8443, 'TCP', { certificateArn: cert }],
+      ],
+    );
+  });
+
+  it('refuses TLS on a UDP port, naming ssl-ports', () => {
+    const svc = newService(
+      'dns',
+      tweakPorts({ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }),
+      tweakAnnotations({
+        [annotation.sslCert]: 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123',
+      }),
+    );
+    assert.deepEqual(
+      validate(svc, cluster).map((e) => e.field),
+      [`metadata.annotations[${annotation.sslPorts}]`],
+    );
+  });
+
   it('recognises CIDRs of both families', () => {
     assert.deepEqual(
       ['10.0.0.0/8', '::/0', '2001:db8::/129', '10.0.0.0', '1.2.3.4/32'].map(isCidr),

@@ -1,0 +1,186 @@
+/**
+ * deploy/aws/iam-policy.json is derived from what the code does, as the RBAC test derives the
+ * Kubernetes role: the provider runs against moto through every flow (create, no-op, changes of
+ * every kind, node churn, out-of-band deletion, scheme replacement, garbage-collection listing,
+ * delete), every SDK command that reaches the gate is recorded, and the policy must grant exactly
+ * the IAM actions those commands need: nothing missing, nothing unused. A command the source can
+ * send that no flow reached fails the test too, so a new call cannot slip past it untested.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { DeleteSecurityGroupCommand, EC2Client } from '@aws-sdk/client-ec2';
+import type { V1Service } from '@kubernetes/client-node';
+import { annotation } from '../../../providers/aws/annotations.js';
+import { revokeNodeAccess } from '../../../providers/aws/node-access.js';
+import { clusterTag } from '../../../providers/aws/tags.js';
+import { newService, tweakAddPorts, tweakSourceRanges } from '../../fixtures/builders.js';
+import { readInventory } from './inventory.js';
+import { clusterName, newProvider, RecordingCalls, useAwsHarness } from './harness.js';
+
+const iamService = { ec2: 'ec2', elb: 'elasticloadbalancing' } as const;
+
+/** Records every command as the IAM action it needs, failed calls included (they were tried). */
+class ActionRecorder extends RecordingCalls {
+  readonly actions = new Set<string>();
+  override call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    this.actions.add(`${budget.startsWith('ec2') ? 'ec2' : 'elasticloadbalancing'}:${operation}`);
+    return super.call(budget, operation, fn);
+  }
+}
+
+/**
+ * Actions a command needs beside its own. Tags given on create are authorised separately:
+ * ec2:CreateTags for TagSpecifications, elasticloadbalancing:AddTags for an ELBv2 create's Tags
+ * (every create here passes tags).
+ */
+const implied: Record<string, string[]> = {
+  'ec2:CreateSecurityGroup': ['ec2:CreateTags'],
+  'elasticloadbalancing:CreateLoadBalancer': ['elasticloadbalancing:AddTags'],
+  'elasticloadbalancing:CreateTargetGroup': ['elasticloadbalancing:AddTags'],
+  'elasticloadbalancing:CreateListener': ['elasticloadbalancing:AddTags'],
+};
+
+interface Statement {
+  Sid: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+async function policy(): Promise<Statement[]> {
+  const text = await readFile('deploy/aws/iam-policy.json', 'utf8');
+  return JSON.parse(text.replaceAll('CLUSTER_NAME', clusterName)).Statement;
+}
+
+/** Every `XxxCommand` the provider's source imports from the two SDK clients, as IAM actions. */
+async function commandsInSource(): Promise<Set<string>> {
+  const out = new Set<string>();
+  const dir = 'providers/aws';
+  for (const file of await readdir(dir)) {
+    if (!file.endsWith('.ts')) continue;
+    const text = await readFile(`${dir}/${file}`, 'utf8');
+    for (const m of text.matchAll(/import\s*{([^}]*)}\s*from\s*'@aws-sdk\/client-([a-z0-9-]+)'/g)) {
+      const service = m[2] === 'ec2' ? iamService.ec2 : iamService.elb;
+      for (const name of m[1]!.matchAll(/\b(\w+)Command\b/g)) out.add(`${service}:${name[1]}`);
+    }
+  }
+  return out;
+}
+
+describe('the IAM policy grants exactly what the aws provider calls', function () {
+  this.timeout(120_000);
+  const h = useAwsHarness();
+  let recorder: ActionRecorder;
+
+  beforeEach(async () => {
+    await h.provider.close?.();
+    recorder = new ActionRecorder();
+    h.calls = recorder;
+    h.provider = await newProvider(recorder);
+  });
+
+  it('records every SDK command over a Service life and its changes, and the policy matches them', async () => {
+    const svc = newService(
+      'web',
+      tweakAddPorts({ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }),
+      tweakSourceRanges('10.0.0.0/8'),
+    );
+    await h.ensureReady(svc, h.nodes());
+    await h.ensureReady(svc, h.nodes());
+
+    const changed: V1Service = structuredClone(svc);
+    changed.metadata!.annotations = {
+      [annotation.crossZone]: 'true',
+      [annotation.additionalTags]: 'team=edge',
+      [annotation.hcInterval]: '10',
+      [annotation.ipAddressType]: 'dualstack',
+      [annotation.subnets]: 'internal-elb-us-east-1a,internal-elb-us-east-1b',
+      [annotation.sslCert]: 'arn:aws:iam::123456789012:server-certificate/web',
+      [annotation.sslPorts]: 'https',
+    };
+    changed.spec!.loadBalancerSourceRanges = ['192.168.0.0/16'];
+    changed.spec!.ports![0]!.nodePort = 30099;
+    changed.spec!.ports!.push({ name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 });
+    await h.ensureReady(changed, h.nodes());
+    const fewer = structuredClone(changed);
+    fewer.spec!.ports!.pop();
+    delete fewer.metadata!.annotations![annotation.sslCert];
+    delete fewer.metadata!.annotations![annotation.sslPorts];
+    await h.ensureReady(fewer, h.nodes());
+
+    await h.provider.updateLoadBalancerHosts(h.ctx, clusterName, fewer, h.nodes(1));
+    await h.provider.updateLoadBalancerHosts(h.ctx, clusterName, fewer, h.nodes());
+
+    // Its security group deleted out of band (after the node group's rules naming it, which
+    // AWS requires and moto does not): made again and handed to the NLB.
+    const ec2 = new EC2Client({});
+    try {
+      const [groupId] = (await readInventory()).loadBalancers[0]!.securityGroups;
+      await revokeNodeAccess(ec2, groupId!);
+      await ec2.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
+    } finally {
+      ec2.destroy();
+    }
+    await h.ensureReady(fewer, h.nodes());
+
+    const internal = structuredClone(fewer);
+    delete internal.metadata!.annotations![annotation.subnets];
+    internal.metadata!.annotations![annotation.scheme] = 'internal';
+    await h.ensureReady(internal, h.nodes());
+
+    assert.equal((await h.provider.listLoadBalancers!(h.ctx, clusterName)).length, 1);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, internal);
+        break;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+    h.live.clear();
+
+    const inSource = await commandsInSource();
+    assert.deepEqual(
+      [...inSource].filter((a) => !recorder.actions.has(a)).sort(),
+      [],
+      'commands in providers/aws that no flow here sent: add a flow that reaches them',
+    );
+    const needed = new Set([...recorder.actions].flatMap((a) => [a, ...(implied[a] ?? [])]));
+    const statements = await policy();
+    const granted = new Set(
+      statements.filter((s) => s.Effect === 'Allow').flatMap((s) => s.Action),
+    );
+    assert.deepEqual(
+      [...needed].filter((a) => !granted.has(a)).sort(),
+      [],
+      'called but not granted',
+    );
+    assert.deepEqual(
+      [...granted].filter((a) => !needed.has(a)).sort(),
+      [],
+      'granted but never called',
+    );
+  });
+
+  it('has no wildcard action, and conditions every write on the cluster tag', async () => {
+    const tag = clusterTag(clusterName);
+    for (const s of await policy()) {
+      assert.equal(s.Effect, 'Allow', s.Sid);
+      for (const action of s.Action) assert.doesNotMatch(action, /\*/, `${s.Sid}: ${action}`);
+      const reads = s.Action.every((a) => /:Describe/.test(a));
+      const conditionKeys = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));
+      if (reads) continue;
+      if (s.Resource === 'arn:*:ec2:*:*:vpc/*') {
+        // CreateSecurityGroup also authorises against the VPC, which carries no request tags;
+        // the group itself is conditioned in its own statement.
+        assert.deepEqual(s.Action, ['ec2:CreateSecurityGroup'], s.Sid);
+        continue;
+      }
+      assert.ok(
+        conditionKeys.some((k) => k === `aws:RequestTag/${tag}` || k === `aws:ResourceTag/${tag}`),
+        `${s.Sid} grants writes without a condition on ${tag}`,
+      );
+    }
+  });
+});
