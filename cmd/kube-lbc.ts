@@ -92,7 +92,7 @@ program
   .description("the local provider's edge agent: serve the pool's addresses on this node")
   .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)')
   .option('--cloud-config <path>', "the local provider's configuration (the controller's file)")
-  .option('--health-probe-bind-address <addr>', 'where /healthz and /readyz are served (0 disables)', ':8081')
+  .option('--health-probe-bind-address <addr>', 'where /healthz and /readyz are served (0 disables)', '127.0.0.1:8081')
   .option('--log-level <level>', 'debug, info, warn or error', 'info')
   .option('--log-format <format>', 'json or text', 'json')
   .action(async (opts: { kubeconfig?: string; cloudConfig?: string; healthProbeBindAddress: string; logLevel: string; logFormat: string }) => {

@@ -29,6 +29,8 @@ describe('configuration', () => {
     assert.deepEqual(c.loadBalancerClasses, []);
     assert.equal(c.nodeSyncPeriodMs, 100_000);
     assert.deepEqual(c.nodePortRange, { min: 30000, max: 32767 });
+    // Loopback: never every interface, where a local load-balancer address would reach them.
+    assert.deepEqual([c.metricsBindAddress, c.healthProbeBindAddress], ['127.0.0.1:8080', '127.0.0.1:8081']);
     assert.deepEqual(
       [c.leaderElection.enabled, c.leaderElection.leaseDurationMs, c.leaderElection.renewDeadlineMs, c.leaderElection.retryPeriodMs],
       [true, 15_000, 10_000, 2_000],
