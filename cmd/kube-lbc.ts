@@ -51,10 +51,11 @@ const program = new Command('kube-lbc')
 
 // Each command loads its application on demand: `--help` and `run` never load the API emulator,
 // and no provider is loaded before the flags are read.
-addControllerFlags(program.command('run').description('run the service controller against a cluster')).action(async (_opts: unknown, cmd: Command) => {
+// Unknown options are collected, not fatal, so they are reported with every other bad input.
+addControllerFlags(program.command('run').description('run the service controller against a cluster').allowUnknownOption().allowExcessArguments()).action(async (_opts: unknown, cmd: Command) => {
   try {
     const { runControllerManager } = await import('../app/run.js');
-    await runControllerManager(flagValues(cmd), version);
+    await runControllerManager(flagValues(cmd), version, cmd.args);
   } catch (err) {
     fail(err);
   }

@@ -32,6 +32,30 @@ const builtins: Readonly<Record<string, FactoryLoader>> = {
 
 const registered = new Map<string, ProviderFactory>();
 
+/** The built-ins' cloud-config parsers, loaded alone: no SDK is loaded to check a file. */
+const builtinConfigs: Readonly<Record<string, () => Promise<(raw: Readonly<Record<string, unknown>>) => unknown>>> = {
+  fake: async () => (await import('./fake/config.js')).parseFakeConfig,
+  local: async () => (await import('./local/config.js')).parseLocalConfig,
+  aws: async () => (await import('./aws/config.js')).parseAwsConfig,
+};
+
+/**
+ * A built-in provider's objection to `raw` (its first bad key), checked without starting the
+ * provider, so it can be reported with the flags before anything binds; undefined when the
+ * provider is a plugin (its factory checks its own file) or the file is fine.
+ */
+export async function checkBuiltinConfig(name: string, raw: Readonly<Record<string, unknown>>): Promise<string | undefined> {
+  const load = registered.has(name) ? undefined : builtinConfigs[name];
+  if (!load) return undefined;
+  try {
+    (await load())(raw);
+    return undefined;
+  } catch (err) {
+    if (err instanceof Error && err.name === ProviderConfigError.name) return err.message;
+    throw err;
+  }
+}
+
 /** Registers a provider under `name`; a second registration of a name is refused. */
 export function registerProvider(name: string, factory: ProviderFactory): void {
   if (registered.has(name) || name in builtins) {
