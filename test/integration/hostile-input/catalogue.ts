@@ -26,23 +26,41 @@ export interface ServiceRow {
 export async function runServiceRow(c: TestCluster, name: string, row: ServiceRow): Promise<void> {
   const bad = newPostedService(name, ...row.tweaks);
   const good = newPostedService(`${name}-twin`);
-  await Promise.all([bad, good].map((body) => c.core.createNamespacedService({ namespace: 'default', body })));
+  await Promise.all(
+    [bad, good].map((body) => c.core.createNamespacedService({ namespace: 'default', body })),
+  );
   const condition = await c.until(() => {
     const found = findReadyCondition(c.cached('default', name) ?? {});
     return found?.reason === row.reason && found;
   }, `${name} to be ${row.reason}`);
   assert.match(condition.message ?? '', row.message);
   // Bounded, one line: a value someone wrote is never echoed whole, nor forges a line.
-  assert.ok((condition.message ?? '').length <= MESSAGE_LIMIT + 40, `condition of ${condition.message?.length} characters`);
+  assert.ok(
+    (condition.message ?? '').length <= MESSAGE_LIMIT + 40,
+    `condition of ${condition.message?.length} characters`,
+  );
   assert.ok(!/[\n\r]/.test(condition.message ?? ''), 'a raw line break in the condition');
   await c.until(() => {
     const twin = c.cached('default', `${name}-twin`);
-    return twin && findReadyCondition(twin)?.reason === 'Ready' && (twin.status?.loadBalancer?.ingress?.length ?? 0) > 0;
+    return (
+      twin &&
+      findReadyCondition(twin)?.reason === 'Ready' &&
+      (twin.status?.loadBalancer?.ingress?.length ?? 0) > 0
+    );
   }, `${name}-twin to converge`);
   const warnings = (await eventsOf(c, name)).filter((e) => e.type === 'Warning');
-  const warning = warnings.find((e) => e.reason === (row.event ?? 'SyncLoadBalancerFailed') && row.message.test(e.message ?? ''));
-  assert.ok(warning, `no ${row.event ?? 'SyncLoadBalancerFailed'} Warning matching ${row.message}: ${JSON.stringify(warnings.map((e) => [e.reason, e.message?.slice(0, 200)]))}`);
-  assert.ok((warning.message ?? '').length <= MESSAGE_LIMIT + 40, `Event of ${warning.message?.length} characters`);
+  const warning = warnings.find(
+    (e) =>
+      e.reason === (row.event ?? 'SyncLoadBalancerFailed') && row.message.test(e.message ?? ''),
+  );
+  assert.ok(
+    warning,
+    `no ${row.event ?? 'SyncLoadBalancerFailed'} Warning matching ${row.message}: ${JSON.stringify(warnings.map((e) => [e.reason, e.message?.slice(0, 200)]))}`,
+  );
+  assert.ok(
+    (warning.message ?? '').length <= MESSAGE_LIMIT + 40,
+    `Event of ${warning.message?.length} characters`,
+  );
 }
 
 /** The Events on `name`, once the syncs that could still record one have finished. */

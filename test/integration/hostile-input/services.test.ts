@@ -25,58 +25,264 @@ const spec =
 const sctp = tweakAddPorts({ name: 'sctp', port: 9, protocol: 'SCTP' });
 
 export const localRows: ServiceRow[] = [
-  { kind: 'an unknown scheduler', tweaks: [annotate({ 'kube-lbc.io/scheduler': 'fastest' })], reason: 'Invalid', message: /annotations\[kube-lbc\.io\/scheduler\]: "fastest" is not one of rr/ },
-  { kind: 'a 200 KB scheduler value', tweaks: [annotate({ 'kube-lbc.io/scheduler': HUGE })], reason: 'Invalid', message: /scheduler\]: "x+\.\.\.\(\d+ more characters\)"/ },
-  { kind: 'a scheduler value with a line break', tweaks: [annotate({ 'kube-lbc.io/scheduler': FORGED })], reason: 'Invalid', message: /"rr\\nINFO {2}ensured/ },
-  { kind: 'an empty load-balancer-ip annotation', tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': '' })], reason: 'Invalid', message: /annotations\[kube-lbc\.io\/load-balancer-ip\]: "" is not an IPv4 address/ },
-  { kind: 'a load-balancer-ip annotation that is no IP', tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': 'ten.0.0.1' })], reason: 'Invalid', message: /load-balancer-ip\]: "ten\.0\.0\.1" is not an IPv4 address/ },
-  { kind: 'spec.loadBalancerIP outside the pool', tweaks: [spec((s) => (s.loadBalancerIP = '127.250.0.9'))], reason: 'Invalid', message: /spec\.loadBalancerIP: "127\.250\.0\.9" is not in the address pool/ },
-  { kind: "the pool CIDR's network address", tweaks: [spec((s) => (s.loadBalancerIP = '127.244.0.0'))], reason: 'Invalid', message: /spec\.loadBalancerIP: "127\.244\.0\.0" is not in the address pool/ },
-  { kind: "the pool CIDR's broadcast address", tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': '127.244.0.255' })], reason: 'Invalid', message: /load-balancer-ip\]: "127\.244\.0\.255" is not in the address pool/ },
-  { kind: 'an IPv6 requested address', tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': '2001:db8::1' })], reason: 'Invalid', message: /"2001:db8::1" is not an IPv4 address/ },
-  { kind: 'an SCTP port', tweaks: [sctp], reason: 'Invalid', message: /spec\.ports\[1\]\.protocol: protocol SCTP is not supported/ },
-  { kind: 'a 200 KB load-balancer-ip annotation', tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': HUGE })], reason: 'Invalid', message: /load-balancer-ip\]: "x+\.\.\.\(\d+ more characters\)" is not an IPv4 address/ },
-  { kind: 'a load-balancer-ip annotation with a control character', tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': '127.244.0.9\u001b[2J' })], reason: 'Invalid', message: /"127\.244\.0\.9\\u001b\[2J" is not an IPv4 address/ },
-  { kind: 'a scheduler contradicting ClientIP affinity', tweaks: [annotate({ 'kube-lbc.io/scheduler': 'lc' }), spec((s) => (s.sessionAffinity = 'ClientIP'))], reason: 'Invalid', message: /"lc" conflicts with sessionAffinity ClientIP/ },
+  {
+    kind: 'an unknown scheduler',
+    tweaks: [annotate({ 'kube-lbc.io/scheduler': 'fastest' })],
+    reason: 'Invalid',
+    message: /annotations\[kube-lbc\.io\/scheduler\]: "fastest" is not one of rr/,
+  },
+  {
+    kind: 'a 200 KB scheduler value',
+    tweaks: [annotate({ 'kube-lbc.io/scheduler': HUGE })],
+    reason: 'Invalid',
+    message: /scheduler\]: "x+\.\.\.\(\d+ more characters\)"/,
+  },
+  {
+    kind: 'a scheduler value with a line break',
+    tweaks: [annotate({ 'kube-lbc.io/scheduler': FORGED })],
+    reason: 'Invalid',
+    message: /"rr\\nINFO {2}ensured/,
+  },
+  {
+    kind: 'an empty load-balancer-ip annotation',
+    tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': '' })],
+    reason: 'Invalid',
+    message: /annotations\[kube-lbc\.io\/load-balancer-ip\]: "" is not an IPv4 address/,
+  },
+  {
+    kind: 'a load-balancer-ip annotation that is no IP',
+    tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': 'ten.0.0.1' })],
+    reason: 'Invalid',
+    message: /load-balancer-ip\]: "ten\.0\.0\.1" is not an IPv4 address/,
+  },
+  {
+    kind: 'spec.loadBalancerIP outside the pool',
+    tweaks: [spec((s) => (s.loadBalancerIP = '127.250.0.9'))],
+    reason: 'Invalid',
+    message: /spec\.loadBalancerIP: "127\.250\.0\.9" is not in the address pool/,
+  },
+  {
+    kind: "the pool CIDR's network address",
+    tweaks: [spec((s) => (s.loadBalancerIP = '127.244.0.0'))],
+    reason: 'Invalid',
+    message: /spec\.loadBalancerIP: "127\.244\.0\.0" is not in the address pool/,
+  },
+  {
+    kind: "the pool CIDR's broadcast address",
+    tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': '127.244.0.255' })],
+    reason: 'Invalid',
+    message: /load-balancer-ip\]: "127\.244\.0\.255" is not in the address pool/,
+  },
+  {
+    kind: 'an IPv6 requested address',
+    tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': '2001:db8::1' })],
+    reason: 'Invalid',
+    message: /"2001:db8::1" is not an IPv4 address/,
+  },
+  {
+    kind: 'an SCTP port',
+    tweaks: [sctp],
+    reason: 'Invalid',
+    message: /spec\.ports\[1\]\.protocol: protocol SCTP is not supported/,
+  },
+  {
+    kind: 'a 200 KB load-balancer-ip annotation',
+    tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': HUGE })],
+    reason: 'Invalid',
+    message: /load-balancer-ip\]: "x+\.\.\.\(\d+ more characters\)" is not an IPv4 address/,
+  },
+  {
+    kind: 'a load-balancer-ip annotation with a control character',
+    tweaks: [annotate({ 'kube-lbc.io/load-balancer-ip': '127.244.0.9\u001b[2J' })],
+    reason: 'Invalid',
+    message: /"127\.244\.0\.9\\u001b\[2J" is not an IPv4 address/,
+  },
+  {
+    kind: 'a scheduler contradicting ClientIP affinity',
+    tweaks: [
+      annotate({ 'kube-lbc.io/scheduler': 'lc' }),
+      spec((s) => (s.sessionAffinity = 'ClientIP')),
+    ],
+    reason: 'Invalid',
+    message: /"lc" conflicts with sessionAffinity ClientIP/,
+  },
 ];
 
-const aws = (suffix: string, value: string) => annotate({ [`service.beta.kubernetes.io/aws-load-balancer-${suffix}`]: value });
+const aws = (suffix: string, value: string) =>
+  annotate({ [`service.beta.kubernetes.io/aws-load-balancer-${suffix}`]: value });
 
 export const awsRows: ServiceRow[] = [
-  { kind: 'a load-balancer type other than nlb', tweaks: [aws('type', 'alb')], reason: 'Invalid', message: /aws-load-balancer-type\]: "alb" is not supported/ },
-  { kind: 'an internal flag that is no boolean', tweaks: [aws('internal', 'maybe')], reason: 'Invalid', message: /aws-load-balancer-internal\]: "maybe" is not "true" or "false"/ },
-  { kind: 'an unknown scheme', tweaks: [aws('scheme', 'public')], reason: 'Invalid', message: /aws-load-balancer-scheme\]: "public" is not "internal" or "internet-facing"/ },
-  { kind: 'a scheme contradicting the internal flag', tweaks: [aws('scheme', 'internal'), aws('internal', 'false')], reason: 'Invalid', message: /"internal" contradicts/ },
-  { kind: 'a subnet list with an empty entry', tweaks: [aws('subnets', 'subnet-1,,subnet-2')], reason: 'Invalid', message: /aws-load-balancer-subnets\]: "subnet-1,,subnet-2" has an empty entry/ },
-  { kind: 'a cross-zone flag that is no boolean', tweaks: [aws('cross-zone-load-balancing-enabled', 'yes')], reason: 'Invalid', message: /cross-zone-load-balancing-enabled\]: "yes" is not "true" or "false"/ },
-  { kind: 'an unknown IP address type', tweaks: [aws('ip-address-type', 'ipv5')], reason: 'Invalid', message: /"ipv5" is not "ipv4" or "dualstack"/ },
-  { kind: 'a health-check protocol NLBs lack', tweaks: [aws('healthcheck-protocol', 'UDP')], reason: 'Invalid', message: /healthcheck-protocol\]: "UDP" is not TCP, HTTP or HTTPS/ },
-  { kind: 'a health-check port out of range', tweaks: [aws('healthcheck-port', '70000')], reason: 'Invalid', message: /healthcheck-port\]: "70000" is not "traffic-port" or a port/ },
-  { kind: 'a relative health-check path', tweaks: [aws('healthcheck-protocol', 'HTTP'), aws('healthcheck-path', 'healthz')], reason: 'Invalid', message: /healthcheck-path\]: "healthz" is not an absolute URL path/ },
-  { kind: 'a health-check interval that is no number', tweaks: [aws('healthcheck-interval', '1e9')], reason: 'Invalid', message: /healthcheck-interval\]: "1e9" is not a whole number/ },
-  { kind: 'a tag with no key', tweaks: [aws('additional-resource-tags', '=v')], reason: 'Invalid', message: /additional-resource-tags\]: .*has no tag key/ },
-  { kind: 'a tag in the reserved aws: namespace', tweaks: [aws('additional-resource-tags', 'aws:owner=me')], reason: 'Invalid', message: /reserved "aws:" prefix/ },
-  { kind: 'a 200 KB subnet list', tweaks: [aws('subnets', `${HUGE},`)], reason: 'Invalid', message: /aws-load-balancer-subnets\]: "x+\.\.\.\(\d+ more characters\)/ },
-  { kind: 'a tag value past 256 characters', tweaks: [aws('additional-resource-tags', `team=${HUGE}`)], reason: 'Invalid', message: /tag "team" has a value longer than 256 characters/ },
-  { kind: 'a health-check timeout that is no number', tweaks: [aws('healthcheck-timeout', 'soon')], reason: 'Invalid', message: /healthcheck-timeout\]: "soon" is not a whole number/ },
+  {
+    kind: 'a load-balancer type other than nlb',
+    tweaks: [aws('type', 'alb')],
+    reason: 'Invalid',
+    message: /aws-load-balancer-type\]: "alb" is not supported/,
+  },
+  {
+    kind: 'an internal flag that is no boolean',
+    tweaks: [aws('internal', 'maybe')],
+    reason: 'Invalid',
+    message: /aws-load-balancer-internal\]: "maybe" is not "true" or "false"/,
+  },
+  {
+    kind: 'an unknown scheme',
+    tweaks: [aws('scheme', 'public')],
+    reason: 'Invalid',
+    message: /aws-load-balancer-scheme\]: "public" is not "internal" or "internet-facing"/,
+  },
+  {
+    kind: 'a scheme contradicting the internal flag',
+    tweaks: [aws('scheme', 'internal'), aws('internal', 'false')],
+    reason: 'Invalid',
+    message: /"internal" contradicts/,
+  },
+  {
+    kind: 'a subnet list with an empty entry',
+    tweaks: [aws('subnets', 'subnet-1,,subnet-2')],
+    reason: 'Invalid',
+    message: /aws-load-balancer-subnets\]: "subnet-1,,subnet-2" has an empty entry/,
+  },
+  {
+    kind: 'a cross-zone flag that is no boolean',
+    tweaks: [aws('cross-zone-load-balancing-enabled', 'yes')],
+    reason: 'Invalid',
+    message: /cross-zone-load-balancing-enabled\]: "yes" is not "true" or "false"/,
+  },
+  {
+    kind: 'an unknown IP address type',
+    tweaks: [aws('ip-address-type', 'ipv5')],
+    reason: 'Invalid',
+    message: /"ipv5" is not "ipv4" or "dualstack"/,
+  },
+  {
+    kind: 'a health-check protocol NLBs lack',
+    tweaks: [aws('healthcheck-protocol', 'UDP')],
+    reason: 'Invalid',
+    message: /healthcheck-protocol\]: "UDP" is not TCP, HTTP or HTTPS/,
+  },
+  {
+    kind: 'a health-check port out of range',
+    tweaks: [aws('healthcheck-port', '70000')],
+    reason: 'Invalid',
+    message: /healthcheck-port\]: "70000" is not "traffic-port" or a port/,
+  },
+  {
+    kind: 'a relative health-check path',
+    tweaks: [aws('healthcheck-protocol', 'HTTP'), aws('healthcheck-path', 'healthz')],
+    reason: 'Invalid',
+    message: /healthcheck-path\]: "healthz" is not an absolute URL path/,
+  },
+  {
+    kind: 'a health-check interval that is no number',
+    tweaks: [aws('healthcheck-interval', '1e9')],
+    reason: 'Invalid',
+    message: /healthcheck-interval\]: "1e9" is not a whole number/,
+  },
+  {
+    kind: 'a tag with no key',
+    tweaks: [aws('additional-resource-tags', '=v')],
+    reason: 'Invalid',
+    message: /additional-resource-tags\]: .*has no tag key/,
+  },
+  {
+    kind: 'a tag in the reserved aws: namespace',
+    tweaks: [aws('additional-resource-tags', 'aws:owner=me')],
+    reason: 'Invalid',
+    message: /reserved "aws:" prefix/,
+  },
+  {
+    kind: 'a 200 KB subnet list',
+    tweaks: [aws('subnets', `${HUGE},`)],
+    reason: 'Invalid',
+    message: /aws-load-balancer-subnets\]: "x+\.\.\.\(\d+ more characters\)/,
+  },
+  {
+    kind: 'a tag value past 256 characters',
+    tweaks: [aws('additional-resource-tags', `team=${HUGE}`)],
+    reason: 'Invalid',
+    message: /tag "team" has a value longer than 256 characters/,
+  },
+  {
+    kind: 'a health-check timeout that is no number',
+    tweaks: [aws('healthcheck-timeout', 'soon')],
+    reason: 'Invalid',
+    message: /healthcheck-timeout\]: "soon" is not a whole number/,
+  },
   // Listed once: the core's capability check and the provider's own both refused it before.
-  { kind: 'an SCTP port, listed once', tweaks: [sctp], reason: 'Invalid', message: /^Invalid Service, load balancer left unchanged: spec\.ports\[1\]\.protocol: protocol SCTP is not supported by this provider \(supported: TCP, UDP\)$/ },
+  {
+    kind: 'an SCTP port, listed once',
+    tweaks: [sctp],
+    reason: 'Invalid',
+    message:
+      /^Invalid Service, load balancer left unchanged: spec\.ports\[1\]\.protocol: protocol SCTP is not supported by this provider \(supported: TCP, UDP\)$/,
+  },
 ];
 
 /** What the hostile plugin does for a Service, by its `test.kube-lbc.io/misbehave` annotation. */
 const misbehave = (how: string) => annotate({ 'test.kube-lbc.io/misbehave': how });
 
 export const pluginRows: ServiceRow[] = [
-  { kind: 'an ingress IP that is no IP', tweaks: [misbehave('bad-ip')], reason: 'Failed', message: /provider "hostile" returned an invalid status: ingress\[0\]\.ip: "999\.1\.1\.1" is not an IP address/ },
-  { kind: 'an ingress hostname that is no DNS name', tweaks: [misbehave('bad-hostname')], reason: 'Failed', message: /ingress\[0\]\.hostname: "lb_1\.example\.com" is not a DNS name/ },
-  { kind: 'an IP given as hostname', tweaks: [misbehave('ip-hostname')], reason: 'Failed', message: /ingress\[0\]\.hostname: "192\.0\.2\.1" is an IP address/ },
-  { kind: 'an ingress entry with neither IP nor hostname', tweaks: [misbehave('empty-entry')], reason: 'Failed', message: /ingress\[0\]: has neither ip nor hostname/ },
-  { kind: 'a status that is no status', tweaks: [misbehave('no-status')], reason: 'Failed', message: /provider "hostile" returned an invalid status: null has no ingress list/ },
-  { kind: 'a bad status while provisioning', tweaks: [misbehave('provisioning-bad')], reason: 'Failed', message: /returned an invalid status while provisioning: ingress\[0\]\.ip/ },
-  { kind: 'a validateService that throws', tweaks: [misbehave('validate-throws')], reason: 'Failed', message: /provider "hostile" validateService threw: Cannot read properties of undefined/ },
-  { kind: 'a validateService that returns no list', tweaks: [misbehave('validate-string')], reason: 'Failed', message: /validateService returned "ok", not a list of \{ field, message \}/ },
-  { kind: 'a 200 KB error message', tweaks: [misbehave('huge-error')], reason: 'Failed', message: /Error syncing load balancer: quota: x+\.\.\.\(\d+ more characters\)/ },
-  { kind: 'an error message with a line break', tweaks: [misbehave('forged-error')], reason: 'Failed', message: /Error syncing load balancer: rr\\nINFO {2}ensured load balancer/ },
+  {
+    kind: 'an ingress IP that is no IP',
+    tweaks: [misbehave('bad-ip')],
+    reason: 'Failed',
+    message:
+      /provider "hostile" returned an invalid status: ingress\[0\]\.ip: "999\.1\.1\.1" is not an IP address/,
+  },
+  {
+    kind: 'an ingress hostname that is no DNS name',
+    tweaks: [misbehave('bad-hostname')],
+    reason: 'Failed',
+    message: /ingress\[0\]\.hostname: "lb_1\.example\.com" is not a DNS name/,
+  },
+  {
+    kind: 'an IP given as hostname',
+    tweaks: [misbehave('ip-hostname')],
+    reason: 'Failed',
+    message: /ingress\[0\]\.hostname: "192\.0\.2\.1" is an IP address/,
+  },
+  {
+    kind: 'an ingress entry with neither IP nor hostname',
+    tweaks: [misbehave('empty-entry')],
+    reason: 'Failed',
+    message: /ingress\[0\]: has neither ip nor hostname/,
+  },
+  {
+    kind: 'a status that is no status',
+    tweaks: [misbehave('no-status')],
+    reason: 'Failed',
+    message: /provider "hostile" returned an invalid status: null has no ingress list/,
+  },
+  {
+    kind: 'a bad status while provisioning',
+    tweaks: [misbehave('provisioning-bad')],
+    reason: 'Failed',
+    message: /returned an invalid status while provisioning: ingress\[0\]\.ip/,
+  },
+  {
+    kind: 'a validateService that throws',
+    tweaks: [misbehave('validate-throws')],
+    reason: 'Failed',
+    message: /provider "hostile" validateService threw: Cannot read properties of undefined/,
+  },
+  {
+    kind: 'a validateService that returns no list',
+    tweaks: [misbehave('validate-string')],
+    reason: 'Failed',
+    message: /validateService returned "ok", not a list of \{ field, message \}/,
+  },
+  {
+    kind: 'a 200 KB error message',
+    tweaks: [misbehave('huge-error')],
+    reason: 'Failed',
+    message: /Error syncing load balancer: quota: x+\.\.\.\(\d+ more characters\)/,
+  },
+  {
+    kind: 'an error message with a line break',
+    tweaks: [misbehave('forged-error')],
+    reason: 'Failed',
+    message: /Error syncing load balancer: rr\\nINFO {2}ensured load balancer/,
+  },
 ];
 
 /** The fake provider, answering badly as each Service's annotation says, behind the guard. */
@@ -84,30 +290,35 @@ function hostileFactory(): ProviderFactory {
   const base = createFakeProvider(createFakeCloud(), { capabilities: { targetsNodePorts: false } });
   return async (options) => {
     const fake = await base(options);
-    const how = (svc: Readonly<V1Service>) => svc.metadata?.annotations?.['test.kube-lbc.io/misbehave'];
-    const hostile: LoadBalancerProvider = Object.assign(Object.create(fake) as LoadBalancerProvider, {
-      name: 'hostile',
-      validateService(svc: Readonly<V1Service>) {
-        if (how(svc) === 'validate-throws') return (undefined as unknown as { x: [] }).x;
-        if (how(svc) === 'validate-string') return 'ok' as never;
-        return fake.validateService(svc);
+    const how = (svc: Readonly<V1Service>) =>
+      svc.metadata?.annotations?.['test.kube-lbc.io/misbehave'];
+    const hostile: LoadBalancerProvider = Object.assign(
+      Object.create(fake) as LoadBalancerProvider,
+      {
+        name: 'hostile',
+        validateService(svc: Readonly<V1Service>) {
+          if (how(svc) === 'validate-throws') return (undefined as unknown as { x: [] }).x;
+          if (how(svc) === 'validate-string') return 'ok' as never;
+          return fake.validateService(svc);
+        },
+        async ensureLoadBalancer(...args: Parameters<LoadBalancerProvider['ensureLoadBalancer']>) {
+          const statuses: Record<string, unknown> = {
+            'bad-ip': { ingress: [{ ip: '999.1.1.1' }] },
+            'bad-hostname': { ingress: [{ hostname: 'lb_1.example.com' }] },
+            'ip-hostname': { ingress: [{ hostname: '192.0.2.1' }] },
+            'empty-entry': { ingress: [{}] },
+            'no-status': null,
+          };
+          const kind = how(args[2]) ?? '';
+          if (kind in statuses) return statuses[kind] as never;
+          if (kind === 'provisioning-bad')
+            throw new RetryAfterError('provisioning', 1000, { ingress: [{ ip: 'x' }] });
+          if (kind === 'huge-error') throw new Error(`quota: ${HUGE}`);
+          if (kind === 'forged-error') throw new Error(FORGED);
+          return fake.ensureLoadBalancer(...args);
+        },
       },
-      async ensureLoadBalancer(...args: Parameters<LoadBalancerProvider['ensureLoadBalancer']>) {
-        const statuses: Record<string, unknown> = {
-          'bad-ip': { ingress: [{ ip: '999.1.1.1' }] },
-          'bad-hostname': { ingress: [{ hostname: 'lb_1.example.com' }] },
-          'ip-hostname': { ingress: [{ hostname: '192.0.2.1' }] },
-          'empty-entry': { ingress: [{}] },
-          'no-status': null,
-        };
-        const kind = how(args[2]) ?? '';
-        if (kind in statuses) return statuses[kind] as never;
-        if (kind === 'provisioning-bad') throw new RetryAfterError('provisioning', 1000, { ingress: [{ ip: 'x' }] });
-        if (kind === 'huge-error') throw new Error(`quota: ${HUGE}`);
-        if (kind === 'forged-error') throw new Error(FORGED);
-        return fake.ensureLoadBalancer(...args);
-      },
-    });
+    );
     return guardProvider('hostile', hostile);
   };
 }
@@ -125,7 +336,10 @@ describe('hostile input: Services', function () {
       });
     });
     after(async () => c?.stop());
-    localRows.forEach((row, i) => it(`local: ${row.kind} is ${row.reason}, others converge`, () => runServiceRow(c, `local-${i}`, row)));
+    localRows.forEach((row, i) =>
+      it(`local: ${row.kind} is ${row.reason}, others converge`, () =>
+        runServiceRow(c, `local-${i}`, row)),
+    );
   });
 
   describe('aws provider (moto)', () => {
@@ -142,7 +356,12 @@ describe('hostile input: Services', function () {
       });
       const provider: ProviderFactory = async (options) => {
         const config = parseAwsConfig(options.config);
-        return new AwsProvider({ clients: createAwsClients(config, options.cloudCalls), clusterName: options.clusterName, config, provisioningRecheckMs: 50 });
+        return new AwsProvider({
+          clients: createAwsClients(config, options.cloudCalls),
+          clusterName: options.clusterName,
+          config,
+          provisioningRecheckMs: 50,
+        });
       };
       c = await startTestCluster({ provider, config: { clusterName: 'hostile' }, nodes });
     });
@@ -150,7 +369,10 @@ describe('hostile input: Services', function () {
       await c?.stop();
       await endpoint?.stop();
     });
-    awsRows.forEach((row, i) => it(`aws: ${row.kind} is ${row.reason}, others converge`, () => runServiceRow(c, `aws-${i}`, row)));
+    awsRows.forEach((row, i) =>
+      it(`aws: ${row.kind} is ${row.reason}, others converge`, () =>
+        runServiceRow(c, `aws-${i}`, row)),
+    );
   });
 
   describe('a plugin that answers badly', () => {
@@ -158,6 +380,9 @@ describe('hostile input: Services', function () {
       c = await startTestCluster({ provider: hostileFactory(), nodes: [newNode('node-1')] });
     });
     after(async () => c?.stop());
-    pluginRows.forEach((row, i) => it(`plugin: ${row.kind} is ${row.reason} naming the provider, others converge`, () => runServiceRow(c, `plugin-${i}`, row)));
+    pluginRows.forEach((row, i) =>
+      it(`plugin: ${row.kind} is ${row.reason} naming the provider, others converge`, () =>
+        runServiceRow(c, `plugin-${i}`, row)),
+    );
   });
 });
