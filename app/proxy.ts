@@ -11,6 +11,7 @@ import { Shutdown } from '../runtime/shutdown.js';
 import { loadCloudConfig, loadKubeConfig } from './inputs.js';
 import { bindAddressError, ConfigError, LOG_FORMATS, LOG_LEVELS } from './options/config.js';
 import { startServers } from './serving.js';
+import { checkBuiltinConfig } from '../providers/registry.js';
 
 export interface ProxyOptions {
   readonly kubeconfig?: string;
@@ -26,10 +27,16 @@ export async function runProxy(opts: ProxyOptions, version: string): Promise<voi
     oneOfError('log-format', opts.logFormat, LOG_FORMATS),
     bindAddressError('health-probe-bind-address', opts.healthProbeBindAddress),
   ].filter((e) => e !== undefined);
-  if (errors.length) throw new ConfigError(errors);
-  const logger = createLogger({ level: opts.logLevel as (typeof LOG_LEVELS)[number], format: opts.logFormat as (typeof LOG_FORMATS)[number] });
-  const kubeConfig = loadKubeConfig(opts.kubeconfig);
-  const config = loadCloudConfig(opts.cloudConfig);
+  // Every input is checked before the health port binds, so a taken port hides no bad key.
+  const kubeConfig = collect(errors, () => loadKubeConfig(opts.kubeconfig));
+  const config = collect(errors, () => loadCloudConfig(opts.cloudConfig));
+  const refused = config && (await checkBuiltinConfig('local', config));
+  if (refused) errors.push(`--cloud-config: ${refused}`);
+  if (errors.length || !kubeConfig || !config) throw new ConfigError(errors);
+  const logger = createLogger({
+    level: opts.logLevel as (typeof LOG_LEVELS)[number],
+    format: opts.logFormat as (typeof LOG_FORMATS)[number],
+  });
   const metrics = createMetrics({ version });
   const checks = new HealthChecks();
   const servers = await startServers(
@@ -47,6 +54,19 @@ export async function runProxy(opts: ProxyOptions, version: string): Promise<voi
   await done;
 }
 
+/** `fn`'s value, or undefined with its ConfigError's messages added to `errors`. */
+function collect<T>(errors: string[], fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    errors.push(...err.errors);
+    return undefined;
+  }
+}
+
 function oneOfError(flag: string, value: string, allowed: readonly string[]): string | undefined {
-  return allowed.includes(value) ? undefined : `--${flag}: expected ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got ${quote(value)}`;
+  return allowed.includes(value)
+    ? undefined
+    : `--${flag}: expected ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got ${quote(value)}`;
 }

@@ -93,6 +93,23 @@ describe('the kube-lbc command', function () {
     assert.match(output(), /--port: .*"abc"/);
   });
 
+  it('proxy: exits 2 naming a bad cloud-config key even when its health port is taken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
+    writeFileSync(join(dir, 'cloud.yaml'), 'addresses: [127.240.0.0/24]\ntcpIdleTimeoutSeconds: .inf\n');
+    writeFileSync(join(dir, 'kubeconfig'), unreachableKubeconfig);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const { child, output } = kubeLbc(['proxy', '--cloud-config', join(dir, 'cloud.yaml'), '--health-probe-bind-address', `127.0.0.1:${port}`, '--kubeconfig', join(dir, 'kubeconfig')]);
+      assert.equal(await exitCode(child), 2, output());
+      assert.match(output(), /--cloud-config: cloud-config tcpIdleTimeoutSeconds: expected a number from 0\.01 to 2147483, got Infinity/);
+      assert.doesNotMatch(output(), /EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('exits 2 naming the proxy\'s own --cloud-config flag for a bad key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
     writeFileSync(join(dir, 'cloud.yaml'), 'addresses: [127.250.0.0/28]\nadresses: [127.251.0.0/28]\n');
