@@ -2,14 +2,22 @@
  * `kube-lbc proxy`: the local provider's edge agent on each node, with its own probe endpoints
  * and signal drain. It loads no controller code: the agent stands on contract/ and runtime/.
  */
+import { quote } from '../contract/quote.js';
 import { runProxyAgent } from '../providers/local/agent.js';
 import { HealthChecks } from '../runtime/http-server.js';
 import { createLogger } from '../runtime/logger.js';
 import { createMetrics, registerCollected } from '../runtime/metrics.js';
 import { Shutdown } from '../runtime/shutdown.js';
 import { loadCloudConfig, loadKubeConfig } from './inputs.js';
-import { bindAddressError, ConfigError, LOG_FORMATS, LOG_LEVELS } from './options/config.js';
+import {
+  bindAddressError,
+  collectConfigErrors as collect,
+  ConfigError,
+  LOG_FORMATS,
+  LOG_LEVELS,
+} from './options/config.js';
 import { startServers } from './serving.js';
+import { checkBuiltinConfig } from '../providers/registry.js';
 
 export interface ProxyOptions {
   readonly kubeconfig?: string;
@@ -28,13 +36,16 @@ export async function runProxy(opts: ProxyOptions, version: string): Promise<voi
     bindAddressError('health-probe-bind-address', opts.healthProbeBindAddress),
     bindAddressError('metrics-bind-address', opts.metricsBindAddress ?? '0'),
   ].filter((e) => e !== undefined);
-  if (errors.length) throw new ConfigError(errors);
+  // Every input is checked before the health port binds, so a taken port hides no bad key.
+  const kubeConfig = collect(errors, () => loadKubeConfig(opts.kubeconfig));
+  const config = collect(errors, () => loadCloudConfig(opts.cloudConfig));
+  const refused = config && (await checkBuiltinConfig('local', config));
+  if (refused) errors.push(`--cloud-config: ${refused}`);
+  if (errors.length || !kubeConfig || !config) throw new ConfigError(errors);
   const logger = createLogger({
     level: opts.logLevel as (typeof LOG_LEVELS)[number],
     format: opts.logFormat as (typeof LOG_FORMATS)[number],
   });
-  const kubeConfig = loadKubeConfig(opts.kubeconfig);
-  const config = loadCloudConfig(opts.cloudConfig);
   const metrics = createMetrics({ version });
   const checks = new HealthChecks();
   const servers = await startServers(
@@ -65,5 +76,5 @@ export async function runProxy(opts: ProxyOptions, version: string): Promise<voi
 function oneOfError(flag: string, value: string, allowed: readonly string[]): string | undefined {
   return allowed.includes(value)
     ? undefined
-    : `--${flag}: expected ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got "${value}"`;
+    : `--${flag}: expected ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got ${quote(value)}`;
 }

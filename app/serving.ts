@@ -5,6 +5,7 @@
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../contract/errors.js';
 import type { Logger } from '../contract/logger.js';
+import { quote } from '../contract/quote.js';
 import { parseBindAddress, startHttpServers, type HealthChecks, type RunningHttpServers } from '../runtime/http-server.js';
 import { ConfigError } from './options/config.js';
 
@@ -44,7 +45,7 @@ export function bindFailure(err: unknown, flags: Readonly<Record<string, string>
     return e.port === undefined || e.port === bind.port;
   });
   const blamed = named.length ? named : Object.entries(flags).filter(([, value]) => value !== '0');
-  const messages = blamed.map(([flag, value]) => `--${flag}: cannot serve on "${value}": ${errorMessage(err)}`);
+  const messages = blamed.map(([flag, value]) => `--${flag}: cannot serve on ${quote(value)}: ${errorMessage(err)}`);
   if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') return new ConfigError(messages);
   return new Error(messages.join('; '), { cause: err });
 }

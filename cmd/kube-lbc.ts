@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ProviderConfigError, ProviderStartError, UnknownProviderError, errorMessage, findCause } from '../contract/errors.js';
 import { ConfigError } from '../app/options/config.js';
+import { quote } from '../contract/quote.js';
 import { addControllerFlags, flagValues } from '../app/options/flags.js';
 
 const version = readVersion();
@@ -50,10 +51,11 @@ const program = new Command('kube-lbc')
 
 // Each command loads its application on demand: `--help` and `run` never load the API emulator,
 // and no provider is loaded before the flags are read.
-addControllerFlags(program.command('run').description('run the service controller against a cluster')).action(async (_opts: unknown, cmd: Command) => {
+// Unknown options are collected, not fatal, so they are reported with every other bad input.
+addControllerFlags(program.command('run').description('run the service controller against a cluster').allowUnknownOption().allowExcessArguments()).action(async (_opts: unknown, cmd: Command) => {
   try {
     const { runControllerManager } = await import('../app/run.js');
-    await runControllerManager(flagValues(cmd), version);
+    await runControllerManager(flagValues(cmd), version, cmd.args);
   } catch (err) {
     fail(err);
   }
@@ -72,7 +74,7 @@ program
   .action(async (opts: { cloudProvider: string; port: string; kubeconfigOut: string; sample: boolean; exitAfterDemo?: boolean; addressPool?: string; logLevel: string }) => {
     try {
       const port = Number(opts.port);
-      if (!/^\d+$/.test(opts.port) || port > 65535) throw new ConfigError([`--port: expected a port from 0 to 65535, got "${opts.port}"`]);
+      if (!/^\d+$/.test(opts.port) || port > 65535) throw new ConfigError([`--port: expected a port from 0 to 65535, got ${quote(opts.port)}`]);
       const { runSandbox } = await import('../sandbox/sandbox.js');
       const code = await runSandbox({
         provider: opts.cloudProvider,
@@ -95,7 +97,7 @@ program
   .description("the local provider's edge agent: serve the pool's addresses on this node")
   .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)')
   .option('--cloud-config <path>', "the local provider's configuration (the controller's file)")
-  .option('--health-probe-bind-address <addr>', 'where /healthz and /readyz are served (0 disables)', ':8081')
+  .option('--health-probe-bind-address <addr>', 'where /healthz and /readyz are served (0 disables)', '127.0.0.1:8081')
   .option('--metrics-bind-address <addr>', "where /metrics (the data path's connections, bytes, backend health) is served (0, the default, disables)", '0')
   .option('--log-level <level>', 'debug, info, warn or error', 'info')
   .option('--log-format <format>', 'json or text', 'json')

@@ -5,10 +5,22 @@
 import { isIP } from 'node:net';
 import type { V1Service } from '@kubernetes/client-node';
 import type { Capabilities, FieldError, LoadBalancerProvider, Protocol } from './provider.js';
+import { quote } from './quote.js';
 import { isCidr, sourceRangesOf } from './service-spec.js';
 
+/**
+ * The core's checks, then the provider's, one error per field: a provider that checks what the
+ * capabilities already refuse (SCTP on aws, a bad source range) must not list it twice.
+ */
 export function validateService(svc: Readonly<V1Service>, provider: LoadBalancerProvider): FieldError[] {
-  return [...validateCapabilities(svc, provider.capabilities), ...provider.validateService(svc)];
+  const errors = validateCapabilities(svc, provider.capabilities);
+  const named = new Set(errors.map((e) => e.field));
+  for (const e of provider.validateService(svc)) {
+    if (named.has(e.field)) continue;
+    named.add(e.field);
+    errors.push(e);
+  }
+  return errors;
 }
 
 export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilities): FieldError[] {
@@ -32,7 +44,7 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
   }
   if (spec.loadBalancerIP) {
     if (!caps.requestedIP) errors.push({ field: 'spec.loadBalancerIP', message: 'this provider cannot honour a requested IP' });
-    else if (!isIP(spec.loadBalancerIP)) errors.push({ field: 'spec.loadBalancerIP', message: `"${spec.loadBalancerIP}" is not an IP address` });
+    else if (!isIP(spec.loadBalancerIP)) errors.push({ field: 'spec.loadBalancerIP', message: `${quote(spec.loadBalancerIP)} is not an IP address` });
   }
   // The API server validates the spec field; the older annotation reaches us unchecked.
   const { ranges, field } = sourceRangesOf(svc);
@@ -40,7 +52,7 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
     errors.push({ field, message: 'this provider cannot restrict source ranges' });
   }
   ranges.forEach((r, i) => {
-    if (!isCidr(r)) errors.push({ field: `${field}[${i}]`, message: `"${r}" is not a valid CIDR` });
+    if (!isCidr(r)) errors.push({ field: `${field}[${i}]`, message: `${quote(r)} is not a valid CIDR` });
   });
   if ((spec.ipFamilies?.length ?? 0) > 1 && !caps.dualStack) {
     errors.push({ field: 'spec.ipFamilies', message: 'dual-stack load balancers are not supported by this provider' });

@@ -3,6 +3,7 @@
  * parsing messages. Classify cloud SDK errors once, in the provider's adapter, into these.
  */
 import type { FieldError, LoadBalancerStatus } from './provider.js';
+import { quote, truncate } from './quote.js';
 
 /**
  * Not a failure: the cloud needs time (an NLB still provisioning). The core retries after exactly
@@ -84,7 +85,7 @@ export class UnknownProviderError extends Error {
     readonly providerName: string,
     options?: { cause?: unknown },
   ) {
-    super(`unknown provider "${providerName}"`, options);
+    super(`unknown provider ${quote(providerName)}`, options);
     this.name = 'UnknownProviderError';
   }
 }
@@ -96,7 +97,7 @@ export class ProviderStartError extends Error {
     readonly providerName: string,
     options: { cause: unknown },
   ) {
-    super(`provider "${providerName}" failed to start: ${errorMessage(options.cause)}`, options);
+    super(`provider ${quote(providerName)} failed to start: ${errorMessage(options.cause)}`, options);
     this.name = 'ProviderStartError';
   }
 }
@@ -118,9 +119,13 @@ export function findCause<T extends Error>(
   return undefined;
 }
 
-/** `field: message; field: message`, as Events and conditions show them. */
+/**
+ * `field: message; field: message`, as Events and conditions show them, each cut short: a
+ * provider (or a plugin) may quote a value whole, and a 200 KB annotation must not become a
+ * 200 KB condition, Event and log line.
+ */
 export function formatFieldErrors(errors: readonly FieldError[]): string {
-  return errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  return errors.map((e) => `${truncate(e.field, 128)}: ${truncate(e.message, 256)}`).join('; ');
 }
 
 export function errorMessage(err: unknown): string {

@@ -6,22 +6,13 @@
  * own install (a global install, or the image).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-
-export function isPathSpecifier(name: string): boolean {
-  return (
-    name === '.' ||
-    name === '..' ||
-    name.startsWith('./') ||
-    name.startsWith('../') ||
-    isAbsolute(name)
-  );
-}
+import { isProviderPath } from '../contract/provider-specifier.js';
 
 /** What to `import()` for `name`, resolved from `cwd`; a bare name when nothing under `cwd` has it. */
 export function pluginImportSpecifier(name: string, cwd = process.cwd()): string {
-  if (isPathSpecifier(name)) {
+  if (isProviderPath(name)) {
     const path = resolve(cwd, name);
     return pathToFileURL(isDirectory(path) ? packageEntry(path, '.') : path).href;
   }

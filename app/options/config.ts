@@ -4,6 +4,8 @@
  * `buildConfig` reports every problem of every group at once, each naming the flag and value.
  */
 import type { NodePortRange } from '../../controllers/service/nodeports.js';
+import { quote, truncate } from '../../contract/quote.js';
+import { providerSpecifierError } from '../../contract/provider-specifier.js';
 import { parseBindAddress } from '../../runtime/http-server.js';
 import { FlagReader, type RawFlags } from './flag-reader.js';
 
@@ -81,16 +83,18 @@ function providerConfig(read: FlagReader): ProviderConfig {
   if (!cloudProvider) {
     read.fail('--cloud-provider: required (a built-in name such as aws, local or fake, or a plugin module)');
   }
+  const refused = cloudProvider ? providerSpecifierError(cloudProvider) : undefined;
+  if (refused) read.fail(`--cloud-provider: ${refused}`);
   const clusterName = read.str('cluster-name') ?? '';
   if (!DNS_LABEL.test(clusterName)) {
-    read.fail(`--cluster-name: "${clusterName}" must be 1-63 lower-case letters, digits or '-', starting and ending alphanumeric`);
+    read.fail(`--cluster-name: ${quote(clusterName)} must be 1-63 lower-case letters, digits or '-', starting and ending alphanumeric`);
   }
   return {
     cloudProvider,
     cloudConfigPath: read.str('cloud-config'),
     clusterName,
-    cloudQps: read.optionalPositive('cloud-qps'),
-    cloudBurst: read.optionalPositive('cloud-burst'),
+    cloudQps: read.optionalPositive('cloud-qps', 100_000),
+    cloudBurst: read.optionalPositive('cloud-burst', 100_000, { integer: true }),
     cloudCallStallTimeoutMs: read.duration('cloud-call-stall-timeout', { allowZero: true }),
   };
 }
@@ -99,7 +103,7 @@ function serviceControllerConfig(read: FlagReader): ServiceControllerConfig {
   const classes = read.list('load-balancer-class');
   for (const c of classes) {
     if (!LOAD_BALANCER_CLASS.test(c)) {
-      read.fail(`--load-balancer-class: "${c}" is not a valid class name (a domain-prefixed name such as example.com/lb)`);
+      read.fail(`--load-balancer-class: ${quote(c)} is not a valid class name (a domain-prefixed name such as example.com/lb)`);
     }
   }
   const handleUnclassed = read.bool('handle-unclassed');
@@ -108,7 +112,7 @@ function serviceControllerConfig(read: FlagReader): ServiceControllerConfig {
   }
   const rangeText = read.str('service-node-port-range') ?? '';
   const range = parseRange(rangeText);
-  if (!range) read.fail(`--service-node-port-range: expected MIN-MAX within 1-65535, got "${rangeText}"`);
+  if (!range) read.fail(`--service-node-port-range: expected MIN-MAX within 1-65535, got ${quote(rangeText)}`);
   return {
     concurrentServiceSyncs: read.int('concurrent-service-syncs', 1, 10_000),
     loadBalancerClasses: Object.freeze([...new Set(classes)]),
@@ -131,7 +135,7 @@ function leaderElectionConfig(read: FlagReader): LeaderElectionConfig {
   const leaseDurationMs = read.duration('leader-elect-lease-duration');
   const renewDeadlineMs = read.duration('leader-elect-renew-deadline');
   const retryPeriodMs = read.duration('leader-elect-retry-period');
-  const [lease, renew, retry] = ['lease-duration', 'renew-deadline', 'retry-period'].map((f) => read.str(`leader-elect-${f}`));
+  const [lease, renew, retry] = ['lease-duration', 'renew-deadline', 'retry-period'].map((f) => truncate(read.str(`leader-elect-${f}`) ?? '', 20));
   if (renewDeadlineMs >= leaseDurationMs) {
     read.fail(`--leader-elect-renew-deadline (${renew}) must be shorter than --leader-elect-lease-duration (${lease})`);
   }
@@ -145,10 +149,10 @@ function leaderElectionConfig(read: FlagReader): LeaderElectionConfig {
   const resourceName = read.str('leader-elect-resource-name') ?? '';
   const resourceNamespace = read.str('leader-elect-resource-namespace') ?? '';
   if (enabled && (!DNS_SUBDOMAIN.test(resourceName) || resourceName.length > 253)) {
-    read.fail(`--leader-elect-resource-name: "${resourceName}" is not a valid Lease name (lower-case letters, digits, '-' and '.', starting and ending alphanumeric)`);
+    read.fail(`--leader-elect-resource-name: ${quote(resourceName)} is not a valid Lease name (lower-case letters, digits, '-' and '.', starting and ending alphanumeric)`);
   }
   if (enabled && !DNS_LABEL.test(resourceNamespace)) {
-    read.fail(`--leader-elect-resource-namespace: "${resourceNamespace}" is not a valid namespace (1-63 lower-case letters, digits or '-', starting and ending alphanumeric)`);
+    read.fail(`--leader-elect-resource-namespace: ${quote(resourceNamespace)} is not a valid namespace (1-63 lower-case letters, digits or '-', starting and ending alphanumeric)`);
   }
   return { enabled, leaseDurationMs, renewDeadlineMs, retryPeriodMs, resourceName, resourceNamespace };
 }
@@ -191,6 +195,17 @@ export function bindAddressError(flag: string, value: string): string | undefine
     parseBindAddress(value);
     return undefined;
   } catch {
-    return `--${flag}: expected host:port, [v6]:port, :port or 0 to disable, got "${value}"`;
+    return `--${flag}: expected host:port, [v6]:port, :port or 0 to disable, got ${quote(value)}`;
+  }
+}
+
+/** `fn`'s value, or undefined with its ConfigError's messages added to `errors`. */
+export function collectConfigErrors<T>(errors: string[], fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    errors.push(...err.errors);
+    return undefined;
   }
 }

@@ -95,11 +95,15 @@ export function addControllerFlags(cmd: Command): Command {
     .option('--leader-elect-retry-period <duration>', 'how often to try to acquire or renew', '2s')
     .option('--leader-elect-resource-name <name>', 'the Lease name', 'kube-lbc')
     .option('--leader-elect-resource-namespace <ns>', 'the Lease namespace', 'kube-system')
-    .option('--metrics-bind-address <addr>', 'where /metrics is served (0 disables)', ':8080')
+    .option(
+      '--metrics-bind-address <addr>',
+      'where /metrics is served (0 disables); loopback only unless set, see docs/operations.md',
+      '127.0.0.1:8080',
+    )
     .option(
       '--health-probe-bind-address <addr>',
       'where /healthz and /readyz are served (0 disables)',
-      ':8081',
+      '127.0.0.1:8081',
     )
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--log-format <format>', 'json or text', 'json')

@@ -12,6 +12,7 @@
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import PQueue from 'p-queue';
 import { noopLogger, type Logger } from '../../contract/logger.js';
+import { boundMessage } from '../../contract/quote.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -64,7 +65,8 @@ export class ApiEventRecorder implements EventRecorder {
     this.#now = options.now ?? Date.now;
   }
 
-  record(svc: Readonly<V1Service>, type: EventType, reason: string, message: string): void {
+  record(svc: Readonly<V1Service>, type: EventType, reason: string, text: string): void {
+    const message = boundMessage(text);
     if (this.#writes.size + this.#writes.pending >= this.#maxQueued) {
       this.#onDrop();
       // Once per episode, not per Event: a flood of warnings would make the overload worse.

@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { isNotFound } from '../../runtime/api-errors.js';
 import { LOAD_BALANCER_CLEANUP_FINALIZER } from './predicates.js';
+import { boundMessage } from '../../contract/quote.js';
 
 export const LOAD_BALANCER_READY_CONDITION = 'LoadBalancerReady';
 
@@ -83,7 +84,7 @@ export function readyCondition(
     type: LOAD_BALANCER_READY_CONDITION,
     status,
     reason: state.reason,
-    message: state.message,
+    message: boundMessage(state.message),
     observedGeneration: svc.metadata?.generation,
     lastTransitionTime: previous?.status === status ? previous.lastTransitionTime : now,
   };

@@ -129,7 +129,13 @@ export class ServiceSyncer {
 
   async #ensureOrUpdate(key: string, svc: V1Service): Promise<SyncOutcome> {
     const { provider } = this.#deps;
-    const invalid = validateService(svc, provider);
+    let invalid: readonly FieldError[];
+    try {
+      invalid = validateService(svc, provider);
+    } catch (err) {
+      // A provider whose validateService throws (a plugin's bug) fails the Service visibly.
+      return this.#timed('ensure', () => this.#ensureFailed(key, svc, err));
+    }
     if (invalid.length) return this.#timed('invalid', () => this.#reportInvalid(key, svc, invalid));
 
     let cur = svc;

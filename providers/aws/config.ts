@@ -4,7 +4,9 @@
  * instance metadata) unless overridden here. Credentials themselves are never accepted in the
  * file: a config file is the wrong place for a secret, and the SDK chains already cover it.
  */
+import { z } from 'zod';
 import { ProviderConfigError } from '../../contract/errors.js';
+import { mapping, parseConfig } from '../config-schema.js';
 
 export interface AwsConfig {
   /** Overrides the SDK's region chain (`AWS_REGION`, shared config, instance metadata). */
@@ -15,10 +17,34 @@ export interface AwsConfig {
   readonly vpcId?: string;
 }
 
-const keys = ['region', 'endpoint', 'vpcId'] as const;
+const text = (pattern: RegExp, expected: string, description: string) =>
+  z
+    .string({ error: `expected ${expected}` })
+    .trim()
+    .regex(pattern, { error: `expected ${expected}` })
+    .optional()
+    .meta({ description, range: expected });
+
+/** The whole file, declared once: validation and the README's table of keys follow from it. */
+export const awsConfigSchema = mapping({
+  region: text(
+    /^[a-z]{2}(-[a-z]+)+-\d+$/,
+    'an AWS region name such as eu-west-1',
+    "overrides the SDK's region chain",
+  ),
+  endpoint: text(
+    /^https?:\/\/\S+$/,
+    'an http(s) URL',
+    'another ELBv2 and EC2 endpoint (moto, LocalStack); AWS_ENDPOINT_URL also works',
+  ).refine((value) => value === undefined || URL.canParse(value), {
+    error: 'expected an http(s) URL',
+  }),
+  vpcId: text(/^vpc-[0-9a-f]+$/, 'a VPC ID (vpc-...)', 'limits subnet discovery to one VPC'),
+});
 
 /** Validates the parsed cloud-config; throws `ProviderConfigError` naming the first bad key. */
 export function parseAwsConfig(raw: Readonly<Record<string, unknown>>): AwsConfig {
+  // Before the schema, and without the value: a key that looks like a credential is refused as such.
   for (const key of Object.keys(raw)) {
     if (key === 'credentials' || /secret|accessKey|token/i.test(key)) {
       throw new ProviderConfigError(
@@ -26,39 +52,6 @@ export function parseAwsConfig(raw: Readonly<Record<string, unknown>>): AwsConfi
         'credentials are not read from the cloud-config; use the AWS SDK chain (env, shared config, IRSA, instance metadata)',
       );
     }
-    if (!(keys as readonly string[]).includes(key)) {
-      throw new ProviderConfigError(key, `unknown key (accepted: ${keys.join(', ')})`);
-    }
   }
-  const config: { region?: string; endpoint?: string; vpcId?: string } = {};
-  for (const key of keys) {
-    const value = raw[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'string' || value.trim() === '') {
-      throw new ProviderConfigError(
-        key,
-        `must be a non-empty string, got ${JSON.stringify(value)}`,
-      );
-    }
-    config[key] = value.trim();
-  }
-  if (config.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(config.region)) {
-    throw new ProviderConfigError('region', `"${config.region}" is not an AWS region name`);
-  }
-  if (config.endpoint !== undefined && !isHttpUrl(config.endpoint)) {
-    throw new ProviderConfigError('endpoint', `"${config.endpoint}" is not an http(s) URL`);
-  }
-  if (config.vpcId !== undefined && !/^vpc-[0-9a-f]+$/.test(config.vpcId)) {
-    throw new ProviderConfigError('vpcId', `"${config.vpcId}" is not a VPC ID (vpc-...)`);
-  }
-  return Object.freeze(config);
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
+  return Object.freeze(parseConfig(awsConfigSchema, raw));
 }

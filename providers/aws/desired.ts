@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import type { V1Node, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { FieldError } from '../../contract/provider.js';
+import { quote } from '../../contract/quote.js';
 import {
   annotation,
   defaultHealthCheckIntervalSeconds,
@@ -106,7 +107,7 @@ export function validate(service: Readonly<V1Service>, clusterName: string): Fie
   const sources = sourceRangesOf(service);
   sources.ranges.forEach((cidr, i) => {
     if (!isCidr(cidr))
-      errors.push({ field: `${sources.field}[${i}]`, message: `"${cidr}" is not a CIDR` });
+      errors.push({ field: `${sources.field}[${i}]`, message: `${quote(cidr)} is not a CIDR` });
   });
   return errors;
 }

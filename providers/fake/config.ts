@@ -1,9 +1,10 @@
 /**
- * The fake provider's `--cloud-config`. Every key is optional; an unknown key or a bad value is a
- * `ProviderConfigError` naming it, so a typo is caught at start-up rather than ignored.
+ * The fake provider's `--cloud-config`, one schema. Every key is optional; an unknown key or a bad
+ * value is a `ProviderConfigError` naming it, so a typo is caught at start-up rather than ignored.
  */
-import { ProviderConfigError } from '../../contract/errors.js';
-import { BOOLEAN_CAPABILITIES, PROTOCOLS, type Capabilities, type Protocol } from '../../contract/provider.js';
+import { z } from 'zod';
+import { type BOOLEAN_CAPABILITIES, PROTOCOLS, type Capabilities, type Protocol } from '../../contract/provider.js';
+import { mapping, MAX_TIMER_SECONDS, number, oneOf, parseConfig } from '../config-schema.js';
 import { parseIngressMode, type IngressMode } from './addresses.js';
 
 export interface FakeConfig {
@@ -19,70 +20,64 @@ export interface FakeConfig {
   readonly capabilities?: Partial<Capabilities>;
 }
 
+const capability = (description: string) =>
+  z
+    .boolean({ error: 'expected true or false' })
+    .optional()
+    .meta({ description, range: 'true, false' });
+
+/** The whole file, declared once: validation and the README's table of keys follow from it. */
+export const fakeConfigSchema = mapping({
+  latencyMs: number(0, MAX_TIMER_SECONDS * 1000, {
+    description: 'delay charged to every cloud call, in ms',
+  }).optional(),
+  ingress: z
+    .string({ error: 'expected "ip", "hostname", or an IP address or hostname' })
+    .transform((value, ctx) => {
+      const mode = parseIngressMode(value);
+      if (!mode)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected "ip", "hostname", or an IP address or hostname',
+        });
+      return mode ?? 'ip';
+    })
+    .optional()
+    .meta({
+      description:
+        '`ip`: a distinct address per load balancer (192.0.2.0/24, then 198.18.0.0/15); `hostname`: `<lb-name>.lb.fake.example`; or one IP or hostname every load balancer reports (default `ip`)',
+      range: 'ip, hostname, an IP or a hostname',
+    }),
+  failureRate: number(0, 1, {
+    description: 'probability that a cloud call fails with a retryable `CloudError`',
+  }).optional(),
+  provisioningDelayMs: number(0, MAX_TIMER_SECONDS * 1000, {
+    description:
+      'for this long after creation, `ensureLoadBalancer` throws `RetryAfterError` carrying the status, in ms',
+  }).optional(),
+  capabilities: mapping({
+    targetsNodePorts: capability('the load balancer targets NodePorts'),
+    protocols: z
+      .array(
+        z.enum(PROTOCOLS as readonly [Protocol, ...Protocol[]], {
+          error: 'expected TCP, UDP or SCTP',
+        }),
+        { error: 'expected a list of TCP, UDP, SCTP' },
+      )
+      .optional()
+      .meta({ description: 'protocols a Service port may use', range: 'list of TCP, UDP, SCTP' }),
+    mixedProtocols: capability('TCP and UDP on one load balancer'),
+    requestedIP: capability('honours spec.loadBalancerIP'),
+    sourceRanges: capability('honours spec.loadBalancerSourceRanges'),
+    dualStack: capability('serves IPv4 and IPv6'),
+    needsProviderID: capability('targets only nodes with a spec.providerID'),
+    ipMode: oneOf(['VIP', 'Proxy'], { description: 'the ingress ipMode reported' }).optional(),
+  } satisfies Record<
+    (typeof BOOLEAN_CAPABILITIES)[number] | 'protocols' | 'ipMode',
+    z.ZodType
+  >).optional(),
+});
 
 export function parseFakeConfig(raw: Readonly<Record<string, unknown>>): FakeConfig {
-  const config: {
-    -readonly [K in keyof FakeConfig]: FakeConfig[K];
-  } = {};
-  for (const [key, value] of Object.entries(raw)) {
-    switch (key) {
-      case 'latencyMs':
-      case 'provisioningDelayMs':
-        config[key] = nonNegative(key, value);
-        break;
-      case 'failureRate':
-        config.failureRate = nonNegative(key, value);
-        if (config.failureRate > 1) throw bad(key, value, 'a number from 0 to 1');
-        break;
-      case 'ingress': {
-        const mode = typeof value === 'string' ? parseIngressMode(value) : undefined;
-        if (!mode) throw bad(key, value, '"ip", "hostname", or an IP address or hostname');
-        config.ingress = mode;
-        break;
-      }
-      case 'capabilities':
-        config.capabilities = parseCapabilities(value);
-        break;
-      default:
-        throw new ProviderConfigError(
-          key,
-          'unknown key (known: latencyMs, ingress, failureRate, provisioningDelayMs, capabilities)',
-        );
-    }
-  }
-  return config;
-}
-
-function parseCapabilities(value: unknown): Partial<Capabilities> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw bad('capabilities', value, 'a mapping');
-  }
-  const out: Record<string, unknown> = {};
-  for (const [name, v] of Object.entries(value)) {
-    const key = `capabilities.${name}`;
-    if ((BOOLEAN_CAPABILITIES as readonly string[]).includes(name)) {
-      if (typeof v !== 'boolean') throw bad(key, v, 'true or false');
-    } else if (name === 'protocols') {
-      if (!Array.isArray(v) || v.some((p) => !PROTOCOLS.includes(p as Protocol))) {
-        throw bad(key, v, 'a list of TCP, UDP, SCTP');
-      }
-    } else if (name === 'ipMode') {
-      if (v !== 'VIP' && v !== 'Proxy') throw bad(key, v, 'VIP or Proxy');
-    } else {
-      throw new ProviderConfigError(key, 'unknown capability');
-    }
-    out[name] = v;
-  }
-  return out as Partial<Capabilities>;
-}
-
-function nonNegative(key: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw bad(key, value, 'a number >= 0');
-  }
-  return value;
-}
-
-function bad(key: string, value: unknown, expected: string): ProviderConfigError {
-  return new ProviderConfigError(key, `expected ${expected}, got ${JSON.stringify(value)}`);
+  return parseConfig(fakeConfigSchema, raw) as FakeConfig;
 }

@@ -4,6 +4,7 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import type { FieldError } from '../../contract/provider.js';
+import { quote } from '../../contract/quote.js';
 
 /** Present with any value: `validateService` reports it as invalid (with the value as message). */
 export const failValidationAnnotation = 'fake.kube-lbc.io/fail-validation';
@@ -25,7 +26,7 @@ export function validateFakeService(service: Readonly<V1Service>): FieldError[] 
   if (option !== undefined && !(optionValues as readonly string[]).includes(option)) {
     errors.push({
       field: `metadata.annotations[${optionAnnotation}]`,
-      message: `unsupported value "${option}": must be one of ${optionValues.join(', ')}`,
+      message: `unsupported value ${quote(option)}: must be one of ${optionValues.join(', ')}`,
     });
   }
   return errors;

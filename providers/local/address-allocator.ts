@@ -6,6 +6,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { CloudError } from '../../contract/errors.js';
 import type { CallContext } from '../../contract/provider.js';
+import { quote } from '../../contract/quote.js';
 import type { AddressPool } from './address-pool.js';
 
 export function allocateAddress(
@@ -20,8 +21,8 @@ export function allocateAddress(
     if (result === 'claimed') return requestedIP;
     const message =
       result === 'taken'
-        ? `requested address ${requestedIP} is already in use by another Service`
-        : `requested address ${requestedIP} is not in the address pool`;
+        ? `requested address ${quote(requestedIP)} is already in use by another Service`
+        : `requested address ${quote(requestedIP)} is not in the address pool`;
     ctx.recordEvent('Warning', 'LoadBalancerIPNotAvailable', message);
     throw new CloudError(message, {
       operation: 'AllocateAddress',

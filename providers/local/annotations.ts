@@ -5,6 +5,7 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { isIPv4 } from 'node:net';
 import type { FieldError } from '../../contract/provider.js';
+import { quote } from '../../contract/quote.js';
 import { sourceRangesOf } from '../../contract/service-spec.js';
 import { parseCidr, type IpRange } from './ipv4.js';
 import { schedulerNames, type SchedulerName } from './schedulers/index.js';
@@ -21,6 +22,8 @@ export interface ServiceSettings {
   /** `sessionAffinity: ClientIP`: a client keeps its backend this long after its last flow. */
   readonly affinityTimeoutMs: number | undefined;
   readonly requestedIP: string | undefined;
+  /** Where `requestedIP` came from, as a field error names it. */
+  readonly requestedIPField: string;
   /** Empty means every source is allowed. */
   readonly sourceRanges: readonly IpRange[];
 }
@@ -40,7 +43,7 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
     else
       errors.push({
         field: `metadata.annotations[${schedulerAnnotation}]`,
-        message: `"${asked}" is not one of ${schedulerNames.join(', ')}`,
+        message: `${quote(asked)} is not one of ${schedulerNames.join(', ')}`,
       });
   }
 
@@ -50,7 +53,7 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
     if (asked !== undefined && asked !== 'sh') {
       errors.push({
         field: `metadata.annotations[${schedulerAnnotation}]`,
-        message: `"${asked}" conflicts with sessionAffinity ClientIP (which uses sh)`,
+        message: `${quote(asked)} conflicts with sessionAffinity ClientIP (which uses sh)`,
       });
     }
     scheduler = 'sh';
@@ -60,12 +63,15 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
 
   const fromAnnotation = annotations[loadBalancerIPAnnotation];
   const requestedIP = fromAnnotation ?? (spec.loadBalancerIP || undefined);
+  // The annotation wins when present, even empty: an empty one is its own mistake to name.
+  const requestedIPField =
+    fromAnnotation !== undefined
+      ? `metadata.annotations[${loadBalancerIPAnnotation}]`
+      : 'spec.loadBalancerIP';
   if (requestedIP !== undefined && !isIPv4(requestedIP)) {
     errors.push({
-      field: fromAnnotation
-        ? `metadata.annotations[${loadBalancerIPAnnotation}]`
-        : 'spec.loadBalancerIP',
-      message: `"${requestedIP}" is not an IPv4 address`,
+      field: requestedIPField,
+      message: `${quote(requestedIP)} is not an IPv4 address`,
     });
   }
 
@@ -78,7 +84,10 @@ export function parseServiceSettings(service: Readonly<V1Service>): {
     } else sourceRanges.push(range);
   });
 
-  return { settings: { scheduler, affinityTimeoutMs, requestedIP, sourceRanges }, errors };
+  return {
+    settings: { scheduler, affinityTimeoutMs, requestedIP, requestedIPField, sourceRanges },
+    errors,
+  };
 }
 
 /** A node's weight for wrr/wlc/sed/nq: `kube-lbc.io/weight`, default 1; 0 takes it out. */

@@ -1,9 +1,12 @@
 /**
- * The `local` provider's `--cloud-config`: validated once, frozen, every unknown key rejected with
- * a `ProviderConfigError` naming it (a typo must not silently fall back to a default).
+ * The `local` provider's `--cloud-config`: one schema, validated once, frozen, every unknown key
+ * and every number out of its range rejected with a `ProviderConfigError` naming the key (a typo
+ * must not silently fall back to a default, and `.inf` must not reach a timer).
  */
-import { ProviderConfigError } from '../../contract/errors.js';
-import { parseRange, type IpRange } from './ipv4.js';
+import { z } from 'zod';
+import { quote } from '../../contract/quote.js';
+import { integer, mapping, MAX_TIMER_SECONDS, number, oneOf, parseConfig } from '../config-schema.js';
+import { parseCidr, parseRange, type IpRange } from './ipv4.js';
 
 /**
  * `in-process`: the controller allocates addresses and serves the listeners itself (sandbox,
@@ -35,103 +38,85 @@ export interface LocalConfig {
   readonly healthCheck: HealthCheckConfig;
 }
 
-const defaults = {
-  mode: 'in-process' as LocalMode,
-  maxConnections: 10_000,
-  tcpIdleTimeoutSeconds: 300,
-  udpIdleTimeoutSeconds: 30,
-  healthCheck: {
-    intervalSeconds: 5,
-    timeoutSeconds: 2,
-    unhealthyThreshold: 2,
-    healthyThreshold: 1,
-  },
-};
+/** The most addresses one pool entry may hold: a /8. `0.0.0.0/0` is a typo, not a pool. */
+export const MAX_POOL_ENTRY = 2 ** 24;
 
-const topKeys = [
-  'addresses',
-  'mode',
-  'maxConnections',
-  'tcpIdleTimeoutSeconds',
-  'udpIdleTimeoutSeconds',
-  'healthCheck',
-  'listenPortOffset',
-] as const;
-const healthKeys = Object.keys(defaults.healthCheck);
+const seconds = (min: number, description: string) =>
+  number(min, MAX_TIMER_SECONDS, { description: `${description}, in seconds` });
+
+/** The whole file, declared once: validation and the README's table of keys follow from it. */
+export const localConfigSchema = mapping({
+  addresses: z
+    .array(z.string({ error: 'expected a CIDR or an a-b range' }).transform(toPoolRange), {
+      error: 'expected a non-empty list of CIDRs or a-b ranges',
+    })
+    .min(1, { error: 'expected a non-empty list of CIDRs or a-b ranges' })
+    .meta({
+      description: `the pool: IPv4 CIDRs, a-b ranges or addresses, each at most a /8, none in 0.0.0.0/8, 224.0.0.0/4 or 240.0.0.0/4 (required)`,
+      range: 'list of CIDRs or a-b ranges',
+    }),
+  mode: oneOf(['in-process', 'controller'], {
+    description: 'in-process: the controller serves; controller: edge nodes run `kube-lbc proxy`',
+  }).default('in-process'),
+  maxConnections: integer(1, 1_000_000, {
+    description: 'open TCP connections or UDP flows per listener; more are refused',
+  }).default(10_000),
+  tcpIdleTimeoutSeconds: seconds(
+    0.01,
+    'a TCP connection idle either way this long is closed',
+  ).default(300),
+  udpIdleTimeoutSeconds: seconds(0.01, 'a UDP flow idle either way this long is forgotten').default(
+    30,
+  ),
+  listenPortOffset: integer(0, 60_000, {
+    description:
+      'added to each Service port when binding (lets an unprivileged sandbox serve port 80)',
+  }).default(0),
+  healthCheck: mapping({
+    intervalSeconds: seconds(0.01, 'time between two checks of a backend').default(5),
+    timeoutSeconds: seconds(0.01, 'a check not answered in this time failed').default(2),
+    unhealthyThreshold: integer(1, 100, {
+      description: 'consecutive failures before a backend is taken out',
+    }).default(2),
+    healthyThreshold: integer(1, 100, {
+      description: 'consecutive successes before it is put back',
+    }).default(1),
+  }).prefault({}),
+});
 
 export function parseLocalConfig(raw: Readonly<Record<string, unknown>>): LocalConfig {
-  rejectUnknown(raw, topKeys, '');
-  const addresses = raw.addresses;
-  if (!Array.isArray(addresses) || addresses.length === 0) {
-    throw new ProviderConfigError(
-      'addresses',
-      'a non-empty list of CIDRs or a-b ranges is required',
-    );
-  }
-  const ranges = addresses.map((entry, i) => {
-    const range =
-      typeof entry === 'string' ? parseRange(entry) : `${JSON.stringify(entry)} is not a string`;
-    if (typeof range === 'string') throw new ProviderConfigError(`addresses[${i}]`, range);
-    return range;
-  });
-  const mode = raw.mode ?? defaults.mode;
-  if (mode !== 'in-process' && mode !== 'controller') {
-    throw new ProviderConfigError('mode', `"${String(mode)}" is not one of in-process, controller`);
-  }
-  const hc = (raw.healthCheck ?? {}) as Record<string, unknown>;
-  if (typeof hc !== 'object' || Array.isArray(hc)) {
-    throw new ProviderConfigError('healthCheck', 'must be a mapping');
-  }
-  rejectUnknown(hc, healthKeys, 'healthCheck.');
-  const hcNum = (key: keyof typeof defaults.healthCheck) =>
-    positive(hc[key] ?? defaults.healthCheck[key], `healthCheck.${key}`);
+  const c = parseConfig(localConfigSchema, raw);
   return Object.freeze({
-    addresses: Object.freeze(ranges),
-    mode,
-    maxConnections: positive(raw.maxConnections ?? defaults.maxConnections, 'maxConnections'),
-    tcpIdleTimeoutMs:
-      1000 *
-      positive(
-        raw.tcpIdleTimeoutSeconds ?? defaults.tcpIdleTimeoutSeconds,
-        'tcpIdleTimeoutSeconds',
-      ),
-    udpIdleTimeoutMs:
-      1000 *
-      positive(
-        raw.udpIdleTimeoutSeconds ?? defaults.udpIdleTimeoutSeconds,
-        'udpIdleTimeoutSeconds',
-      ),
-    listenPortOffset: portOffset(raw.listenPortOffset ?? 0),
+    addresses: Object.freeze(c.addresses),
+    mode: c.mode,
+    maxConnections: c.maxConnections,
+    tcpIdleTimeoutMs: 1000 * c.tcpIdleTimeoutSeconds,
+    udpIdleTimeoutMs: 1000 * c.udpIdleTimeoutSeconds,
+    listenPortOffset: c.listenPortOffset,
     healthCheck: Object.freeze({
-      intervalMs: 1000 * hcNum('intervalSeconds'),
-      timeoutMs: 1000 * hcNum('timeoutSeconds'),
-      unhealthyThreshold: Math.ceil(hcNum('unhealthyThreshold')),
-      healthyThreshold: Math.ceil(hcNum('healthyThreshold')),
+      intervalMs: 1000 * c.healthCheck.intervalSeconds,
+      timeoutMs: 1000 * c.healthCheck.timeoutSeconds,
+      unhealthyThreshold: c.healthCheck.unhealthyThreshold,
+      healthyThreshold: c.healthCheck.healthyThreshold,
     }),
   });
 }
 
-function rejectUnknown(obj: object, known: readonly string[], prefix: string): void {
-  for (const key of Object.keys(obj)) {
-    if (!known.includes(key)) {
-      throw new ProviderConfigError(`${prefix}${key}`, `unknown key (known: ${known.join(', ')})`);
-    }
-  }
-}
+/** Blocks no load balancer may answer on: "this network", multicast, reserved and broadcast. */
+const NOT_FOR_HOSTS = ['0.0.0.0/8', '224.0.0.0/4', '240.0.0.0/4'].map(
+  (c) => parseCidr(c) as IpRange,
+);
 
-function positive(value: unknown, key: string): number {
-  if (typeof value !== 'number' || !(value > 0)) {
-    throw new ProviderConfigError(key, `${JSON.stringify(value)} is not a positive number`);
-  }
-  return value;
-}
-
-function portOffset(value: unknown): number {
-  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 60_000) {
-    throw new ProviderConfigError(
-      'listenPortOffset',
-      `${JSON.stringify(value)} is not an integer in 0..60000`,
-    );
-  }
-  return value as number;
+function toPoolRange(text: string, ctx: z.RefinementCtx): IpRange {
+  const range = parseRange(text);
+  const problem =
+    typeof range === 'string'
+      ? range
+      : range.last - range.first + 1 > MAX_POOL_ENTRY
+        ? `${quote(text)} holds ${range.last - range.first + 1} addresses, more than ${MAX_POOL_ENTRY} (a /8)`
+        : NOT_FOR_HOSTS.some((b) => range.first <= b.last && range.last >= b.first)
+          ? `${quote(text)} overlaps 0.0.0.0/8, 224.0.0.0/4 or 240.0.0.0/4, which no host address may be in`
+          : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, input: undefined });
+  return typeof range === 'string' ? { first: 0, last: 0 } : range;
 }

@@ -141,7 +141,8 @@ export class DataPath {
   /**
    * Serves `spec` exactly: opens missing listeners, drains ones no longer wanted, and updates
    * scheduler, source ranges and backends in place. Applying the same spec twice changes nothing.
-   * Throws if a listener cannot bind (address not local, port in use); what did open stays open.
+   * Throws if a listener cannot bind (address not local, port in use), naming it; the listeners
+   * this call opened are closed again, so a Service is never served on only some new ports.
    */
   apply(spec: VirtualServiceSpec): Promise<void> {
     return this.#serially(() => this.#apply(spec));
@@ -180,11 +181,28 @@ export class DataPath {
     for (const [name, state] of ports) {
       if (!wanted.has(name)) await this.#closePort(ports, name, state, true);
     }
+    // A port that cannot bind undoes the ports this apply opened: a Service is served on all its
+    // ports or on none of the new ones, never half (port 80 bound, 8080 taken).
+    const opened: string[] = [];
     for (const [name, port] of wanted) {
       let state = ports.get(name);
       if (!state) {
-        state = await this.#openPort(spec, port.port, port.protocol);
+        try {
+          state = await this.#openPort(spec, port.port, port.protocol);
+        } catch (err) {
+          for (const undo of opened) await this.#closePort(ports, undo, ports.get(undo)!, false);
+          if (ports.size === 0) this.#services.delete(spec.key);
+          const code = (err as NodeJS.ErrnoException).code;
+          throw Object.assign(
+            new Error(
+              `cannot listen on ${name}${code === 'EADDRINUSE' ? ': the port is already in use on this address (by another Service, or another process on this host)' : ''}: ${(err as Error).message}`,
+              { cause: err },
+            ),
+            { code },
+          );
+        }
         ports.set(name, state);
+        opened.push(name);
         this.#logger.info(
           { service: spec.name, listener: name, scheduler: spec.scheduler },
           'listening',

@@ -3,6 +3,7 @@
  * never strings. IPv6 is out of scope (the provider declares dualStack false).
  */
 import { isIPv4 } from 'node:net';
+import { quote } from '../../contract/quote.js';
 
 export function ipToInt(ip: string): number {
   const parts = ip.split('.').map(Number);
@@ -34,13 +35,13 @@ export function parseRange(text: string): IpRange | string {
   }
   if (trimmed.includes('-')) {
     const [a, b] = trimmed.split('-').map((s) => s.trim());
-    if (!isIPv4(a!) || !isIPv4(b!)) return `"${text}" is not an IPv4 range a-b`;
+    if (!isIPv4(a!) || !isIPv4(b!)) return `${quote(text)} is not an IPv4 range a-b`;
     const first = ipToInt(a!);
     const last = ipToInt(b!);
-    if (last < first) return `"${text}" ends before it starts`;
+    if (last < first) return `${quote(text)} ends before it starts`;
     return { first, last };
   }
-  if (!isIPv4(trimmed)) return `"${text}" is not an IPv4 address, CIDR or range`;
+  if (!isIPv4(trimmed)) return `${quote(text)} is not an IPv4 address, CIDR or range`;
   const n = ipToInt(trimmed);
   return { first: n, last: n };
 }
@@ -53,7 +54,7 @@ export function parseRange(text: string): IpRange | string {
 export function parseCidr(text: string): IpRange | string {
   const [base = '', bitsText = '', extra] = text.trim().split('/');
   if (!isIPv4(base) || extra !== undefined || !/^\d{1,2}$/.test(bitsText) || Number(bitsText) > 32)
-    return `"${text}" is not an IPv4 CIDR`;
+    return `${quote(text)} is not an IPv4 CIDR`;
   const bits = Number(bitsText);
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
   const network = (ipToInt(base) & mask) >>> 0;

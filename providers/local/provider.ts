@@ -23,6 +23,7 @@ import { parseServiceSettings, type ServiceSettings } from './annotations.js';
 import type { LocalConfig } from './config.js';
 import type { DataPath } from './data-path.js';
 import { virtualServiceFor } from './virtual-service.js';
+import { quote } from '../../contract/quote.js';
 
 export const localCapabilities: Capabilities = Object.freeze({
   targetsNodePorts: true,
@@ -77,8 +78,23 @@ export class LocalProvider implements LoadBalancerProvider {
     return `lbc-${cluster}-${service.metadata?.uid ?? ''}`;
   }
 
+  /**
+   * The pool is fixed for the life of the process, so an address outside it (or a subnet's network
+   * or broadcast address, never in it) is the Service's mistake, Invalid until the Service (or,
+   * with a restart, the pool) changes: not a failure to retry with backoff.
+   */
   validateService(service: Readonly<V1Service>): readonly FieldError[] {
-    return parseServiceSettings(service).errors;
+    const { settings, errors } = parseServiceSettings(service);
+    const ip = settings.requestedIP;
+    if (errors.length === 0 && ip !== undefined && !this.#pool.contains(ip)) {
+      return [
+        {
+          field: settings.requestedIPField,
+          message: `${quote(ip)} is not in the address pool (a CIDR's network and broadcast addresses never are)`,
+        },
+      ];
+    }
+    return errors;
   }
 
   async getLoadBalancer(
@@ -96,7 +112,8 @@ export class LocalProvider implements LoadBalancerProvider {
     service: Readonly<V1Service>,
     nodes: readonly Readonly<V1Node>[],
   ): Promise<LoadBalancerStatus> {
-    const { settings, errors } = parseServiceSettings(service);
+    const { settings } = parseServiceSettings(service);
+    const errors = this.validateService(service);
     if (errors.length > 0) throw new InvalidServiceError(errors);
     ctx.signal.throwIfAborted();
     this.#loadPool();

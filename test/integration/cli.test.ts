@@ -41,6 +41,42 @@ describe('the kube-lbc command', function () {
     assert.match(output(), /--cluster-name: "Bad_Name"/);
   });
 
+  it('exits 2 naming every bad input at once: an unknown option hides nothing, and nothing is bound first', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
+    writeFileSync(join(dir, 'cloud.yaml'), 'addresses: [127.240.0.0/24]\ntcpIdleTimeoutSeconds: .inf\n');
+    // The metrics port is taken: before, that exit 1 hid the bad key; now nothing binds until every input is good.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const { child, output } = kubeLbc([
+        'run', '--bogus', '--cloud-provider', 'local', '--cloud-config', join(dir, 'cloud.yaml'),
+        '--kubeconfig', join(dir, 'missing-kubeconfig'), '--cluster-name', 'Bad_Name',
+        '--node-sync-period', '600h', '--metrics-bind-address', `127.0.0.1:${port}`, 'stray',
+      ]);
+      assert.equal(await exitCode(child), 2, output());
+      for (const expected of [
+        /"--bogus": unknown option/,
+        /"stray": unexpected argument/,
+        /--cluster-name: "Bad_Name"/,
+        /--node-sync-period: .*up to 596h, got "600h"/,
+        /--kubeconfig: cannot load a kubeconfig from ".*missing-kubeconfig"/,
+        /--cloud-config: cloud-config tcpIdleTimeoutSeconds: expected a number from 0\.01 to 2147483, got Infinity/,
+      ]) {
+        assert.match(output(), expected);
+      }
+      assert.doesNotMatch(output(), /EADDRINUSE|cannot serve/);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('exits 2 for a data: URL as --cloud-provider, importing nothing', async () => {
+    const { child, output } = kubeLbc(['run', '--cloud-provider', 'data:text/javascript,process.exit(7)']);
+    assert.equal(await exitCode(child), 2, output());
+    assert.match(output(), /--cloud-provider: "data:text\/javascript,process.exit\(7\)" is neither a provider name, a package name nor a path/);
+  });
+
   it('exits 2 naming an unknown cloud-config key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
     writeFileSync(join(dir, 'cloud.yaml'), 'latencyMS: 5\n');
@@ -55,6 +91,23 @@ describe('the kube-lbc command', function () {
     const { child, output } = kubeLbc(['sandbox', '--port', 'abc', '--no-sample', '--exit-after-demo', '--kubeconfig-out', join(dir, 'kubeconfig')]);
     assert.equal(await exitCode(child), 2, output());
     assert.match(output(), /--port: .*"abc"/);
+  });
+
+  it('proxy: exits 2 naming a bad cloud-config key even when its health port is taken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
+    writeFileSync(join(dir, 'cloud.yaml'), 'addresses: [127.240.0.0/24]\ntcpIdleTimeoutSeconds: .inf\n');
+    writeFileSync(join(dir, 'kubeconfig'), unreachableKubeconfig);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const { child, output } = kubeLbc(['proxy', '--cloud-config', join(dir, 'cloud.yaml'), '--health-probe-bind-address', `127.0.0.1:${port}`, '--kubeconfig', join(dir, 'kubeconfig')]);
+      assert.equal(await exitCode(child), 2, output());
+      assert.match(output(), /--cloud-config: cloud-config tcpIdleTimeoutSeconds: expected a number from 0\.01 to 2147483, got Infinity/);
+      assert.doesNotMatch(output(), /EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
   });
 
   it('exits 2 naming the proxy\'s own --cloud-config flag for a bad key', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import net from 'node:net';
 import { DataPath, type DataPathOptions } from '../../../providers/local/data-path.js';
 import { parseRange, type IpRange } from '../../../providers/local/ipv4.js';
 import type { SchedulerName } from '../../../providers/local/schedulers/index.js';
@@ -80,6 +81,27 @@ describe('local data path (TCP, real sockets)', () => {
   afterEach(async () => {
     await dataPath.close();
     await Promise.all(backends.map((b) => b.stop()));
+  });
+
+  it('binds a Service on all its ports or on none: a taken port releases the ones just bound', async () => {
+    // Something else holds vip:vport+1 (a wildcard-bound metrics server does the same).
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(vport + 1, vip, resolve));
+    try {
+      const web = spec(backends, 'rr');
+      const twoPorts = { ...web, ports: [web.ports[0]!, { ...web.ports[0]!, port: vport + 1 }] };
+      await assert.rejects(dataPath.apply(twoPorts), (err: Error) => {
+        assert.match(err.message, /cannot listen on 127\.243\.0\.1:18081\/TCP: the port is already in use/);
+        return true;
+      });
+      await assert.rejects(whoAnswers(vip, vport), /ECONNREFUSED/);
+      assert.deepEqual(dataPath.serviceKeys, []);
+      // Another Service on another address is served as before.
+      await dataPath.apply({ ...web, key: 'uid-2', name: 'default/other', address: '127.243.0.2' });
+      assert.equal(await whoAnswers('127.243.0.2', vport), 'a');
+    } finally {
+      squatter.close();
+    }
   });
 
   it('rr sends connections to each backend in turn', async () => {

@@ -168,9 +168,17 @@ describe('local provider (real sockets)', () => {
     );
     assert.equal(await h.provider.getLoadBalancer(h.ctx, 'test', second), undefined);
     const outside = service('outside', port, (s) => (s.spec!.loadBalancerIP = '10.1.2.3'));
+    // Outside the pool is the Service's mistake, not a failure to retry: Invalid, naming the field.
     await assert.rejects(
       h.provider.ensureLoadBalancer(h.ctx, 'test', outside, nodes),
-      (err: unknown) => err instanceof CloudError && err.cloudCode === 'AddressOutsidePool',
+      (err: unknown) =>
+        err instanceof InvalidServiceError &&
+        err.fieldErrors[0]?.field === 'spec.loadBalancerIP' &&
+        /"10\.1\.2\.3" is not in the address pool/.test(err.message),
+    );
+    assert.deepEqual(
+      h.provider.validateService(outside).map((e) => e.field),
+      ['spec.loadBalancerIP'],
     );
   });
 

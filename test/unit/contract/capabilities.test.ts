@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { validateCapabilities } from '../../../contract/capabilities.js';
+import { validateCapabilities, validateService } from '../../../contract/capabilities.js';
+import { noopLogger } from '../../../contract/logger.js';
+import { createProvider } from '../../../providers/registry.js';
+import { CloudCallGate } from '../../../runtime/cloud-calls.js';
 import { isCidr } from '../../../contract/service-spec.js';
 import type { Capabilities } from '../../../contract/provider.js';
 import { newService, tweakAddPorts, tweakSourceRanges } from '../../fixtures/builders.js';
@@ -50,5 +53,25 @@ describe('validateCapabilities with the source-ranges annotation', () => {
     const svc = newService('a', (s) => (s.metadata!.annotations = { 'service.beta.kubernetes.io/load-balancer-source-ranges': '10.0.0.0/8, 300.1.2.3/40' }));
     const errors = validateCapabilities(svc, caps);
     assert.deepEqual(errors.map((e) => e.field), ['metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges][1]']);
+  });
+});
+
+describe('validateService: the core and the provider together', () => {
+  it('lists a field once when the provider checks what the capabilities already refuse (SCTP, a bad range on aws)', async () => {
+    const aws = await createProvider('aws', {
+      config: { region: 'us-east-1', endpoint: 'http://127.0.0.1:1' },
+      clusterName: 'test',
+      logger: noopLogger,
+      cloudCalls: new CloudCallGate(),
+      cluster: { services: () => [], nodes: () => [] },
+    });
+    const svc = newService(
+      'a',
+      tweakAddPorts({ name: 'sctp', port: 9, protocol: 'SCTP' }),
+      tweakSourceRanges('10.0.0.0/33'),
+    );
+    const fields = validateService(svc, aws).map((e) => e.field);
+    assert.deepEqual(fields, ['spec.ports[1].protocol', 'spec.loadBalancerSourceRanges[0]']);
+    await aws.close?.();
   });
 });

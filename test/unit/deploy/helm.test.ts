@@ -163,7 +163,8 @@ describe('helm chart', () => {
       const extra = ['--cloud-qps=5', '--x: a', '--y=b # c'];
       const args: string[] = controller(render({ extraArgs: extra })).args;
       assert.deepEqual(args.slice(-3), extra);
-      const config = configFromArgs(args.slice(1, -2));
+      // The kubelet expands $(POD_IP) from the pod's env before the process starts.
+      const config = configFromArgs(args.slice(1, -2).map((a) => a.replace('$(POD_IP)', '10.0.0.5')));
       assert.equal(config.cloudQps, 5);
     });
 
@@ -182,7 +183,7 @@ describe('helm chart', () => {
       const pod = one(docs, 'Deployment').spec.template.spec;
       assert.deepEqual(Object.keys(pod.affinity), ['nodeAffinity']);
       assert.equal(pod.priorityClassName, 'system-cluster-critical');
-      assert.deepEqual(pod.containers[0].env, [{ name: 'AWS_REGION', value: 'eu-west-1' }]);
+      assert.deepEqual(pod.containers[0].env.slice(1), [{ name: 'AWS_REGION', value: 'eu-west-1' }]);
       assert.deepEqual(
         pod.volumes.map((v: { name: string }) => v.name),
         ['cloud-config', 'tmp', 'ca'],
@@ -194,7 +195,10 @@ describe('helm chart', () => {
       const plain = one(render(), 'Deployment').spec.template.spec;
       assert.ok(plain.affinity.podAntiAffinity, 'the default spreads the replicas');
       assert.equal(plain.priorityClassName, undefined);
-      assert.equal(plain.containers[0].env, undefined);
+      assert.deepEqual(
+        plain.containers[0].env.map((e: { name: string }) => e.name),
+        ['POD_IP'],
+      );
     });
 
     it('adds a ServiceMonitor and its metrics Service only when asked', () => {

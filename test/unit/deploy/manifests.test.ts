@@ -29,10 +29,25 @@ function one(docs: Manifest[], kind: string, name?: string): Manifest {
   return found[0]!;
 }
 
-/** The `run` flags as the real command parses and validates them. */
+/** The `run` flags as the real command parses and validates them, `$(POD_IP)` as kubelet fills it. */
 function controllerConfig(args: string[]): Config {
   assert.equal(args[0], 'run');
-  return configFromArgs(args.slice(1));
+  return configFromArgs(args.slice(1).map((arg) => arg.replaceAll('$(POD_IP)', '10.0.0.7')));
+}
+
+/**
+ * The bind-address flags of a container: each must name the pod's address (set from the downward
+ * API), never every interface, so a load-balancer address on the same host cannot reach them.
+ */
+function assertBindsPodAddress(container: {
+  args: string[];
+  env?: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+}): void {
+  const binds = container.args.filter((a) => /^--(metrics|health-probe)-bind-address=/.test(a));
+  assert.ok(binds.length > 0, 'no bind-address flag');
+  for (const bind of binds) assert.match(bind, /=\[\$\(POD_IP\)\]:\d+$/, bind);
+  const podIP = container.env?.find((e) => e.name === 'POD_IP');
+  assert.equal(podIP?.valueFrom?.fieldRef?.fieldPath, 'status.podIP');
 }
 
 function status(port: number, path: string): Promise<number> {
@@ -110,6 +125,7 @@ describe('deploy manifests', () => {
       it('probes /healthz and /readyz on the port the health server binds, and the server serves them', async () => {
         const dep = one(docs, 'Deployment', 'kube-lbc');
         const container = dep.spec.template.spec.containers[0];
+        assertBindsPodAddress(container);
         const config = controllerConfig(container.args);
         const ports = new Map<string, number>(
           container.ports.map((p: { name: string; containerPort: number }) => [
@@ -215,6 +231,7 @@ describe('deploy manifests', () => {
     assert.equal(pod.dnsPolicy, 'ClusterFirstWithHostNet');
     const c = pod.containers[0];
     assert.equal(c.args[0], 'proxy');
+    assertBindsPodAddress(c);
     assert.equal(c.securityContext.readOnlyRootFilesystem, true);
     assert.deepEqual(c.securityContext.capabilities, { drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
     const { stdout: help } = await run(process.execPath, [

@@ -19,6 +19,13 @@ interface Rule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  resourceNames?: string[];
+}
+
+/** Where a grant holds: a Role's namespace, and the object names a rule lists, if any. */
+interface Scope {
+  readonly namespace: string | undefined;
+  readonly names: readonly string[] | undefined;
 }
 
 /** `services/status`, as RBAC names a subresource. */
@@ -27,16 +34,16 @@ const resourceOf = (r: AuditRecord) =>
 const grantKey = (group: string, resource: string, verb: string) =>
   `${verb} ${group || 'core'}/${resource}`;
 
-function grants(role: Manifest): Map<string, string | undefined> {
-  const out = new Map<string, string | undefined>();
+function grants(role: Manifest): Map<string, Scope> {
+  const out = new Map<string, Scope>();
   for (const rule of role.rules as Rule[]) {
     for (const group of rule.apiGroups) {
       for (const resource of rule.resources) {
         for (const verb of rule.verbs) {
-          out.set(
-            grantKey(group, resource, verb),
-            role.kind === 'Role' ? role.metadata.namespace : undefined,
-          );
+          out.set(grantKey(group, resource, verb), {
+            namespace: role.kind === 'Role' ? role.metadata.namespace : undefined,
+            names: rule.resourceNames,
+          });
         }
       }
     }
@@ -158,6 +165,23 @@ describe('RBAC covers exactly what the code calls', function () {
     assertExactlyCovered(without(api.audit, mine), [one(docs, 'ClusterRole'), one(docs, 'Role')]);
   });
 
+  it('limits what is done to an existing Lease to the one the Deployment elects with', () => {
+    const role = one(docs, 'Role');
+    const deployment = one(docs, 'Deployment');
+    const args: string[] = deployment.spec.template.spec.containers[0].args;
+    const lease = args.find((a) => a.startsWith('--leader-elect-resource-name='))?.split('=')[1];
+    for (const rule of role.rules as Rule[]) {
+      if (!rule.resources.includes('leases')) continue;
+      // create is authorized before the object has a name: RBAC cannot limit it by name.
+      if (rule.verbs.every((v) => v === 'create')) continue;
+      assert.deepEqual(
+        rule.resourceNames,
+        [lease],
+        `a lease rule for ${rule.verbs.join(', ')} names no Lease`,
+      );
+    }
+  });
+
   it('allows the local proxy agent what it reads, and nothing more', async () => {
     const local = await kustomize('deploy/kustomize/overlays/local');
     const role = local.find(
@@ -206,9 +230,15 @@ function assertExactlyCovered(requests: readonly AuditRecord[], roles: Manifest[
   for (const r of requests) {
     const key = grantKey(r.group, resourceOf(r), r.verb);
     assert.ok(allowed.has(key), `the code made "${key}", which RBAC does not allow`);
-    const roleNamespace = allowed.get(key);
-    if (roleNamespace !== undefined) {
-      assert.equal(r.namespace, roleNamespace, `${key} outside the Role's namespace`);
+    const scope = allowed.get(key)!;
+    if (scope.namespace !== undefined) {
+      assert.equal(r.namespace, scope.namespace, `${key} outside the Role's namespace`);
+    }
+    if (scope.names !== undefined) {
+      assert.ok(
+        r.name !== undefined && scope.names.includes(r.name),
+        `${key} of ${r.name}, not one of ${scope.names.join(', ')}`,
+      );
     }
     used.add(key);
   }

@@ -24,7 +24,18 @@ function writePlugin(dir: string, name: string, providerName: string): void {
   );
   writeFileSync(
     join(dir, 'dist', 'index.js'),
-    `export const createProvider = async () => ({ name: '${providerName}' });\n`,
+    // The smallest object the registry takes for a provider (providers/guard.ts notAProvider).
+    `export const createProvider = async () => ({
+      name: '${providerName}',
+      capabilities: { protocols: ['TCP'] },
+      callBudgets: { default: { qps: 1, burst: 1, concurrency: 1 } },
+      loadBalancerName: () => 'lb',
+      validateService: () => [],
+      getLoadBalancer: async () => undefined,
+      ensureLoadBalancer: async () => ({ ingress: [] }),
+      updateLoadBalancerHosts: async () => {},
+      ensureLoadBalancerDeleted: async () => {},
+    });\n`,
   );
 }
 

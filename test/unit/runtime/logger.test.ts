@@ -24,8 +24,56 @@ describe('createLogger', () => {
 
   it('never prints a credential, at any depth', () => {
     const { lines, destination } = capture();
-    createLogger({ destination }).info({ token: 't0p', a: { password: 'p1' }, a2: { b: { secretAccessKey: 'k2' } } }, 'x');
+    createLogger({ destination }).info(
+      { token: 't0p', a: { password: 'p1' }, a2: { b: { secretAccessKey: 'k2' } } },
+      'x',
+    );
     const text = JSON.stringify(lines[0]);
-    for (const secret of ['t0p', 'p1', 'k2']) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+    for (const secret of ['t0p', 'p1', 'k2'])
+      assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+  });
+});
+
+describe('createLogger with values users wrote', () => {
+  it('keeps a text line one line: a newline in a value or the message cannot forge another', () => {
+    const chunks: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        chunks.push(String(chunk));
+        done();
+      },
+    });
+    const forged = 'rr\nINFO  ensured load balancer service=kube-system/dns';
+    createLogger({ destination, format: 'text' }).warn(
+      { service: 'default/web', annotation: forged },
+      `bad scheduler ${forged}`,
+    );
+    const text = chunks.join('');
+    assert.equal(text.split('\n').length, 2, text);
+    assert.match(text, /annotation="rr\\nINFO  ensured load balancer service=kube-system\/dns"/);
+  });
+
+  it('quotes a text value with a space or "=", so it cannot pass for two fields', () => {
+    const chunks: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        chunks.push(String(chunk));
+        done();
+      },
+    });
+    createLogger({ destination, format: 'text' }).info({ a: 'x service=other', b: 'plain' }, 'm');
+    assert.match(chunks.join(''), /a="x service=other" b=plain/);
+  });
+
+  it('cuts every string it writes to about 1 KiB: a 200 KB annotation is not a 200 KB line', () => {
+    const { lines, destination } = capture();
+    const huge = 'z'.repeat(200_000);
+    createLogger({ destination }).warn(
+      { service: 'default/web', value: huge, nested: { list: [huge] } },
+      `Invalid: ${huge}`,
+    );
+    const line = JSON.stringify(lines[0]);
+    assert.ok(line.length < 4000, `${line.length} characters`);
+    assert.match(String(lines[0]!.value), /more characters\)$/);
   });
 });

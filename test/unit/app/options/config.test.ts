@@ -30,6 +30,8 @@ describe('configuration', () => {
     assert.equal(c.nodeSyncPeriodMs, 100_000);
     assert.deepEqual(c.nodePortRange, { min: 30000, max: 32767 });
     assert.equal(c.cloudCallStallTimeoutMs, 180_000);
+    // Loopback: never every interface, where a local load-balancer address would reach them.
+    assert.deepEqual([c.metricsBindAddress, c.healthProbeBindAddress], ['127.0.0.1:8080', '127.0.0.1:8081']);
     assert.deepEqual(
       [c.leaderElection.enabled, c.leaderElection.leaseDurationMs, c.leaderElection.renewDeadlineMs, c.leaderElection.retryPeriodMs],
       [true, 15_000, 10_000, 2_000],
@@ -56,6 +58,30 @@ describe('configuration', () => {
   it('takes --cloud-call-stall-timeout as a duration, 0 turning the check off', () => {
     assert.equal(buildConfig(parse('--cloud-provider', 'fake', '--cloud-call-stall-timeout', '0')).cloudCallStallTimeoutMs, 0);
     assert.match(errorsOf('--cloud-provider', 'fake', '--cloud-call-stall-timeout', 'never').join('\n'), /--cloud-call-stall-timeout: .*got "never"/);
+  });
+
+  it('refuses numbers and durations out of range, each named with what it accepts', () => {
+    // 600h overflows Node's timer (2^31 - 1 ms) to about 1 ms: a sync loop, not a period.
+    const errors = errorsOf('--cloud-provider', 'fake', '--node-sync-period', '600h', '--gc-period', '1000000m', '--cloud-qps', 'Infinity', '--cloud-burst', '1.5', '--concurrent-service-syncs', '1e3');
+    assert.equal(errors.length, 5, errors.join('\n'));
+    assert.match(errors.join('\n'), /--node-sync-period: .*up to 596h, got "600h"/);
+    assert.match(errors.join('\n'), /--gc-period: .*up to 596h, got "1000000m"/);
+    assert.match(errors.join('\n'), /--cloud-qps: expected a number above 0 and up to 100000, got "Infinity"/);
+    assert.match(errors.join('\n'), /--cloud-burst: expected an integer above 0 and up to 100000, got "1.5"/);
+    assert.match(errors.join('\n'), /--concurrent-service-syncs: expected an integer from 1 to 10000, got "1e3"/);
+  });
+
+  it('refuses a --cloud-provider that is neither a package name nor a path, with the other bad flags', () => {
+    for (const name of ['data:text/javascript,export default () => null', 'node:fs', 'child_process']) {
+      const errors = errorsOf('--cloud-provider', name, '--cluster-name', 'Bad_Name');
+      assert.equal(errors.length, 2, errors.join('\n'));
+      assert.match(errors.join('\n'), /--cloud-provider: .*(neither a provider name, a package name nor a path|Node\.js built-in)/);
+    }
+  });
+
+  it('quotes a long flag value cut short', () => {
+    const [error] = errorsOf('--cloud-provider', 'fake', '--cluster-name', 'x'.repeat(5000));
+    assert.ok(error && error.length < 300, error);
   });
 
   it('refuses leader-election timings that cannot work', () => {

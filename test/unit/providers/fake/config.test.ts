@@ -24,7 +24,7 @@ describe('fake provider cloud-config', () => {
     {
       desc: 'a bad protocol',
       config: { capabilities: { protocols: ['HTTP'] } },
-      key: 'capabilities.protocols',
+      key: 'capabilities.protocols[0]',
     },
   ];
   for (const c of rejected) {

@@ -20,8 +20,21 @@ describe('local Service settings', () => {
       scheduler: 'rr',
       affinityTimeoutMs: undefined,
       requestedIP: undefined,
+      requestedIPField: 'spec.loadBalancerIP',
       sourceRanges: [],
     });
+  });
+
+  it('names the annotation, not spec.loadBalancerIP, for an empty kube-lbc.io/load-balancer-ip', () => {
+    const { errors } = parseServiceSettings(
+      newService('web', tweakAnnotations({ 'kube-lbc.io/load-balancer-ip': '' })),
+    );
+    assert.deepEqual(errors, [
+      {
+        field: 'metadata.annotations[kube-lbc.io/load-balancer-ip]',
+        message: '"" is not an IPv4 address',
+      },
+    ]);
   });
 
   it('takes the scheduler from kube-lbc.io/scheduler and rejects unknown ones by field', () => {
