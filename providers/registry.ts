@@ -16,6 +16,7 @@ const builtins: Readonly<Record<string, FactoryLoader>> = {
   fake: async () => factoryOf(await import('./fake/index.js'), 'fake'),
   local: async () => factoryOf(await import('./local/index.js'), 'local'),
   aws: async () => factoryOf(await import('./aws/index.js'), 'aws'),
+  gcp: async () => factoryOf(await import('./gcp/index.js'), 'gcp'),
 };
 
 const registered = new Map<string, ProviderFactory>();
