@@ -122,6 +122,15 @@ export class ComputeEmulator {
     return item;
   }
 
+  /** Removes everything created through the API and every fault; seeded instances stay. */
+  reset(): void {
+    this.faults.clear();
+    for (const { scope, collection, item } of [...this.state.all()]) {
+      if (!['instances', 'networks', 'subnetworks'].includes(collection))
+        this.state.remove(scope, collection, item.name);
+    }
+  }
+
   /** Removes an instance as if it were deleted out of band (its group memberships stay). */
   dropInstance(zone: string, name: string): void {
     this.state.remove({ kind: 'zones', name: zone }, 'instances', name);

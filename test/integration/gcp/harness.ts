@@ -5,6 +5,7 @@ import { gcpCallBudgets } from '../../../providers/gcp/clients.js';
 import type { LoadBalancerProvider, ProviderOptions } from '../../../providers/provider.js';
 import { noopLogger } from '../../../runtime/logger.js';
 import { CloudCalls } from '../../../runtime/cloud-calls.js';
+import { isWriteOperation } from '../../../providers/conformance/options.js';
 import { ComputeEmulator } from '../../../sandbox/compute/index.js';
 import { newNode, tweakProviderID } from '../../fixtures/builders.js';
 
@@ -72,4 +73,28 @@ export async function newGcpProvider(
 /** The emulator's inventory without what each create allocates anew. */
 export function inventoryOf(emu: ComputeEmulator): Record<string, unknown>[] {
   return emu.inventory().map(({ region: _r, zone: _z, ...rest }) => rest);
+}
+
+/** A gate that records each call and can stop the run after the k-th write, as a crash would. */
+export class RecordingCalls extends CloudCalls {
+  readonly operations: string[] = [];
+  /** Throw after the n-th write has reached the cloud, as if the process died then. */
+  crashAfterWrite?: number;
+  /** Told after each call the cloud answered, before the provider hears back. */
+  afterCall?: (operation: string) => void;
+
+  override async call<T>(budget: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    const result = await super.call(budget, operation, fn);
+    this.operations.push(operation);
+    this.afterCall?.(operation);
+    if (this.crashAfterWrite !== undefined && this.writes().length === this.crashAfterWrite) {
+      this.crashAfterWrite = undefined;
+      throw new Error(`simulated crash after write ${this.writes().length} (${operation})`);
+    }
+    return result;
+  }
+
+  writes(): string[] {
+    return this.operations.filter(isWriteOperation);
+  }
 }
