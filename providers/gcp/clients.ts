@@ -30,7 +30,7 @@ export function budgetFor(operation: string): keyof typeof gcpCallBudgets {
   const [client, method = ''] = operation.split('.');
   if (client?.endsWith('Operations')) return 'operations';
   if (method === 'get' || method === 'listInstances') return 'read';
-  if (method === 'list') return 'list';
+  if (/list/i.test(method)) return 'list';
   return 'write';
 }
 

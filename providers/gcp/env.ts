@@ -1,5 +1,4 @@
 /** What every module of the provider works with, and the link helpers they share. */
-import type { ClusterView } from '../provider.js';
 import type { GcpCalls } from './clients.js';
 import type { GcpConfig } from './config.js';
 
@@ -9,8 +8,6 @@ export interface GcpEnv {
   readonly config: GcpConfig;
   readonly project: string;
   readonly region: string;
-  /** The informer caches: the zones the nodes live in, for cleaning up instance groups. */
-  readonly cluster?: ClusterView;
 }
 
 /** A selfLink or partial path reduced to what follows `projects/<project>/`, for comparing. */

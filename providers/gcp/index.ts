@@ -19,7 +19,6 @@ export const createGcpProvider: ProviderFactory = async (options) => {
     config,
     project,
     region,
-    cluster: options.cluster,
   });
 };
 

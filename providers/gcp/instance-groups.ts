@@ -79,6 +79,24 @@ export async function ensureGroups(
   return groups;
 }
 
+/** The zones holding one of the cluster's groups, in one aggregated list over the region's zones. */
+export async function clusterGroupZones(env: GcpEnv): Promise<string[]> {
+  const { calls, project } = env;
+  const filter = `name eq ${instanceGroupName(env.clusterName)}`;
+  return calls.read('instanceGroups.aggregatedList', async () => {
+    const zones: string[] = [];
+    for await (const [scope, list] of calls.clients.instanceGroups.aggregatedListAsync(
+      { project, filter },
+      { autoPaginate: false },
+    )) {
+      const zone = scope.replace(/^zones\//, '');
+      if ((list.instanceGroups ?? []).length > 0 && zone.startsWith(`${env.region}-`))
+        zones.push(zone);
+    }
+    return zones.sort();
+  });
+}
+
 export function groupPath(env: GcpEnv, zone: string): string {
   return `projects/${env.project}/zones/${zone}/instanceGroups/${instanceGroupName(env.clusterName)}`;
 }

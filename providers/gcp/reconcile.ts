@@ -16,7 +16,7 @@ import {
 } from './desired.js';
 import { networkPath, regionPath, rel, sameSet, subnetworkPath, type GcpEnv } from './env.js';
 import { ensureFirewalls } from './firewalls.js';
-import { ensureGroups, zoneOf } from './instance-groups.js';
+import { clusterGroupZones, deleteUnusedGroups, ensureGroups, zoneOf } from './instance-groups.js';
 import { serviceNames, type RuleKind } from './names.js';
 
 type Rule = protos.google.cloud.compute.v1.IForwardingRule;
@@ -35,7 +35,8 @@ export async function ensureLoadBalancer(
   const ip = await ensureAddress(env, d, rules);
 
   const bs = await getBackendService(env, d.names.backendService);
-  const groups = await ensureGroups(env, instances, backendZones(bs));
+  const groupZones = await clusterGroupZones(env);
+  const groups = await ensureGroups(env, instances, groupZones);
   await ensureHealthCheck(env, d);
 
   // Rules that no longer fit go first: the backend service may change protocol or be replaced.
@@ -50,6 +51,7 @@ export async function ensureLoadBalancer(
     }
   }
   await ensureBackendService(env, d, bs, groups);
+  await deleteEmptied(env, groupZones, groups);
   for (const want of d.rules) {
     ctx.signal.throwIfAborted();
     const have = rules.get(want.kind);
@@ -84,7 +86,8 @@ export async function updateHosts(
   const names = serviceNames(env.clusterName, service);
   const bs = await getBackendService(env, names.backendService);
   if (!bs) return;
-  const groups = await ensureGroups(env, instancesWithWarnings(env, ctx, nodes), backendZones(bs));
+  const groupZones = await clusterGroupZones(env);
+  const groups = await ensureGroups(env, instancesWithWarnings(env, ctx, nodes), groupZones);
   ctx.signal.throwIfAborted();
   if (
     !sameSet(
@@ -94,6 +97,21 @@ export async function updateHosts(
   ) {
     await patchBackendService(env, bs, { backends: backendsOf(groups) });
   }
+  await deleteEmptied(env, groupZones, groups);
+}
+
+/**
+ * Groups of zones no node is left in, once this Service's backend service no longer uses them.
+ * Another Service's backend service may still: GCE refuses, and that Service's sync retries.
+ */
+async function deleteEmptied(
+  env: GcpEnv,
+  groupZones: readonly string[],
+  groups: readonly string[],
+): Promise<void> {
+  const kept = new Set(groups.map(zoneOf));
+  const emptied = groupZones.filter((z) => !kept.has(z));
+  if (emptied.length > 0) await deleteUnusedGroups(env, emptied);
 }
 
 export async function loadBalancerStatus(
@@ -134,10 +152,6 @@ export async function getBackendService(
       backendService: name,
     }),
   );
-}
-
-export function backendZones(bs: BackendService | undefined): string[] {
-  return (bs?.backends ?? []).map((b) => zoneOf(b.group ?? ''));
 }
 
 export async function deleteRule(env: GcpEnv, name: string): Promise<void> {

@@ -6,13 +6,12 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import type { CallContext, OwnedLoadBalancer } from '../provider.js';
-import { nodeInstances } from './desired.js';
 import type { GcpEnv } from './env.js';
 import { deleteFirewalls } from './firewalls.js';
-import { deleteUnusedGroups } from './instance-groups.js';
+import { clusterGroupZones, deleteUnusedGroups } from './instance-groups.js';
 import { clusterPrefix, serviceNames } from './names.js';
 import { ownedBy, parseOwner } from './ownership.js';
-import { backendZones, deleteRule, getBackendService } from './reconcile.js';
+import { deleteRule } from './reconcile.js';
 
 export async function deleteLoadBalancer(
   env: GcpEnv,
@@ -28,7 +27,6 @@ export async function deleteLoadBalancer(
   }
   ctx.signal.throwIfAborted();
   await deleteFirewalls(env, [names.firewall, names.healthCheckFirewall]);
-  const bs = await getBackendService(env, names.backendService);
   ctx.signal.throwIfAborted();
   await calls.remove('regionBackendServices.delete', { region }, (requestId) =>
     calls.clients.backendServices.delete({
@@ -57,13 +55,11 @@ export async function deleteLoadBalancer(
       calls.clients.addresses.delete({ project, region, address: names.address, requestId }),
     );
   }
-  // The zones the backend service used, and those of the nodes now: a crash after the backend
-  // service went would otherwise hide a group the last Service left.
-  const nodeZones = nodeInstances(env.cluster?.nodes() ?? [], project, region).instances.map(
-    (i) => i.zone,
-  );
+  // Every group of the cluster, found by name: a crash after the backend service went must not
+  // hide a group the last Service left.
+  const zones = await clusterGroupZones(env);
   ctx.signal.throwIfAborted();
-  await deleteUnusedGroups(env, [...backendZones(bs), ...nodeZones]);
+  await deleteUnusedGroups(env, zones);
 }
 
 /** Every collection a Service's resources live in, listed by the cluster's name prefix. */

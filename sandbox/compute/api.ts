@@ -114,6 +114,9 @@ export class ComputeApi {
   }
 
   handle(req: ApiRequest): ApiAnswer {
+    const aggregated = /^\/compute\/v1\/projects\/([^/]+)\/aggregated\/([A-Za-z]+)$/.exec(req.path);
+    if (aggregated && req.method === 'GET')
+      return this.#aggregated(aggregated[1]!, aggregated[2]!, req.query);
     const r = route(req.method, req.path);
     if (!r) {
       this.log.push({ operation: 'unknown', status: 404 });
@@ -137,6 +140,45 @@ export class ComputeApi {
     }
     this.log.push({ operation: r.operation, status: answer.status });
     return { ...answer, ...(lost ? { lost } : {}), ...(delayMs ? { delayMs } : {}) };
+  }
+
+  /** `aggregatedList`: the collection over every zone (or region), keyed `zones/<zone>`. */
+  #aggregated(project: string, collection: string, query: URLSearchParams): ApiAnswer {
+    const operation = `${clientName[collection] ?? collection}.aggregatedList`;
+    const refused = this.faults
+      .take(operation)
+      .map(refusal)
+      .find((e) => e !== undefined);
+    const c = collections.get(collection);
+    let answer: ApiAnswer;
+    if (refused) answer = this.#answer(refused);
+    else if (project !== this.state.project) answer = this.#answer(notFound(`projects/${project}`));
+    else if (!c || c.scope === 'global')
+      answer = this.#answer(
+        new ComputeError(404, 'notFound', `No aggregated list of ${collection}`),
+      );
+    else {
+      const scopes = c.scope === 'zones' ? this.state.zones : [this.state.region];
+      const items: Record<string, object> = {};
+      for (const name of scopes) {
+        const list = this.#list(
+          { kind: c.scope, name },
+          collection,
+          new URLSearchParams(query.get('filter') ? { filter: query.get('filter')! } : {}),
+        ) as { items: Resource[] };
+        if (list.items.length > 0) items[`${c.scope}/${name}`] = { [collection]: list.items };
+      }
+      answer = {
+        status: 200,
+        body: {
+          kind: `${c.kind}AggregatedList`,
+          id: `projects/${project}/aggregated/${collection}`,
+          items,
+        },
+      };
+    }
+    this.log.push({ operation, status: answer.status });
+    return answer;
   }
 
   #answer(err: unknown): ApiAnswer {

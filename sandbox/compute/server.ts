@@ -3,6 +3,7 @@
  * `apiEndpoint`, `port` and `protocol: 'http'`. Seeds the `default` network and subnetwork;
  * tests seed instances, set quotas, inject faults and read the inventory.
  */
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ComputeApi } from './api.js';
@@ -30,6 +31,7 @@ export class ComputeEmulator {
   readonly faults = new Faults();
   readonly api: ComputeApi;
   readonly #server: Server;
+  readonly #answered = new EventEmitter();
   #port = 0;
 
   private constructor(options: ComputeEmulatorOptions) {
@@ -52,6 +54,7 @@ export class ComputeEmulator {
             query: url.searchParams,
             body,
           });
+          this.#answered.emit('request');
           if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
           if (answer.lost) return void req.socket.destroy();
           res.writeHead(answer.status, { 'content-type': 'application/json; charset=UTF-8' });
@@ -120,6 +123,31 @@ export class ComputeEmulator {
     };
     this.state.put(scope, 'instances', item);
     return item;
+  }
+
+  /**
+   * Resolves once `check` holds, checking now and after every request the emulator answers (the
+   * only way its state changes), so a test waits on the cloud without polling.
+   */
+  until<T>(check: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const test = () => {
+        const value = check();
+        if (!value) return;
+        done();
+        resolve(value);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.#answered.off('request', test);
+      };
+      this.#answered.on('request', test);
+      test();
+    });
   }
 
   /** Removes everything created through the API and every fault; seeded instances stay. */
