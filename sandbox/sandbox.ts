@@ -13,6 +13,7 @@ import { startController, type RunningController } from '../cmd/run.js';
 import { reuseConnections } from '../runtime/kube-client.js';
 import { createLogger } from '../runtime/logger.js';
 import { startApiServer } from './apiserver/index.js';
+import { ComputeEmulator } from './compute/index.js';
 
 export interface SandboxOptions {
   readonly provider: string;
@@ -34,7 +35,16 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
   writeFileSync(options.kubeconfigPath, api.kubeconfigYaml());
   const kubeConfig = reuseConnections(api.kubeConfig());
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  for (const n of NODES) await core.createNode({ body: sandboxNode(n.name, n.ip) });
+  // With --cloud-provider gcp the cloud is the Compute emulator, the nodes its instances.
+  const compute = options.provider === 'gcp' ? await ComputeEmulator.start() : undefined;
+  const zone = compute?.zones[0] ?? '';
+  for (const n of NODES) {
+    compute?.seedInstance({ name: n.name, zone, tags: ['sandbox-node'], networkIP: n.ip });
+    const providerID = compute
+      ? `gce://${compute.project}/${zone}/${n.name}`
+      : `sandbox://${n.name}`;
+    await core.createNode({ body: sandboxNode(n.name, n.ip, providerID) });
+  }
 
   const config = configFromArgs([
     '--cloud-provider',
@@ -55,7 +65,12 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
     '--shutdown-grace-period',
     '10s',
   ]);
-  const cloudConfig = options.provider === 'local' ? { addresses: ['127.240.0.0/16'] } : {};
+  const cloudConfig =
+    options.provider === 'local'
+      ? { addresses: ['127.240.0.0/16'] }
+      : compute
+        ? { project: compute.project, region: compute.region, apiEndpoint: compute.endpoint }
+        : {};
   const running = await startController(config, {
     kubeConfig,
     cloudConfig,
@@ -70,7 +85,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
   );
 
   const backends: Server[] = [];
-  if (options.sample) await demo(core, running, backends);
+  if (options.sample) await demo(core, running, backends, compute);
 
   say();
   say(`kubectl works against it:  kubectl --kubeconfig ${options.kubeconfigPath} get svc -A`);
@@ -78,6 +93,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
     await running.stop();
     await Promise.all(backends.map((b) => new Promise((r) => b.close(r))));
     await api.close();
+    await compute?.close();
   };
   if (options.exitAfterDemo) {
     await stop();
@@ -96,6 +112,7 @@ async function demo(
   core: CoreV1Api,
   running: RunningController,
   backends: Server[],
+  compute?: ComputeEmulator,
 ): Promise<void> {
   const scheduler = 'rr';
   const created = await core.createNamespacedService({
@@ -122,6 +139,13 @@ async function demo(
   say(
     `hello   LoadBalancer   ${(svc.spec?.clusterIP ?? '').padEnd(14)} ${address.padEnd(16)} ${SAMPLE_PORT}:${nodePort}/TCP`,
   );
+  if (compute) {
+    // An address in the emulator's pool: nothing carries packets to it here.
+    say(`\nin the Compute emulator (${compute.endpoint}):`);
+    for (const r of compute.inventory())
+      say(`  ${String(r.collection).padEnd(16)} ${String(r.name)}`);
+    return;
+  }
   if (!ingress.ip) return;
 
   say(`\n$ for i in $(seq 9); do curl -s http://${address}:${SAMPLE_PORT}/; done`);
@@ -160,10 +184,10 @@ function waitFor(
   });
 }
 
-function sandboxNode(name: string, ip: string): V1Node {
+function sandboxNode(name: string, ip: string, providerID: string): V1Node {
   return {
     metadata: { name, labels: { 'kubernetes.io/hostname': name } },
-    spec: { providerID: `sandbox://${name}` },
+    spec: { providerID },
     status: {
       addresses: [
         { type: 'InternalIP', address: ip },
