@@ -39,6 +39,7 @@ demo: build
 bench: node_modules
 	tsx bench/controller-scale.ts
 	tsx bench/aws-calls.ts
+	tsx bench/gcp-calls.ts
 	@if command -v haproxy >/dev/null && command -v wrk >/dev/null; then tsx bench/local-balancer.ts; \
 	else echo "bench/local-balancer.ts skipped: apt-get install haproxy wrk"; fi
 

@@ -28,6 +28,7 @@ const builtins: Readonly<Record<string, FactoryLoader>> = {
   fake: async () => factoryOf(await import('./fake/index.js'), 'fake'),
   local: async () => factoryOf(await import('./local/index.js'), 'local'),
   aws: async () => factoryOf(await import('./aws/index.js'), 'aws'),
+  gcp: async () => factoryOf(await import('./gcp/index.js'), 'gcp'),
 };
 
 const registered = new Map<string, ProviderFactory>();
@@ -37,6 +38,7 @@ const builtinConfigs: Readonly<Record<string, () => Promise<(raw: Readonly<Recor
   fake: async () => (await import('./fake/config.js')).parseFakeConfig,
   local: async () => (await import('./local/config.js')).parseLocalConfig,
   aws: async () => (await import('./aws/config.js')).parseAwsConfig,
+  gcp: async () => (await import('./gcp/config.js')).parseGcpConfig,
 };
 
 /**

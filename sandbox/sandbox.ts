@@ -106,6 +106,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
     const kubectl = `kubectl --kubeconfig ${options.kubeconfigPath}`;
     if (options.sample)
       await sample(core, running, kubectl, dirname(options.kubeconfigPath), backends);
+    if (options.sample) for (const line of demo.describeCloud?.() ?? []) say(line);
 
     say();
     say(`kubectl works against it:  ${kubectl} get svc -A`);

@@ -81,7 +81,7 @@ export function buildConfig(flags: RawFlags): Config {
 function providerConfig(read: FlagReader): ProviderConfig {
   const cloudProvider = read.str('cloud-provider') ?? '';
   if (!cloudProvider) {
-    read.fail('--cloud-provider: required (a built-in name such as aws, local or fake, or a plugin module)');
+    read.fail('--cloud-provider: required (a built-in name such as aws, gcp, local or fake, or a plugin module)');
   }
   const refused = cloudProvider ? providerSpecifierError(cloudProvider) : undefined;
   if (refused) read.fail(`--cloud-provider: ${refused}`);

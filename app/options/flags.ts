@@ -16,7 +16,7 @@ export function addControllerFlags(cmd: Command): Command {
     )
     .option(
       '--cloud-provider <name>',
-      'built-in provider (aws, local, fake) or a plugin module specifier',
+      'built-in provider (aws, gcp, local, fake) or a plugin module specifier',
     )
     .option('--cloud-config <path>', 'provider configuration file, YAML or JSON')
     .option(

@@ -11,6 +11,7 @@ const demos: Readonly<Record<string, () => Promise<DemoSetup>>> = {
   local: async () => (await import('./local.js')).localDemo,
   fake: async () => (await import('./fake.js')).fakeDemo,
   aws: async () => (await import('./aws.js')).awsDemo,
+  gcp: async () => (await import('./gcp.js')).gcpDemo,
 };
 
 export async function demoFor(provider: string): Promise<DemoSetup> {

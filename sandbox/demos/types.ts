@@ -30,6 +30,8 @@ export interface ProviderDemo {
    * only then.
    */
   readonly carriesTraffic: boolean;
+  /** Lines describing what the cloud holds now, shown after the sample Service is ready. */
+  describeCloud?(): readonly string[];
   /** Releases what the demo started (an emulator process); called once at the end. */
   close(): Promise<void>;
 }
