@@ -5,6 +5,7 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import type { FieldError } from '../../contract/provider.js';
+import { attributeAnnotation, parseTargetGroupAttributes } from './attributes.js';
 import { isReservedTagKey } from './tags.js';
 
 const prefix = 'service.beta.kubernetes.io/';
@@ -26,6 +27,7 @@ export const annotation = {
   sslCert: `${prefix}aws-load-balancer-ssl-cert`,
   sslPorts: `${prefix}aws-load-balancer-ssl-ports`,
   sslPolicy: `${prefix}aws-load-balancer-ssl-negotiation-policy`,
+  ...attributeAnnotation,
 } as const;
 
 /** cloud-provider-aws's NLB health-check interval when the annotation is not set. */
@@ -55,6 +57,8 @@ export interface AwsServiceSettings {
   ipAddressType: 'ipv4' | 'dualstack';
   /** TLS listeners: set when ssl-cert is. */
   tls?: TlsSettings;
+  /** Target group attributes the Service sets (proxy-protocol among them); unset keys: AWS's defaults. */
+  targetGroupAttributes?: Record<string, string>;
 }
 
 export interface TlsSettings {
@@ -127,6 +131,8 @@ export function parseAnnotations(service: Readonly<V1Service>): {
     else fail(annotation.ipAddressType, `"${ipType}" is not "ipv4" or "dualstack"`);
   }
   parseTls(a, settings, fail);
+  const tgAttributes = parseTargetGroupAttributes(a, fail);
+  if (Object.keys(tgAttributes).length > 0) settings.targetGroupAttributes = tgAttributes;
   return { settings, errors };
 }
 

@@ -14,6 +14,7 @@ import {
   type HealthCheckProtocol,
   type TlsSettings,
 } from './annotations.js';
+import { desiredTargetGroupAttributes } from './attributes.js';
 import { loadBalancerName, targetGroupName, type TargetProtocol } from './names.js';
 import { ownershipTags } from './tags.js';
 import { canonicalCidr, isCidr, sourceRangesOf } from '../../contract/service-spec.js';
@@ -36,6 +37,8 @@ export interface DesiredTargetGroup {
   /** The NodePort: instance targets receive traffic there. */
   readonly port: number;
   readonly healthCheck: HealthCheck;
+  /** Every target group attribute kube-lbc manages, with the value it should have. */
+  readonly attributes: Readonly<Record<string, string>>;
 }
 
 export interface DesiredListener {
@@ -157,6 +160,7 @@ export function desiredLoadBalancer(
       protocol,
       port: nodePort,
       healthCheck: healthCheckFor(service, settings, protocol),
+      attributes: desiredTargetGroupAttributes(settings.targetGroupAttributes),
     });
   }
   const { ranges } = sourceRangesOf(service);

@@ -11,6 +11,7 @@ import {
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { CloudError, RetryAfterError } from '../../contract/errors.js';
 import type { CallContext, LoadBalancerStatus } from '../../contract/provider.js';
+import { reconcileTargetGroupAttributes } from './attributes.js';
 import type { AwsClients } from './clients.js';
 import type { AwsConfig } from './config.js';
 import { desiredLoadBalancer, desiredTargets, type DesiredLoadBalancer } from './desired.js';
@@ -117,6 +118,7 @@ export async function ensureNlb(
     const have = pool.find((tg) => tg.TargetGroupName === want.name);
     if (have) await reconcileHealthCheck(elb, have, want);
     const tg = have ?? (await createTargetGroup(elb, want, lb.VpcId!, desired.tags));
+    await reconcileTargetGroupAttributes(elb, tg.TargetGroupArn!, want.attributes, !have);
     arns.set(want.name, tg.TargetGroupArn!);
   }
   // Unless retiring, the pool is exactly the wanted groups, all tagged above.

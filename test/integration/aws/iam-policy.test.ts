@@ -98,6 +98,7 @@ describe('the IAM policy grants exactly what the aws provider calls', function (
       [annotation.subnets]: 'internal-elb-us-east-1a,internal-elb-us-east-1b',
       [annotation.sslCert]: 'arn:aws:iam::123456789012:server-certificate/web',
       [annotation.sslPorts]: 'https',
+      [annotation.proxyProtocol]: '*',
     };
     changed.spec!.loadBalancerSourceRanges = ['192.168.0.0/16'];
     changed.spec!.ports![0]!.nodePort = 30099;

@@ -8,6 +8,7 @@ import {
   DescribeLoadBalancerAttributesCommand,
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
@@ -36,6 +37,8 @@ export interface TargetGroupInventory {
   targets: string[];
   attached: boolean;
   tags: Record<string, string>;
+  /** As DescribeTargetGroupAttributes lists them (moto lists fewer keys than AWS). */
+  attributes: Record<string, string>;
 }
 
 export interface SecurityGroupInventory {
@@ -122,6 +125,15 @@ export async function readInventory(): Promise<Inventory> {
           .sort(),
         attached: forwardedTo.has(tg.TargetGroupArn!),
         tags: await tagsOf(tg.TargetGroupArn!),
+        attributes: Object.fromEntries(
+          (
+            (
+              await elb.send(
+                new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tg.TargetGroupArn }),
+              )
+            ).Attributes ?? []
+          ).map((a) => [a.Key!, a.Value ?? '']),
+        ),
       });
     }
     const groups = (await ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? [];

