@@ -131,7 +131,8 @@ export function parseAnnotations(service: Readonly<V1Service>): {
     else fail(annotation.ipAddressType, `"${ipType}" is not "ipv4" or "dualstack"`);
   }
   parseTls(a, settings, fail);
-  const tgAttributes = parseTargetGroupAttributes(a, fail);
+  const protocols = new Set((service.spec?.ports ?? []).map((p) => p.protocol ?? 'TCP'));
+  const tgAttributes = parseTargetGroupAttributes(a, protocols, fail);
   if (Object.keys(tgAttributes).length > 0) settings.targetGroupAttributes = tgAttributes;
   return { settings, errors };
 }

@@ -66,7 +66,8 @@ const kubeProxyHealthPort = 10256;
 
 /** Every problem with the Service, annotations and spec alike, for `validateService`. */
 export function validate(service: Readonly<V1Service>, clusterName: string): FieldError[] {
-  const errors = [...parseAnnotations(service).errors];
+  const parsed = parseAnnotations(service);
+  const errors = [...parsed.errors];
   const ports = service.spec?.ports ?? [];
   if (ports.length === 0)
     errors.push({ field: 'spec.ports', message: 'a load balancer needs at least one port' });
@@ -86,7 +87,7 @@ export function validate(service: Readonly<V1Service>, clusterName: string): Fie
       });
     }
   });
-  const tls = parseAnnotations(service).settings.tls;
+  const { tls, targetGroupAttributes } = parsed.settings;
   if (tls && tls.ports !== '*') {
     for (const entry of tls.ports) {
       const matches = ports.filter((p) => String(p.port) === entry || p.name === entry);
@@ -105,6 +106,13 @@ export function validate(service: Readonly<V1Service>, clusterName: string): Fie
         message: `port ${p.port} is ${p.protocol}: an NLB serves TLS over TCP only`,
       });
     }
+  }
+  if (targetGroupAttributes?.['stickiness.enabled'] === 'true' && tls) {
+    if (ports.some((p) => tlsFor(tls, p)))
+      errors.push({
+        field: `metadata.annotations[${annotation.targetGroupAttributes}]`,
+        message: 'stickiness is not supported behind TLS listeners (ssl-cert)',
+      });
   }
   const sources = sourceRangesOf(service);
   sources.ranges.forEach((cidr, i) => {

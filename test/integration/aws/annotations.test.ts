@@ -73,4 +73,54 @@ describe('aws NLB annotations against moto', function () {
       await assertRefused({ [annotation.proxyProtocol]: 'true' }, annotation.proxyProtocol, /"\*"/);
     });
   });
+
+  describe('target-group-attributes', () => {
+    it('sets deregistration delay, source-IP stickiness and client IP preservation, restoring defaults when removed', async () => {
+      const svc = newService(
+        'web',
+        tweakAnnotations({
+          [annotation.targetGroupAttributes]:
+            'deregistration_delay.timeout_seconds=30,stickiness.enabled=true,stickiness.type=source_ip,preserve_client_ip.enabled=false',
+        }),
+      );
+      await h.ensureReady(svc, h.nodes());
+      const pick = async () => {
+        const a = (await readInventory()).targetGroups[0]!.attributes;
+        return [
+          a['deregistration_delay.timeout_seconds'],
+          a['stickiness.enabled'],
+          a['stickiness.type'],
+          a['preserve_client_ip.enabled'],
+        ];
+      };
+      assert.deepEqual(await pick(), ['30', 'true', 'source_ip', 'false']);
+      h.calls.clear();
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(h.calls.writes(), [], 'a no-op resync writes nothing');
+
+      const changed = structuredClone(svc);
+      changed.metadata!.annotations![annotation.targetGroupAttributes] =
+        'deregistration_delay.timeout_seconds=0';
+      h.calls.clear();
+      await h.ensureReady(changed, h.nodes());
+      // One call for the three keys that go back to AWS's defaults and the one that changes.
+      assert.deepEqual(h.calls.writes(), ['ModifyTargetGroupAttributes']);
+      assert.deepEqual(await pick(), ['0', 'false', 'source_ip', 'true']);
+    });
+
+    it('refuses an attribute AWS would refuse for an NLB target group, naming the annotation', async () => {
+      // moto accepts preserve_client_ip.enabled=false on a UDP group and any unknown key; AWS
+      // refuses both, so kube-lbc does before calling.
+      await assertRefused(
+        { [annotation.targetGroupAttributes]: 'stickiness.type=lb_cookie' },
+        annotation.targetGroupAttributes,
+        /source_ip/,
+      );
+      await assertRefused(
+        { [annotation.targetGroupAttributes]: 'deregistration_delay.timeout_seconds=9999' },
+        annotation.targetGroupAttributes,
+        /0 to 3600/,
+      );
+    });
+  });
 });

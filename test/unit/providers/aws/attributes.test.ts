@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { annotation, parseAnnotations } from '../../../../providers/aws/annotations.js';
-import { desiredLoadBalancer } from '../../../../providers/aws/desired.js';
+import { desiredLoadBalancer, validate } from '../../../../providers/aws/desired.js';
 import { newService, tweakAnnotations } from '../../../fixtures/builders.js';
 
 const parse = (a: Record<string, string>) =>
@@ -11,7 +11,13 @@ const field = (key: string) => `metadata.annotations[${key}]`;
 describe('aws target group attributes', () => {
   it('gives every target group AWS defaults when the Service sets nothing', () => {
     const d = desiredLoadBalancer('prod', newService('web'));
-    assert.deepEqual(d.targetGroups[0]!.attributes, { 'proxy_protocol_v2.enabled': 'false' });
+    assert.deepEqual(d.targetGroups[0]!.attributes, {
+      'deregistration_delay.timeout_seconds': '300',
+      'preserve_client_ip.enabled': 'true',
+      'proxy_protocol_v2.enabled': 'false',
+      'stickiness.enabled': 'false',
+      'stickiness.type': 'source_ip',
+    });
   });
 
   it('turns proxy protocol v2 on for every target group with proxy-protocol "*"', () => {
@@ -31,4 +37,72 @@ describe('aws target group attributes', () => {
       ]);
     });
   }
+
+  it('sets the attributes target-group-attributes names, proxy-protocol "*" taking precedence', () => {
+    const svc = newService(
+      'web',
+      tweakAnnotations({
+        [annotation.targetGroupAttributes]:
+          'deregistration_delay.timeout_seconds=30, stickiness.enabled=true,stickiness.type=source_ip,preserve_client_ip.enabled=false,proxy_protocol_v2.enabled=false',
+        [annotation.proxyProtocol]: '*',
+      }),
+    );
+    assert.deepEqual(desiredLoadBalancer('prod', svc).targetGroups[0]!.attributes, {
+      'deregistration_delay.timeout_seconds': '30',
+      'preserve_client_ip.enabled': 'false',
+      'proxy_protocol_v2.enabled': 'true',
+      'stickiness.enabled': 'true',
+      'stickiness.type': 'source_ip',
+    });
+  });
+
+  const bad: [string, string][] = [
+    ['deregistration_delay.timeout_seconds=3601', 'from 0 to 3600'],
+    ['deregistration_delay.timeout_seconds=-1', 'from 0 to 3600'],
+    ['deregistration_delay.timeout_seconds=', 'from 0 to 3600'],
+    ['stickiness.enabled=yes', '"true" or "false"'],
+    ['stickiness.type=lb_cookie', 'source_ip'],
+    ['preserve_client_ip.enabled=TRUE', '"true" or "false"'],
+    ['proxy_protocol_v2.enabled=1', '"true" or "false"'],
+    ['slow_start.duration_seconds=30', 'not an attribute kube-lbc sets'],
+    ['stickiness.enabled', 'not key=value'],
+    ['=true', 'not key=value'],
+    ['stickiness.enabled=true,stickiness.enabled=false', 'set twice'],
+  ];
+  for (const [value, message] of bad) {
+    it(`refuses target-group-attributes "${value}" (${message}), naming it`, () => {
+      const { errors } = parse({ [annotation.targetGroupAttributes]: value });
+      assert.deepEqual(
+        errors.map((e) => e.field),
+        [field(annotation.targetGroupAttributes)],
+      );
+      assert.ok(errors[0]!.message.includes(message), errors[0]!.message);
+    });
+  }
+
+  it('refuses preserve_client_ip.enabled=false with a UDP port, as AWS does', () => {
+    const svc = newService(
+      'dns',
+      tweakAnnotations({ [annotation.targetGroupAttributes]: 'preserve_client_ip.enabled=false' }),
+    );
+    svc.spec!.ports = [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }];
+    assert.deepEqual(
+      validate(svc, 'prod').map((e) => e.field),
+      [field(annotation.targetGroupAttributes)],
+    );
+  });
+
+  it('refuses stickiness behind a TLS listener', () => {
+    const svc = newService(
+      'web',
+      tweakAnnotations({
+        [annotation.targetGroupAttributes]: 'stickiness.enabled=true',
+        [annotation.sslCert]: 'arn:aws:iam::123456789012:server-certificate/web',
+      }),
+    );
+    assert.deepEqual(
+      validate(svc, 'prod').map((e) => e.field),
+      [field(annotation.targetGroupAttributes)],
+    );
+  });
 });
