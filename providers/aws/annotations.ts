@@ -27,6 +27,7 @@ export const annotation = {
   sslCert: `${prefix}aws-load-balancer-ssl-cert`,
   sslPorts: `${prefix}aws-load-balancer-ssl-ports`,
   sslPolicy: `${prefix}aws-load-balancer-ssl-negotiation-policy`,
+  targetNodeLabels: `${prefix}aws-load-balancer-target-node-labels`,
   ...attributeAnnotation,
 } as const;
 
@@ -59,6 +60,8 @@ export interface AwsServiceSettings {
   tls?: TlsSettings;
   /** Target group attributes the Service sets (proxy-protocol among them); unset keys: AWS's defaults. */
   targetGroupAttributes?: Record<string, string>;
+  /** Only nodes with every one of these labels are targets; `undefined`: any value. */
+  targetNodeLabels?: Record<string, string | undefined>;
 }
 
 export interface TlsSettings {
@@ -131,6 +134,9 @@ export function parseAnnotations(service: Readonly<V1Service>): {
     else fail(annotation.ipAddressType, `"${ipType}" is not "ipv4" or "dualstack"`);
   }
   parseTls(a, settings, fail);
+  const labels = a[annotation.targetNodeLabels];
+  if (labels !== undefined)
+    parseNodeLabels(labels, settings, (m) => fail(annotation.targetNodeLabels, m));
   const protocols = new Set((service.spec?.ports ?? []).map((p) => p.protocol ?? 'TCP'));
   const tgAttributes = parseTargetGroupAttributes(a, protocols, fail);
   if (Object.keys(tgAttributes).length > 0) settings.targetGroupAttributes = tgAttributes;
@@ -214,6 +220,41 @@ function parseTags(
   const count = Object.keys(settings.additionalTags).length;
   if (count > maxAdditionalTags)
     fail(`${count} tags; ELBv2 allows ${maxAdditionalTags} beside the 3 kube-lbc sets`);
+}
+
+/**
+ * cloud-provider-aws's meaning: `k=v` needs that value, a bare `k` (or `k=`) only the label.
+ * Keys and values are checked as Kubernetes checks labels, so a typo cannot match no node.
+ */
+function parseNodeLabels(
+  raw: string,
+  settings: AwsServiceSettings,
+  fail: (message: string) => void,
+): void {
+  const selector: Record<string, string | undefined> = {};
+  for (const pair of raw.split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    const key = (eq < 0 ? pair : pair.slice(0, eq)).trim();
+    const value = eq < 0 ? '' : pair.slice(eq + 1).trim();
+    if (!isLabelKey(key)) fail(`"${key}" is not a label key`);
+    else if (value !== '' && !labelValue.test(value))
+      fail(`"${value}" is not a label value (at most 63 letters, digits, - _ .)`);
+    else if (key in selector) fail(`"${key}" is given twice`);
+    else selector[key] = value === '' ? undefined : value;
+  }
+  if (Object.keys(selector).length === 0) fail('names no label');
+  else settings.targetNodeLabels = selector;
+}
+
+const labelValue = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const dnsSubdomain =
+  /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function isLabelKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  return (slash < 0 || dnsSubdomain.test(key.slice(0, slash))) && labelValue.test(name);
 }
 
 /** ELBv2's pattern for tag keys and values. */

@@ -228,6 +228,21 @@ export function instanceIdOf(node: Readonly<V1Node>): string | undefined {
   return /^i-[0-9a-f]+$/.test(last) ? last : undefined;
 }
 
+/** The nodes target-node-labels selects; every node when the Service sets none. */
+export function targetNodes<N extends Readonly<V1Node>>(
+  service: Readonly<V1Service>,
+  nodes: readonly N[],
+): N[] {
+  const selector = parseAnnotations(service).settings.targetNodeLabels;
+  if (!selector) return [...nodes];
+  return nodes.filter((node) => {
+    const labels = node.metadata?.labels ?? {};
+    return Object.entries(selector).every(([key, value]) =>
+      value === undefined ? key in labels : labels[key] === value,
+    );
+  });
+}
+
 /** Instance IDs of the nodes, sorted, and the names of nodes that had none. */
 export function desiredTargets(nodes: readonly Readonly<V1Node>[]): {
   instanceIds: string[];

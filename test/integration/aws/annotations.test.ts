@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { annotation } from '../../../providers/aws/annotations.js';
 import { InvalidServiceError } from '../../../contract/errors.js';
-import { newService, tweakAnnotations } from '../../fixtures/builders.js';
+import { newService, tweakAnnotations, tweakNodeLabels } from '../../fixtures/builders.js';
 import { clusterName, useAwsHarness } from './harness.js';
 import { readInventory } from './inventory.js';
 
@@ -120,6 +120,63 @@ describe('aws NLB annotations against moto', function () {
         { [annotation.targetGroupAttributes]: 'deregistration_delay.timeout_seconds=9999' },
         annotation.targetGroupAttributes,
         /0 to 3600/,
+      );
+    });
+  });
+
+  describe('target-node-labels', () => {
+    /** Nodes 1 and 3 are in pool edge; node 2 is not; node 4 is in edge but tier=spare. */
+    const labelled = () => {
+      const [n1, n2, n3, n4] = h.nodes(4);
+      tweakNodeLabels({ pool: 'edge', tier: 'front' })(n1!);
+      tweakNodeLabels({ pool: 'batch', tier: 'front' })(n2!);
+      tweakNodeLabels({ pool: 'edge', tier: 'front' })(n3!);
+      tweakNodeLabels({ pool: 'edge', tier: 'spare' })(n4!);
+      return [n1!, n2!, n3!, n4!];
+    };
+    const targets = async () =>
+      (await readInventory()).targetGroups[0]!.targets.map((t) => t.split(':')[0]).sort();
+
+    it('registers only the nodes carrying every label, and follows joining nodes', async () => {
+      const [n1, n2, n3, n4] = labelled();
+      const svc = newService(
+        'web',
+        tweakAnnotations({ [annotation.targetNodeLabels]: 'pool=edge, tier=front' }),
+      );
+      await h.ensureReady(svc, [n1, n2, n4]);
+      const id = (i: number) => h.account.instances[i]!.id;
+      assert.deepEqual(await targets(), [id(0)].sort());
+
+      h.calls.clear();
+      await h.provider.updateLoadBalancerHosts(h.ctx, clusterName, svc, [n1, n2, n3, n4]);
+      assert.deepEqual(h.calls.writes(), ['RegisterTargets'], 'node 3 only');
+      assert.deepEqual(await targets(), [id(0), id(2)].sort());
+      h.calls.clear();
+      await h.ensureReady(svc, [n1, n2, n3, n4]);
+      assert.deepEqual(h.calls.writes(), [], 'a no-op resync writes nothing');
+
+      // A bare key selects on the label alone: node 4 (tier=spare) joins, node 2 (pool=batch) not.
+      const anyTier = structuredClone(svc);
+      anyTier.metadata!.annotations![annotation.targetNodeLabels] = 'pool=edge,tier';
+      await h.ensureReady(anyTier, [n1, n2, n3, n4]);
+      assert.deepEqual(await targets(), [id(0), id(2), id(3)].sort());
+    });
+
+    it('refuses a selector that is not labels, naming the annotation', async () => {
+      await assertRefused(
+        { [annotation.targetNodeLabels]: 'pool=edge,bad key=x' },
+        annotation.targetNodeLabels,
+        /label key/,
+      );
+      await assertRefused(
+        { [annotation.targetNodeLabels]: 'pool=not/a/value' },
+        annotation.targetNodeLabels,
+        /label value/,
+      );
+      await assertRefused(
+        { [annotation.targetNodeLabels]: ' , ' },
+        annotation.targetNodeLabels,
+        /no label/,
       );
     });
   });

@@ -28,7 +28,11 @@
 import assert from 'node:assert/strict';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { createAwsProvider } from '../../../providers/aws/index.js';
-import { desiredLoadBalancer, desiredTargets } from '../../../providers/aws/desired.js';
+import {
+  desiredLoadBalancer,
+  desiredTargets,
+  targetNodes,
+} from '../../../providers/aws/desired.js';
 import { securityGroupName } from '../../../providers/aws/names.js';
 import { nodeAccessRules } from '../../../providers/aws/node-access.js';
 import { RetryAfterError } from '../../../contract/errors.js';
@@ -181,7 +185,7 @@ export async function assertInventoryMatches(
   const inventory = await readInventory();
   const wanted = [...live.values()].map(({ service, nodes }) => ({
     desired: desiredLoadBalancer(clusterName, service),
-    targets: desiredTargets(nodes).instanceIds,
+    targets: desiredTargets(targetNodes(service, nodes)).instanceIds,
     sg: securityGroupName(clusterName, service),
   }));
   assert.deepEqual(

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { annotation, parseAnnotations } from '../../../../providers/aws/annotations.js';
-import { desiredLoadBalancer, validate } from '../../../../providers/aws/desired.js';
-import { newService, tweakAnnotations } from '../../../fixtures/builders.js';
+import { desiredLoadBalancer, targetNodes, validate } from '../../../../providers/aws/desired.js';
+import {
+  newNode,
+  newService,
+  tweakAnnotations,
+  tweakNodeLabels,
+} from '../../../fixtures/builders.js';
 
 const parse = (a: Record<string, string>) =>
   parseAnnotations(newService('web', tweakAnnotations(a)));
@@ -104,5 +109,23 @@ describe('aws target group attributes', () => {
       validate(svc, 'prod').map((e) => e.field),
       [field(annotation.targetGroupAttributes)],
     );
+  });
+
+  it('selects target nodes by label, k=v exactly and a bare k by presence, as cloud-provider-aws', () => {
+    const svc = newService(
+      'web',
+      tweakAnnotations({ [annotation.targetNodeLabels]: 'pool=edge,example.com/gpu' }),
+    );
+    const nodes = [
+      newNode('a', tweakNodeLabels({ pool: 'edge', 'example.com/gpu': 'a100' })),
+      newNode('b', tweakNodeLabels({ pool: 'edge' })),
+      newNode('c', tweakNodeLabels({ pool: 'core', 'example.com/gpu': '' })),
+      newNode('d'),
+    ];
+    assert.deepEqual(
+      targetNodes(svc, nodes).map((n) => n.metadata!.name),
+      ['a'],
+    );
+    assert.equal(targetNodes(newService('web'), nodes).length, 4);
   });
 });
