@@ -14,6 +14,7 @@ import {
   SetIpAddressTypeCommand,
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
+  type SubnetMapping,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { hasCloudCode, isNotFound } from './errors.js';
 import type { DesiredLoadBalancer } from './desired.js';
@@ -38,7 +39,10 @@ export async function createLoadBalancer(
   desired: DesiredLoadBalancer,
   subnetIds: readonly string[],
   securityGroupId: string,
+  /** Static addresses, with the NLB-only tag that records them (see subnet-mappings.ts). */
+  mappings?: { subnetMappings: SubnetMapping[]; tags: Record<string, string> },
 ): Promise<LoadBalancer> {
+  const tags = { ...desired.tags, ...mappings?.tags };
   try {
     const out = await elb.send(
       new CreateLoadBalancerCommand({
@@ -46,13 +50,11 @@ export async function createLoadBalancer(
         Type: 'network',
         Scheme: desired.settings.scheme,
         IpAddressType: desired.settings.ipAddressType,
-        Subnets: [...subnetIds],
+        ...(mappings ? { SubnetMappings: mappings.subnetMappings } : { Subnets: [...subnetIds] }),
         SecurityGroups: [securityGroupId],
         // A new NLB: groups of an earlier one (scheme change) or of a crashed create may be left.
         Tags: toAwsTags(
-          Object.keys(desired.tags).length < maxTags
-            ? { ...desired.tags, [retiringTag]: 'true' }
-            : desired.tags,
+          Object.keys(tags).length < maxTags ? { ...tags, [retiringTag]: 'true' } : tags,
         ),
       }),
     );

@@ -35,6 +35,7 @@ import {
   type StaleNodeAccess,
 } from './node-access.js';
 import { ensureFrontendSecurityGroup } from './security.js';
+import { fixedAtCreationChanged, nlbSubnetMappings, type Placement } from './subnet-mappings.js';
 import { chooseSubnets, type SubnetChoice } from './subnets.js';
 import { ownedBy, retiringTag } from './tags.js';
 import {
@@ -68,14 +69,16 @@ export async function ensureNlb(
   const instanceIds = targetsWithWarnings(ctx, nodes);
 
   let lb = await findLoadBalancer(elb, desired.name);
-  let subnets: SubnetChoice | undefined;
-  if (lb && lb.Scheme !== desired.settings.scheme) {
-    // The scheme is fixed at creation: replace the NLB. Its target groups are reused. Where the
-    // new one goes is settled first, so "no subnets for it" never costs the Service its NLB.
-    subnets = await subnetsFor(env, desired);
+  let placement: Placement | undefined;
+  const fixed = lb && (await fixedAtCreationChanged(elb, lb, desired));
+  if (lb && fixed) {
+    // The scheme and subnet mappings are fixed at creation: replace the NLB. Its target groups
+    // are reused. Where the new one goes is settled (and its addresses checked) first, so "no
+    // subnets for it" or a bad address never costs the Service its NLB.
+    placement = await placementFor(env, desired);
     ctx.logger.info(
-      { from: lb.Scheme, to: desired.settings.scheme },
-      'replacing NLB to change its scheme',
+      { change: fixed, from: lb.Scheme, to: desired.settings.scheme },
+      `replacing NLB to change its ${fixed}`,
     );
     ctx.signal.throwIfAborted();
     await deleteLoadBalancer(elb, lb.LoadBalancerArn!);
@@ -84,7 +87,7 @@ export async function ensureNlb(
   ctx.signal.throwIfAborted();
   const made = lb
     ? await reconcileExisting(env, service, desired, lb)
-    : await create(env, service, desired, subnets ?? (await subnetsFor(env, desired)));
+    : await create(env, service, desired, placement ?? (await placementFor(env, desired)));
   lb = made.lb;
   const lbArn = lb.LoadBalancerArn!;
   const { live, stale } = await openNodes(env, ctx, desired, made.groupId, instanceIds);
@@ -242,6 +245,12 @@ function targetsWithWarnings(ctx: CallContext, nodes: readonly Readonly<V1Node>[
   return instanceIds;
 }
 
+/** What must hold before an NLB is made: its subnets, and its static addresses checked. */
+async function placementFor(env: AwsEnv, desired: DesiredLoadBalancer): Promise<Placement> {
+  const subnets = await subnetsFor(env, desired);
+  return { subnets, mappings: await nlbSubnetMappings(env.clients.ec2, desired, subnets) };
+}
+
 function subnetsFor(
   env: AwsEnv,
   desired: DesiredLoadBalancer,
@@ -259,14 +268,14 @@ async function create(
   env: AwsEnv,
   service: Readonly<V1Service>,
   desired: DesiredLoadBalancer,
-  subnets: SubnetChoice,
+  { subnets, mappings }: Placement,
 ): Promise<{ lb: LoadBalancer; groupId: string }> {
   const groupId = await ensureFrontendSecurityGroup(
     env.clients.ec2,
     frontendSpec(env, service, desired, subnets.vpcId),
   );
   return {
-    lb: await createLoadBalancer(env.clients.elb, desired, subnets.subnetIds, groupId),
+    lb: await createLoadBalancer(env.clients.elb, desired, subnets.subnetIds, groupId, mappings),
     groupId,
   };
 }

@@ -6,8 +6,12 @@
  * says so, and checks what kube-lbc sends rather than what moto accepts.
  */
 import assert from 'node:assert/strict';
+import { AllocateAddressCommand, EC2Client } from '@aws-sdk/client-ec2';
+import type { CreateLoadBalancerCommandInput } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { annotation } from '../../../providers/aws/annotations.js';
 import { InvalidServiceError } from '../../../contract/errors.js';
+import type { AwsProvider } from '../../../providers/aws/provider.js';
+import { subnetMappingsTag } from '../../../providers/aws/subnet-mappings.js';
 import { newService, tweakAnnotations, tweakNodeLabels } from '../../fixtures/builders.js';
 import { clusterName, useAwsHarness } from './harness.js';
 import { readInventory } from './inventory.js';
@@ -178,6 +182,176 @@ describe('aws NLB annotations against moto', function () {
         annotation.targetNodeLabels,
         /no label/,
       );
+    });
+  });
+
+  describe('eip-allocations and private-ipv4-addresses', () => {
+    /** CreateLoadBalancer's input as sent: moto keeps no subnet mapping beyond the subnet. */
+    let created: CreateLoadBalancerCommandInput[];
+    beforeEach(() => {
+      created = [];
+      (h.provider as AwsProvider).env.clients.elb.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'CreateLoadBalancerCommand')
+            created.push(structuredClone(args.input as CreateLoadBalancerCommandInput));
+          return next(args);
+        },
+        { step: 'initialize' },
+      );
+    });
+    const allocate = async (n: number) => {
+      const ec2 = new EC2Client({});
+      try {
+        const ids: string[] = [];
+        for (let i = 0; i < n; i++)
+          ids.push((await ec2.send(new AllocateAddressCommand({ Domain: 'vpc' }))).AllocationId!);
+        return ids;
+      } finally {
+        ec2.destroy();
+      }
+    };
+    const subnetsSorted = () => [...h.account.publicSubnets].sort();
+
+    it('makes the NLB on the EIPs, one per subnet; a change makes a new NLB, a removal keeps it', async () => {
+      const [a, b, c] = await allocate(3);
+      const svc = newService(
+        'web',
+        tweakAnnotations({ [annotation.eipAllocations]: `${a}, ${b}` }),
+      );
+      await h.ensureReady(svc, h.nodes());
+      const [s1, s2] = subnetsSorted();
+      assert.deepEqual(created.at(-1)!.SubnetMappings, [
+        { SubnetId: s1, AllocationId: a },
+        { SubnetId: s2, AllocationId: b },
+      ]);
+      assert.equal(created.at(-1)!.Subnets, undefined);
+      assert.ok((await readInventory()).loadBalancers[0]!.tags[subnetMappingsTag]);
+      h.calls.clear();
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(h.calls.writes(), [], 'a no-op resync writes nothing');
+
+      const moved = structuredClone(svc);
+      moved.metadata!.annotations![annotation.eipAllocations] = `${a},${c}`;
+      h.calls.clear();
+      await h.ensureReady(moved, h.nodes());
+      assert.ok(h.calls.writes().includes('DeleteLoadBalancer'), h.calls.writes().join());
+      assert.deepEqual(created.at(-1)!.SubnetMappings, [
+        { SubnetId: s1, AllocationId: a },
+        { SubnetId: s2, AllocationId: c },
+      ]);
+
+      // AWS keeps an NLB's addresses: without the annotation they are simply not asked for.
+      const unpinned = structuredClone(moved);
+      delete unpinned.metadata!.annotations![annotation.eipAllocations];
+      h.calls.clear();
+      await h.ensureReady(unpinned, h.nodes());
+      assert.deepEqual(h.calls.writes(), []);
+    });
+
+    it('gives an internal NLB its private addresses, each in the subnet whose CIDR holds it', async () => {
+      const svc = newService(
+        'web',
+        tweakAnnotations({
+          [annotation.scheme]: 'internal',
+          // Listed zone b first: matched by CIDR, not by position.
+          [annotation.privateIpv4Addresses]: '10.0.12.20,10.0.11.10',
+        }),
+      );
+      await h.ensureReady(svc, h.nodes());
+      const byCidr = Object.fromEntries(
+        created.at(-1)!.SubnetMappings!.map((m) => [m.SubnetId, m.PrivateIPv4Address]),
+      );
+      const [za, zb] = h.account.privateSubnets;
+      assert.deepEqual(byCidr, { [za!]: '10.0.11.10', [zb!]: '10.0.12.20' });
+    });
+
+    it('finishes a replacement that died right after deleting the old NLB', async () => {
+      const [a, b, c] = await allocate(3);
+      const svc = newService('web', tweakAnnotations({ [annotation.eipAllocations]: `${a},${b}` }));
+      await h.ensureReady(svc, h.nodes());
+      const moved = structuredClone(svc);
+      moved.metadata!.annotations![annotation.eipAllocations] = `${c},${b}`;
+      h.calls.crashAfter = { operation: 'DeleteLoadBalancer', nth: 1 };
+      await assert.rejects(
+        h.provider.ensureLoadBalancer(h.ctx, clusterName, moved, h.nodes()),
+        /simulated crash/,
+      );
+      await h.ensureReady(moved, h.nodes());
+      assert.equal(created.at(-1)!.SubnetMappings![0]!.AllocationId, c);
+      // The harness then checks one NLB, its groups and targets, nothing left over.
+    });
+
+    it('refuses addresses on the wrong scheme or malformed, naming the annotation, before any call', async () => {
+      await assertRefused(
+        {
+          [annotation.scheme]: 'internal',
+          [annotation.eipAllocations]: 'eipalloc-0123,eipalloc-0456',
+        },
+        annotation.eipAllocations,
+        /internet-facing NLBs only/,
+      );
+      await assertRefused(
+        { [annotation.privateIpv4Addresses]: '10.0.1.5,10.0.2.5' },
+        annotation.privateIpv4Addresses,
+        /internal NLBs only/,
+      );
+      await assertRefused(
+        { [annotation.eipAllocations]: 'eipalloc-0123,1.2.3.4' },
+        annotation.eipAllocations,
+        /not an EIP allocation ID/,
+      );
+      await assertRefused(
+        {
+          [annotation.subnets]: 'elb-us-east-1a',
+          [annotation.eipAllocations]: 'eipalloc-0123,eipalloc-0456',
+        },
+        annotation.eipAllocations,
+        /2 addresses for 1 subnets/,
+      );
+    });
+
+    it('refuses, after reads only, a count that does not match the discovered subnets, an unknown EIP, or an address outside every subnet', async () => {
+      const invalid = async (annotations: Record<string, string>, message: RegExp) => {
+        const svc = newService('web', tweakAnnotations(annotations));
+        h.calls.clear();
+        const err = await h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, h.nodes()).then(
+          () => assert.fail('refused'),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof InvalidServiceError, String(err));
+        assert.match(err.message, message);
+        assert.deepEqual(h.calls.writes(), [], 'AWS untouched');
+      };
+      const [a] = await allocate(1);
+      await invalid({ [annotation.eipAllocations]: a! }, /1 addresses for 2 subnets/);
+      // moto would make the NLB with these; AWS refuses both.
+      await invalid(
+        { [annotation.eipAllocations]: `${a},eipalloc-00000000000000bad` },
+        /not every allocation exists/,
+      );
+      await invalid(
+        {
+          [annotation.scheme]: 'internal',
+          [annotation.privateIpv4Addresses]: '10.0.11.10,10.9.0.1',
+        },
+        /exactly one of the addresses/,
+      );
+    });
+
+    it('keeps the NLB when the new addresses of a change turn out bad', async () => {
+      const [a, b] = await allocate(2);
+      const svc = newService('web', tweakAnnotations({ [annotation.eipAllocations]: `${a},${b}` }));
+      await h.ensureReady(svc, h.nodes());
+      const before = await readInventory();
+      const broken = structuredClone(svc);
+      broken.metadata!.annotations![annotation.eipAllocations] = `${a},eipalloc-00000000000000bad`;
+      h.calls.clear();
+      await assert.rejects(
+        h.provider.ensureLoadBalancer(h.ctx, clusterName, broken, h.nodes()),
+        InvalidServiceError,
+      );
+      assert.deepEqual(h.calls.writes(), []);
+      assert.deepEqual(await readInventory(), before);
     });
   });
 });
