@@ -6,7 +6,12 @@
 import { isIP } from 'node:net';
 import type { V1Service } from '@kubernetes/client-node';
 import type { FieldError } from '../../contract/provider.js';
-import { attributeAnnotation, parseTargetGroupAttributes } from './attributes.js';
+import {
+  attributeAnnotation,
+  parseAccessLogs,
+  parseTargetGroupAttributes,
+  type AccessLogSettings,
+} from './attributes.js';
 import { isReservedTagKey } from './tags.js';
 
 const prefix = 'service.beta.kubernetes.io/';
@@ -67,6 +72,8 @@ export interface AwsServiceSettings {
   targetNodeLabels?: Record<string, string | undefined>;
   /** Static addresses, one per subnet: fixed when the NLB is made (a change makes a new one). */
   subnetMappings?: { kind: 'eip' | 'private-ipv4'; values: string[] };
+  /** Set when any access-log annotation is; unset, access logs are off. */
+  accessLogs?: AccessLogSettings;
 }
 
 export interface TlsSettings {
@@ -147,6 +154,8 @@ export function parseAnnotations(service: Readonly<V1Service>): {
   const protocols = new Set((service.spec?.ports ?? []).map((p) => p.protocol ?? 'TCP'));
   const tgAttributes = parseTargetGroupAttributes(a, protocols, fail);
   if (Object.keys(tgAttributes).length > 0) settings.targetGroupAttributes = tgAttributes;
+  const accessLogs = parseAccessLogs(a, fail);
+  if (accessLogs) settings.accessLogs = accessLogs;
   return { settings, errors };
 }
 

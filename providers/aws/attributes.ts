@@ -1,8 +1,9 @@
 /**
  * Target group attributes (proxy protocol v2, and those the target-group-attributes annotation
- * sets): parsed from the Service, then kept in line with one describe per group and a modify
- * only for the keys that differ. Every key kube-lbc manages has a value: the annotation's, else
- * AWS's default, so removing an annotation restores the default instead of leaving the old value.
+ * sets) and the NLB's access-log attributes: parsed from the Service, then kept in line with one
+ * describe and a modify only for the keys that differ. Every key kube-lbc manages has a value:
+ * the annotation's, else AWS's default, so removing an annotation restores the default instead
+ * of leaving the old value.
  */
 import {
   DescribeTargetGroupAttributesCommand,
@@ -14,7 +15,106 @@ const prefix = 'service.beta.kubernetes.io/';
 export const attributeAnnotation = {
   proxyProtocol: `${prefix}aws-load-balancer-proxy-protocol`,
   targetGroupAttributes: `${prefix}aws-load-balancer-target-group-attributes`,
+  accessLogEnabled: `${prefix}aws-load-balancer-access-log-enabled`,
+  accessLogBucket: `${prefix}aws-load-balancer-access-log-s3-bucket-name`,
+  accessLogPrefix: `${prefix}aws-load-balancer-access-log-s3-bucket-prefix`,
 } as const;
+
+/** Classic ELBs only: NLBs deliver access logs every 5 minutes, with no setting for it. */
+export const accessLogEmitInterval = `${prefix}aws-load-balancer-access-log-emit-interval`;
+
+export interface AccessLogSettings {
+  readonly enabled: boolean;
+  readonly bucket?: string;
+  readonly prefix?: string;
+}
+
+/**
+ * cloud-provider-aws's meaning: access logs off unless access-log-enabled is "true", which
+ * needs a bucket; the bucket and prefix are kept but unused while disabled. AWS also checks
+ * at the write that the bucket exists and its policy lets ELB deliver to it (moto does not).
+ */
+export function parseAccessLogs(
+  a: Readonly<Record<string, string>>,
+  fail: Fail,
+): AccessLogSettings | undefined {
+  const enabled = a[attributeAnnotation.accessLogEnabled];
+  const bucket = a[attributeAnnotation.accessLogBucket]?.trim();
+  const logPrefix = a[attributeAnnotation.accessLogPrefix]?.trim();
+  if (enabled === undefined && bucket === undefined && logPrefix === undefined) return undefined;
+  let ok = true;
+  const bad = (key: string, message: string) => {
+    fail(key, message);
+    ok = false;
+  };
+  if (enabled !== undefined && !isBool(enabled))
+    bad(attributeAnnotation.accessLogEnabled, `"${enabled}" is not "true" or "false"`);
+  if (bucket !== undefined && !isBucketName(bucket))
+    bad(attributeAnnotation.accessLogBucket, `"${bucket}" is not an S3 bucket name`);
+  if (enabled === 'true' && !bucket)
+    bad(
+      attributeAnnotation.accessLogBucket,
+      `is needed with ${attributeAnnotation.accessLogEnabled}="true"`,
+    );
+  if (logPrefix !== undefined && logPrefix.includes('AWSLogs'))
+    bad(
+      attributeAnnotation.accessLogPrefix,
+      `"${logPrefix}" contains "AWSLogs", which ELB refuses in a prefix`,
+    );
+  if (!ok) return undefined;
+  return {
+    enabled: enabled === 'true',
+    ...(bucket ? { bucket } : {}),
+    ...(logPrefix ? { prefix: logPrefix } : {}),
+  };
+}
+
+/** S3's rules for a bucket name (general purpose buckets). */
+function isBucketName(name: string): boolean {
+  return (
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
+    !name.includes('..') &&
+    !/^\d+\.\d+\.\d+\.\d+$/.test(name)
+  );
+}
+
+const crossZoneKey = 'load_balancing.cross_zone.enabled';
+/** AWS's values for an NLB nobody has changed. */
+const loadBalancerDefaults: Readonly<Record<string, string>> = {
+  [crossZoneKey]: 'false',
+  'access_logs.s3.enabled': 'false',
+  'access_logs.s3.bucket': '',
+  'access_logs.s3.prefix': '',
+};
+
+/**
+ * The NLB attributes kube-lbc manages and the values they should have. The bucket and prefix
+ * only while logs are on: ELBv2 refuses an empty bucket, so turning logs off leaves them.
+ */
+export function desiredLoadBalancerAttributes(settings: {
+  readonly crossZone: boolean;
+  readonly accessLogs?: AccessLogSettings;
+}): Record<string, string> {
+  const logs = settings.accessLogs;
+  return {
+    [crossZoneKey]: String(settings.crossZone),
+    'access_logs.s3.enabled': String(logs?.enabled ?? false),
+    ...(logs?.enabled
+      ? { 'access_logs.s3.bucket': logs.bucket ?? '', 'access_logs.s3.prefix': logs.prefix ?? '' }
+      : {}),
+  };
+}
+
+/** The desired attributes that differ from `current` (as DescribeLoadBalancerAttributes lists it). */
+export function changedLoadBalancerAttributes(
+  current: readonly { Key?: string; Value?: string }[],
+  desired: Readonly<Record<string, string>>,
+): { Key: string; Value: string }[] {
+  const have = Object.fromEntries(current.map((a) => [a.Key ?? '', a.Value ?? '']));
+  return Object.entries(desired)
+    .filter(([key, value]) => (have[key] ?? loadBalancerDefaults[key]) !== value)
+    .map(([Key, Value]) => ({ Key, Value }));
+}
 
 /** AWS's values for an NLB instance target group nobody has changed. */
 export const targetGroupDefaults: Readonly<Record<string, string>> = Object.freeze({

@@ -16,6 +16,7 @@ import {
   type LoadBalancer,
   type SubnetMapping,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { changedLoadBalancerAttributes, desiredLoadBalancerAttributes } from './attributes.js';
 import { hasCloudCode, isNotFound } from './errors.js';
 import type { DesiredLoadBalancer } from './desired.js';
 import { fromAwsTags, retiringTag, toAwsTags } from './tags.js';
@@ -79,7 +80,6 @@ export async function deleteLoadBalancer(
   }
 }
 
-const crossZoneKey = 'load_balancing.cross_zone.enabled';
 /** Tags ELBv2 allows on one resource. */
 const maxTags = 50;
 
@@ -91,13 +91,15 @@ export async function reconcileAttributes(
   const out = await elb.send(
     new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn }),
   );
-  const current = out.Attributes?.find((a) => a.Key === crossZoneKey)?.Value ?? 'false';
-  const wanted = String(desired.settings.crossZone);
-  if (current !== wanted) {
+  const changed = changedLoadBalancerAttributes(
+    out.Attributes ?? [],
+    desiredLoadBalancerAttributes(desired.settings),
+  );
+  if (changed.length > 0) {
     await elb.send(
       new ModifyLoadBalancerAttributesCommand({
         LoadBalancerArn: lb.LoadBalancerArn,
-        Attributes: [{ Key: crossZoneKey, Value: wanted }],
+        Attributes: changed,
       }),
     );
   }

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { AllocateAddressCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { CreateLoadBalancerCommandInput } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { annotation } from '../../../providers/aws/annotations.js';
+import { accessLogEmitInterval } from '../../../providers/aws/attributes.js';
 import { InvalidServiceError } from '../../../contract/errors.js';
 import type { AwsProvider } from '../../../providers/aws/provider.js';
 import { subnetMappingsTag } from '../../../providers/aws/subnet-mappings.js';
@@ -352,6 +353,79 @@ describe('aws NLB annotations against moto', function () {
       );
       assert.deepEqual(h.calls.writes(), []);
       assert.deepEqual(await readInventory(), before);
+    });
+  });
+  describe('access logs', () => {
+    const logs = async () => {
+      const lb = (await readInventory()).loadBalancers[0]!;
+      return [lb.accessLogs.enabled, lb.accessLogs.bucket, lb.accessLogs.prefix];
+    };
+
+    it('turns on access logs to the bucket and prefix, follows changes, and turns them off', async () => {
+      const svc = newService(
+        'web',
+        tweakAnnotations({
+          [annotation.accessLogEnabled]: 'true',
+          [annotation.accessLogBucket]: 'team-logs',
+          [annotation.accessLogPrefix]: 'web',
+        }),
+      );
+      // moto takes a bucket that does not exist; AWS checks it exists and lets ELB write to it.
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(await logs(), ['true', 'team-logs', 'web']);
+      h.calls.clear();
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(h.calls.writes(), [], 'a no-op resync writes nothing');
+
+      const moved = structuredClone(svc);
+      moved.metadata!.annotations![annotation.accessLogPrefix] = 'web/v2';
+      h.calls.clear();
+      await h.ensureReady(moved, h.nodes());
+      assert.deepEqual(h.calls.writes(), ['ModifyLoadBalancerAttributes']);
+      assert.deepEqual(await logs(), ['true', 'team-logs', 'web/v2']);
+
+      const off = structuredClone(moved);
+      delete off.metadata!.annotations![annotation.accessLogEnabled];
+      await h.ensureReady(off, h.nodes());
+      // ELBv2 refuses an empty bucket, so the bucket and prefix stay, unused.
+      assert.deepEqual(await logs(), ['false', 'team-logs', 'web/v2']);
+    });
+
+    it('refuses logs without a bucket, a bad bucket name or an AWSLogs prefix, naming the annotation', async () => {
+      await assertRefused(
+        { [annotation.accessLogEnabled]: 'true' },
+        annotation.accessLogBucket,
+        /is needed/,
+      );
+      await assertRefused(
+        { [annotation.accessLogEnabled]: 'yes', [annotation.accessLogBucket]: 'b-1' },
+        annotation.accessLogEnabled,
+        /"true" or "false"/,
+      );
+      await assertRefused(
+        { [annotation.accessLogEnabled]: 'true', [annotation.accessLogBucket]: 'Team_Logs' },
+        annotation.accessLogBucket,
+        /S3 bucket name/,
+      );
+      await assertRefused(
+        {
+          [annotation.accessLogEnabled]: 'true',
+          [annotation.accessLogBucket]: 'team-logs',
+          [annotation.accessLogPrefix]: 'x/AWSLogs',
+        },
+        annotation.accessLogPrefix,
+        /AWSLogs/,
+      );
+    });
+
+    it('warns that access-log-emit-interval applies to Classic Load Balancers only', async () => {
+      const svc = newService('web', tweakAnnotations({ [accessLogEmitInterval]: '5' }));
+      await h.ensureReady(svc, h.nodes());
+      const warning = h.events.find((e) => e.reason === 'UnsupportedAnnotation');
+      assert.match(
+        warning?.message ?? '',
+        /emit-interval: it applies to Classic Load Balancers only/,
+      );
     });
   });
 });

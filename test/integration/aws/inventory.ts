@@ -20,6 +20,8 @@ export interface LoadBalancerInventory {
   scheme: string;
   ipAddressType: string;
   crossZone: string;
+  /** access_logs.s3.enabled, bucket and prefix as DescribeLoadBalancerAttributes lists them. */
+  accessLogs: { enabled: string; bucket: string; prefix: string };
   subnets: string[];
   securityGroups: string[];
   tags: Record<string, string>;
@@ -89,6 +91,12 @@ export async function readInventory(): Promise<Inventory> {
         crossZone:
           attrs.Attributes?.find((a) => a.Key === 'load_balancing.cross_zone.enabled')?.Value ??
           'false',
+        accessLogs: {
+          enabled:
+            attrs.Attributes?.find((a) => a.Key === 'access_logs.s3.enabled')?.Value ?? 'false',
+          bucket: attrs.Attributes?.find((a) => a.Key === 'access_logs.s3.bucket')?.Value ?? '',
+          prefix: attrs.Attributes?.find((a) => a.Key === 'access_logs.s3.prefix')?.Value ?? '',
+        },
         subnets: (lb.AvailabilityZones ?? []).map((z) => z.SubnetId!).sort(),
         securityGroups: [...(lb.SecurityGroups ?? [])].sort(),
         tags: await tagsOf(lb.LoadBalancerArn!),

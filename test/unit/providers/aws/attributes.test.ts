@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { annotation, parseAnnotations } from '../../../../providers/aws/annotations.js';
+import { desiredLoadBalancerAttributes } from '../../../../providers/aws/attributes.js';
 import { desiredLoadBalancer, targetNodes, validate } from '../../../../providers/aws/desired.js';
 import {
   newNode,
@@ -128,4 +129,37 @@ describe('aws target group attributes', () => {
     );
     assert.equal(targetNodes(newService('web'), nodes).length, 4);
   });
+
+  it('keeps access logs off unless enabled, with the bucket and prefix only while on', () => {
+    const a = { [annotation.accessLogBucket]: 'logs', [annotation.accessLogPrefix]: 'web' };
+    const attrs = (extra: Record<string, string>) =>
+      desiredLoadBalancerAttributes(parse({ ...a, ...extra }).settings);
+    assert.deepEqual(attrs({}), {
+      'load_balancing.cross_zone.enabled': 'false',
+      'access_logs.s3.enabled': 'false',
+    });
+    assert.deepEqual(attrs({ [annotation.accessLogEnabled]: 'true' }), {
+      'load_balancing.cross_zone.enabled': 'false',
+      'access_logs.s3.enabled': 'true',
+      'access_logs.s3.bucket': 'logs',
+      'access_logs.s3.prefix': 'web',
+    });
+  });
+
+  const badLogs: [Record<string, string>, string][] = [
+    [{ [annotation.accessLogEnabled]: 'true' }, annotation.accessLogBucket],
+    [
+      { [annotation.accessLogEnabled]: '1', [annotation.accessLogBucket]: 'logs' },
+      annotation.accessLogEnabled,
+    ],
+    [{ [annotation.accessLogBucket]: 'ab' }, annotation.accessLogBucket],
+    [{ [annotation.accessLogBucket]: 'a..b' }, annotation.accessLogBucket],
+    [{ [annotation.accessLogBucket]: '192.168.1.1' }, annotation.accessLogBucket],
+    [{ [annotation.accessLogPrefix]: 'AWSLogs/x' }, annotation.accessLogPrefix],
+  ];
+  for (const [a, key] of badLogs) {
+    it(`refuses access logs ${JSON.stringify(Object.values(a))}, naming ${key.split('/')[1]}`, () => {
+      assert.deepEqual(fieldsOf(a), [field(key)]);
+    });
+  }
 });
