@@ -3,8 +3,15 @@
  * in one pass. `parseAnnotations` returns the settings and every problem at once, each naming its
  * annotation, so a user fixes them all in one edit and nothing in AWS changes meanwhile.
  */
+import { isIP } from 'node:net';
 import type { V1Service } from '@kubernetes/client-node';
 import type { FieldError } from '../../contract/provider.js';
+import {
+  attributeAnnotation,
+  parseAccessLogs,
+  parseTargetGroupAttributes,
+  type AccessLogSettings,
+} from './attributes.js';
 import { isReservedTagKey } from './tags.js';
 
 const prefix = 'service.beta.kubernetes.io/';
@@ -26,6 +33,10 @@ export const annotation = {
   sslCert: `${prefix}aws-load-balancer-ssl-cert`,
   sslPorts: `${prefix}aws-load-balancer-ssl-ports`,
   sslPolicy: `${prefix}aws-load-balancer-ssl-negotiation-policy`,
+  targetNodeLabels: `${prefix}aws-load-balancer-target-node-labels`,
+  eipAllocations: `${prefix}aws-load-balancer-eip-allocations`,
+  privateIpv4Addresses: `${prefix}aws-load-balancer-private-ipv4-addresses`,
+  ...attributeAnnotation,
 } as const;
 
 /** cloud-provider-aws's NLB health-check interval when the annotation is not set. */
@@ -55,6 +66,14 @@ export interface AwsServiceSettings {
   ipAddressType: 'ipv4' | 'dualstack';
   /** TLS listeners: set when ssl-cert is. */
   tls?: TlsSettings;
+  /** Target group attributes the Service sets (proxy-protocol among them); unset keys: AWS's defaults. */
+  targetGroupAttributes?: Record<string, string>;
+  /** Only nodes with every one of these labels are targets; `undefined`: any value. */
+  targetNodeLabels?: Record<string, string | undefined>;
+  /** Static addresses, one per subnet: fixed when the NLB is made (a change makes a new one). */
+  subnetMappings?: { kind: 'eip' | 'private-ipv4'; values: string[] };
+  /** Set when any access-log annotation is; unset, access logs are off. */
+  accessLogs?: AccessLogSettings;
 }
 
 export interface TlsSettings {
@@ -127,6 +146,16 @@ export function parseAnnotations(service: Readonly<V1Service>): {
     else fail(annotation.ipAddressType, `"${ipType}" is not "ipv4" or "dualstack"`);
   }
   parseTls(a, settings, fail);
+  parseSubnetMappings(a, settings, fail);
+  checkTagRoom(settings, (m) => fail(annotation.additionalTags, m));
+  const labels = a[annotation.targetNodeLabels];
+  if (labels !== undefined)
+    parseNodeLabels(labels, settings, (m) => fail(annotation.targetNodeLabels, m));
+  const protocols = new Set((service.spec?.ports ?? []).map((p) => p.protocol ?? 'TCP'));
+  const tgAttributes = parseTargetGroupAttributes(a, protocols, fail);
+  if (Object.keys(tgAttributes).length > 0) settings.targetGroupAttributes = tgAttributes;
+  const accessLogs = parseAccessLogs(a, fail);
+  if (accessLogs) settings.accessLogs = accessLogs;
   return { settings, errors };
 }
 
@@ -207,6 +236,89 @@ function parseTags(
   const count = Object.keys(settings.additionalTags).length;
   if (count > maxAdditionalTags)
     fail(`${count} tags; ELBv2 allows ${maxAdditionalTags} beside the 3 kube-lbc sets`);
+}
+
+/** With static addresses the NLB carries one tag more (subnetMappingsTag). */
+function checkTagRoom(settings: AwsServiceSettings, fail: (message: string) => void): void {
+  const count = Object.keys(settings.additionalTags).length;
+  if (settings.subnetMappings && count === maxAdditionalTags)
+    fail(
+      `${count} tags; ELBv2 allows ${maxAdditionalTags - 1} beside the 4 kube-lbc sets on an NLB with static addresses`,
+    );
+}
+
+/**
+ * cloud-provider-aws's meaning: `k=v` needs that value, a bare `k` (or `k=`) only the label.
+ * Keys and values are checked as Kubernetes checks labels, so a typo cannot match no node.
+ */
+function parseNodeLabels(
+  raw: string,
+  settings: AwsServiceSettings,
+  fail: (message: string) => void,
+): void {
+  const selector: Record<string, string | undefined> = {};
+  for (const pair of raw.split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    const key = (eq < 0 ? pair : pair.slice(0, eq)).trim();
+    const value = eq < 0 ? '' : pair.slice(eq + 1).trim();
+    if (!isLabelKey(key)) fail(`"${key}" is not a label key`);
+    else if (value !== '' && !labelValue.test(value))
+      fail(`"${value}" is not a label value (at most 63 letters, digits, - _ .)`);
+    else if (key in selector) fail(`"${key}" is given twice`);
+    else selector[key] = value === '' ? undefined : value;
+  }
+  if (Object.keys(selector).length === 0) fail('names no label');
+  else settings.targetNodeLabels = selector;
+}
+
+const labelValue = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const dnsSubdomain =
+  /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function isLabelKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  return (slash < 0 || dnsSubdomain.test(key.slice(0, slash))) && labelValue.test(name);
+}
+
+/** aws-load-balancer-controller's rules: EIPs internet-facing only, private IPv4 internal only. */
+function parseSubnetMappings(
+  a: Readonly<Record<string, string>>,
+  settings: AwsServiceSettings,
+  fail: (key: string, message: string) => void,
+): void {
+  const kinds = [
+    [
+      annotation.eipAllocations,
+      'eip',
+      'internet-facing',
+      /^eipalloc-[0-9a-f]{1,17}$/,
+      'an EIP allocation ID (eipalloc-...)',
+    ],
+    [annotation.privateIpv4Addresses, 'private-ipv4', 'internal', null, 'an IPv4 address'],
+  ] as const;
+  for (const [key, kind, scheme, pattern, what] of kinds) {
+    const raw = a[key];
+    if (raw === undefined) continue;
+    const values = raw
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+    const bad = values.filter((v) => (pattern ? !pattern.test(v) : isIP(v) !== 4));
+    if (settings.subnetMappings) fail(key, `cannot be set with ${annotation.eipAllocations}`);
+    else if (values.length === 0) fail(key, 'names no address');
+    else if (bad.length > 0) fail(key, `"${bad.join('", "')}" is not ${what}`);
+    else if (new Set(values).size !== values.length) fail(key, 'names an address twice');
+    else if (settings.scheme !== scheme)
+      fail(key, `applies to ${scheme} NLBs only; this one is ${settings.scheme}`);
+    else if (settings.subnets && settings.subnets.length !== values.length)
+      fail(
+        key,
+        `${values.length} addresses for ${settings.subnets.length} subnets in ${annotation.subnets}: give one per subnet`,
+      );
+    else settings.subnetMappings = { kind, values };
+  }
 }
 
 /** ELBv2's pattern for tag keys and values. */

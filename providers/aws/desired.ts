@@ -15,6 +15,7 @@ import {
   type HealthCheckProtocol,
   type TlsSettings,
 } from './annotations.js';
+import { desiredTargetGroupAttributes } from './attributes.js';
 import { loadBalancerName, targetGroupName, type TargetProtocol } from './names.js';
 import { ownershipTags } from './tags.js';
 import { canonicalCidr, isCidr, sourceRangesOf } from '../../contract/service-spec.js';
@@ -37,6 +38,8 @@ export interface DesiredTargetGroup {
   /** The NodePort: instance targets receive traffic there. */
   readonly port: number;
   readonly healthCheck: HealthCheck;
+  /** Every target group attribute kube-lbc manages, with the value it should have. */
+  readonly attributes: Readonly<Record<string, string>>;
 }
 
 export interface DesiredListener {
@@ -64,7 +67,8 @@ export const kubeProxyHealthPort = 10256;
 
 /** Every problem with the Service, annotations and spec alike, for `validateService`. */
 export function validate(service: Readonly<V1Service>, clusterName: string): FieldError[] {
-  const errors = [...parseAnnotations(service).errors];
+  const parsed = parseAnnotations(service);
+  const errors = [...parsed.errors];
   const ports = service.spec?.ports ?? [];
   if (ports.length === 0)
     errors.push({ field: 'spec.ports', message: 'a load balancer needs at least one port' });
@@ -84,7 +88,7 @@ export function validate(service: Readonly<V1Service>, clusterName: string): Fie
       });
     }
   });
-  const tls = parseAnnotations(service).settings.tls;
+  const { tls, targetGroupAttributes } = parsed.settings;
   if (tls && tls.ports !== '*') {
     for (const entry of tls.ports) {
       const matches = ports.filter((p) => String(p.port) === entry || p.name === entry);
@@ -103,6 +107,13 @@ export function validate(service: Readonly<V1Service>, clusterName: string): Fie
         message: `port ${p.port} is ${p.protocol}: an NLB serves TLS over TCP only`,
       });
     }
+  }
+  if (targetGroupAttributes?.['stickiness.enabled'] === 'true' && tls) {
+    if (ports.some((p) => tlsFor(tls, p)))
+      errors.push({
+        field: `metadata.annotations[${annotation.targetGroupAttributes}]`,
+        message: 'stickiness is not supported behind TLS listeners (ssl-cert)',
+      });
   }
   const sources = sourceRangesOf(service);
   sources.ranges.forEach((cidr, i) => {
@@ -158,6 +169,7 @@ export function desiredLoadBalancer(
       protocol,
       port: nodePort,
       healthCheck: healthCheckFor(service, settings, protocol),
+      attributes: desiredTargetGroupAttributes(settings.targetGroupAttributes),
     });
   }
   const { ranges } = sourceRangesOf(service);
@@ -215,6 +227,21 @@ export function instanceIdOf(node: Readonly<V1Node>): string | undefined {
   if (!id?.startsWith('aws://')) return undefined;
   const last = id.split('/').pop() ?? '';
   return /^i-[0-9a-f]+$/.test(last) ? last : undefined;
+}
+
+/** The nodes target-node-labels selects; every node when the Service sets none. */
+export function targetNodes<N extends Readonly<V1Node>>(
+  service: Readonly<V1Service>,
+  nodes: readonly N[],
+): N[] {
+  const selector = parseAnnotations(service).settings.targetNodeLabels;
+  if (!selector) return [...nodes];
+  return nodes.filter((node) => {
+    const labels = node.metadata?.labels ?? {};
+    return Object.entries(selector).every(([key, value]) =>
+      value === undefined ? key in labels : labels[key] === value,
+    );
+  });
 }
 
 /** Instance IDs of the nodes, sorted, and the names of nodes that had none. */

@@ -14,7 +14,9 @@ import {
   SetIpAddressTypeCommand,
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
+  type SubnetMapping,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { changedLoadBalancerAttributes, desiredLoadBalancerAttributes } from './attributes.js';
 import { hasCloudCode, isNotFound } from './errors.js';
 import type { DesiredLoadBalancer } from './desired.js';
 import { fromAwsTags, retiringTag, toAwsTags } from './tags.js';
@@ -38,7 +40,10 @@ export async function createLoadBalancer(
   desired: DesiredLoadBalancer,
   subnetIds: readonly string[],
   securityGroupIds: readonly string[],
+  /** Static addresses, with the NLB-only tag that records them (see subnet-mappings.ts). */
+  mappings?: { subnetMappings: SubnetMapping[]; tags: Record<string, string> },
 ): Promise<LoadBalancer> {
+  const tags = { ...desired.tags, ...mappings?.tags };
   try {
     const out = await elb.send(
       new CreateLoadBalancerCommand({
@@ -46,13 +51,11 @@ export async function createLoadBalancer(
         Type: 'network',
         Scheme: desired.settings.scheme,
         IpAddressType: desired.settings.ipAddressType,
-        Subnets: [...subnetIds],
+        ...(mappings ? { SubnetMappings: mappings.subnetMappings } : { Subnets: [...subnetIds] }),
         SecurityGroups: [...securityGroupIds],
         // A new NLB: groups of an earlier one (scheme change) or of a crashed create may be left.
         Tags: toAwsTags(
-          Object.keys(desired.tags).length < maxTags
-            ? { ...desired.tags, [retiringTag]: 'true' }
-            : desired.tags,
+          Object.keys(tags).length < maxTags ? { ...tags, [retiringTag]: 'true' } : tags,
         ),
       }),
     );
@@ -77,7 +80,6 @@ export async function deleteLoadBalancer(
   }
 }
 
-const crossZoneKey = 'load_balancing.cross_zone.enabled';
 /** Tags ELBv2 allows on one resource. */
 const maxTags = 50;
 
@@ -89,13 +91,15 @@ export async function reconcileAttributes(
   const out = await elb.send(
     new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lb.LoadBalancerArn }),
   );
-  const current = out.Attributes?.find((a) => a.Key === crossZoneKey)?.Value ?? 'false';
-  const wanted = String(desired.settings.crossZone);
-  if (current !== wanted) {
+  const changed = changedLoadBalancerAttributes(
+    out.Attributes ?? [],
+    desiredLoadBalancerAttributes(desired.settings),
+  );
+  if (changed.length > 0) {
     await elb.send(
       new ModifyLoadBalancerAttributesCommand({
         LoadBalancerArn: lb.LoadBalancerArn,
-        Attributes: [{ Key: crossZoneKey, Value: wanted }],
+        Attributes: changed,
       }),
     );
   }

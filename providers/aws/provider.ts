@@ -14,7 +14,7 @@ import type {
 } from '../../contract/provider.js';
 import { BackendGroups } from './backend-group.js';
 import { awsCallBudgets, whileSignal } from './clients.js';
-import { validate } from './desired.js';
+import { targetNodes, validate } from './desired.js';
 import { loadBalancerName } from './names.js';
 import { ensureNlb, nlbStatus, updateNlbTargets, type AwsEnv } from './reconcile.js';
 import { deleteNlb, listOwned } from './teardown.js';
@@ -67,7 +67,8 @@ export class AwsProvider implements LoadBalancerProvider {
   ): Promise<LoadBalancerStatus> {
     this.#validOrThrow(service);
     this.#unsupported.report(ctx, service);
-    return whileSignal(ctx.signal, () => ensureNlb(this.#env(clusterName), ctx, service, nodes));
+    const targets = targetNodes(service, nodes);
+    return whileSignal(ctx.signal, () => ensureNlb(this.#env(clusterName), ctx, service, targets));
   }
 
   async updateLoadBalancerHosts(
@@ -77,8 +78,9 @@ export class AwsProvider implements LoadBalancerProvider {
     nodes: readonly Readonly<V1Node>[],
   ): Promise<void> {
     this.#validOrThrow(service);
+    const targets = targetNodes(service, nodes);
     await whileSignal(ctx.signal, () =>
-      updateNlbTargets(this.#env(clusterName), ctx, service, nodes),
+      updateNlbTargets(this.#env(clusterName), ctx, service, targets),
     );
   }
 

@@ -14,6 +14,7 @@ import {
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { CloudError, RetryAfterError } from '../../contract/errors.js';
 import type { CallContext, LoadBalancerStatus } from '../../contract/provider.js';
+import { reconcileTargetGroupAttributes } from './attributes.js';
 import type { AwsClients } from './clients.js';
 import type { AwsConfig } from './config.js';
 import { desiredLoadBalancer, desiredTargets, type DesiredLoadBalancer } from './desired.js';
@@ -39,6 +40,7 @@ import {
   type StaleNodeAccess,
 } from './node-access.js';
 import { ensureFrontendSecurityGroup } from './security.js';
+import { fixedAtCreationChanged, nlbSubnetMappings, type Placement } from './subnet-mappings.js';
 import { chooseSubnets, type SubnetChoice } from './subnets.js';
 import { ownedBy, retiringTag } from './tags.js';
 import {
@@ -113,14 +115,16 @@ async function synthesizeLoadBalancer(
   desired: DesiredLoadBalancer,
 ): Promise<MadeLoadBalancer> {
   let lb = await findLoadBalancer(env.clients.elb, desired.name);
-  let subnets: SubnetChoice | undefined;
-  if (lb && lb.Scheme !== desired.settings.scheme) {
-    // The scheme is fixed at creation: replace the NLB. Its target groups are reused. Where the
-    // new one goes is settled first, so "no subnets for it" never costs the Service its NLB.
-    subnets = await subnetsFor(env, desired);
+  let placement: Placement | undefined;
+  const fixed = lb && (await fixedAtCreationChanged(env.clients.elb, lb, desired));
+  if (lb && fixed) {
+    // The scheme and subnet mappings are fixed at creation: replace the NLB. Its target groups
+    // are reused. Where the new one goes is settled (and its addresses checked) first, so "no
+    // subnets for it" or a bad address never costs the Service its NLB.
+    placement = await placementFor(env, desired);
     ctx.logger.info(
-      { from: lb.Scheme, to: desired.settings.scheme },
-      'replacing NLB to change its scheme',
+      { change: fixed, from: lb.Scheme, to: desired.settings.scheme },
+      `replacing NLB to change its ${fixed}`,
     );
     ctx.signal.throwIfAborted();
     await deleteLoadBalancer(env.clients.elb, lb.LoadBalancerArn!);
@@ -129,7 +133,7 @@ async function synthesizeLoadBalancer(
   ctx.signal.throwIfAborted();
   return lb
     ? reconcileExisting(env, service, desired, lb)
-    : create(env, service, desired, subnets ?? (await subnetsFor(env, desired)));
+    : create(env, service, desired, placement ?? (await placementFor(env, desired)));
 }
 
 /** The target groups the listeners will forward to, by name, and what they forward to now. */
@@ -231,6 +235,7 @@ async function ensureTargetGroups(
     const have = pool.find((tg) => tg.TargetGroupName === want.name);
     if (have) await reconcileHealthCheck(elb, have, want);
     const tg = have ?? (await createTargetGroup(elb, want, vpcId, desired.tags));
+    await reconcileTargetGroupAttributes(elb, tg.TargetGroupArn!, want.attributes, !have);
     arns.set(want.name, tg.TargetGroupArn!);
   }
   return arns;
@@ -351,6 +356,12 @@ function targetsWithWarnings(ctx: CallContext, nodes: readonly Readonly<V1Node>[
   return instanceIds;
 }
 
+/** What must hold before an NLB is made: its subnets, and its static addresses checked. */
+async function placementFor(env: AwsEnv, desired: DesiredLoadBalancer): Promise<Placement> {
+  const subnets = await subnetsFor(env, desired);
+  return { subnets, mappings: await nlbSubnetMappings(env.clients.ec2, desired, subnets) };
+}
+
 function subnetsFor(
   env: AwsEnv,
   desired: DesiredLoadBalancer,
@@ -375,7 +386,7 @@ async function create(
   env: AwsEnv,
   service: Readonly<V1Service>,
   desired: DesiredLoadBalancer,
-  subnets: SubnetChoice,
+  { subnets, mappings }: Placement,
 ): Promise<MadeLoadBalancer> {
   const { elb, ec2 } = env.clients;
   return env.backend.use(ec2, env.clusterName, subnets.vpcId, async (backendGroupId) => {
@@ -384,7 +395,7 @@ async function create(
       frontendSpec(env, service, desired, subnets.vpcId),
     );
     const groups = [groupId, backendGroupId];
-    const lb = await createLoadBalancer(elb, desired, subnets.subnetIds, groups);
+    const lb = await createLoadBalancer(elb, desired, subnets.subnetIds, groups, mappings);
     return { lb, groupId, backendGroupId };
   });
 }

@@ -13,6 +13,8 @@ import { clusterTag } from './tags.js';
 export interface SubnetChoice {
   readonly subnetIds: string[];
   readonly vpcId: string;
+  /** Each chosen subnet's IPv4 CIDR, by ID. */
+  readonly cidrBlocks: Readonly<Record<string, string>>;
 }
 
 /** No usable subnet: a setup problem the user must fix, reported as such. */
@@ -85,5 +87,11 @@ function pick(subnets: readonly Subnet[], what: string): SubnetChoice {
     const zone = s.AvailabilityZone ?? s.AvailabilityZoneId ?? '';
     if (!byZone.has(zone) && s.SubnetId) byZone.set(zone, s.SubnetId);
   }
-  return { subnetIds: [...byZone.values()].sort(), vpcId: subnets[0]!.VpcId! };
+  const subnetIds = [...byZone.values()].sort();
+  const cidrBlocks = Object.fromEntries(
+    subnets
+      .filter((s) => subnetIds.includes(s.SubnetId!))
+      .map((s) => [s.SubnetId!, s.CidrBlock ?? '']),
+  );
+  return { subnetIds, vpcId: subnets[0]!.VpcId!, cidrBlocks };
 }

@@ -8,9 +8,15 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { CallContext } from '../../contract/provider.js';
 import { annotation } from './annotations.js';
+import { accessLogEmitInterval } from './attributes.js';
 
 const awsPrefix = 'service.beta.kubernetes.io/aws-load-balancer-';
 const served = new Set<string>(Object.values(annotation));
+/** Why an annotation does nothing, where there is more to say than that it is not served. */
+const why: Readonly<Record<string, string>> = {
+  [accessLogEmitInterval]:
+    'it applies to Classic Load Balancers only (an NLB delivers its access logs every 5 minutes)',
+};
 
 /** The Service's aws-load-balancer-* annotations this provider does not serve, sorted. */
 export function unsupportedAnnotations(service: Readonly<V1Service>): string[] {
@@ -39,7 +45,10 @@ export class UnsupportedAnnotationWarnings {
     ctx.recordEvent(
       'Warning',
       unsupportedAnnotationReason,
-      `kube-lbc's aws provider does not serve ${keys.join(', ')}: ${keys.length > 1 ? 'they have' : 'it has'} no effect`,
+      `kube-lbc's aws provider does not serve ${keys.join(', ')}: ${keys.length > 1 ? 'they have' : 'it has'} no effect${keys
+        .filter((k) => why[k])
+        .map((k) => `; ${k}: ${why[k]}`)
+        .join('')}`,
     );
   }
 

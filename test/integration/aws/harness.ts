@@ -24,6 +24,12 @@
  * - Deregistered targets vanish at once (AWS: `draining` for the deregistration delay).
  * - A dualstack NLB is accepted in subnets without an IPv6 CIDR (AWS refuses it), so the
  *   dualstack test proves the settings, not that the subnets would do.
+ * - Subnet mappings: CreateLoadBalancer keeps only the subnet of each (no LoadBalancerAddresses
+ *   come back), and takes allocation IDs that do not exist and private addresses outside the
+ *   subnet (AWS refuses both). kube-lbc checks those itself before any write, the tests read
+ *   what it sent from the command input, and the mappings an NLB has are known from its tag.
+ * - ModifyTargetGroupAttributes takes any key, and preserve_client_ip.enabled=false on a UDP
+ *   group (AWS refuses both); DescribeTargetGroupAttributes lists fewer keys than AWS.
  */
 import assert from 'node:assert/strict';
 import {
@@ -40,7 +46,11 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { createAwsProvider } from '../../../providers/aws/index.js';
-import { desiredLoadBalancer, desiredTargets } from '../../../providers/aws/desired.js';
+import {
+  desiredLoadBalancer,
+  desiredTargets,
+  targetNodes,
+} from '../../../providers/aws/desired.js';
 import { backendGroupName, securityGroupName } from '../../../providers/aws/names.js';
 import {
   backendNodeRules,
@@ -203,7 +213,7 @@ export async function assertInventoryMatches(
   const inventory = await readInventory();
   const wanted = [...live.values()].map(({ service, nodes }) => ({
     desired: desiredLoadBalancer(clusterName, service),
-    targets: desiredTargets(nodes).instanceIds,
+    targets: desiredTargets(targetNodes(service, nodes)).instanceIds,
     sg: securityGroupName(clusterName, service),
   }));
   assert.deepEqual(

@@ -1,7 +1,7 @@
 /**
  * deploy/aws/iam-policy.json is derived from what the code does, as the RBAC test derives the
  * Kubernetes role: the provider runs against moto through every flow (create, no-op, changes of
- * every kind, node churn, out-of-band deletion, scheme replacement, garbage-collection listing,
+ * every kind, node churn, out-of-band deletion, scheme and subnet-mapping replacement, garbage-collection listing,
  * delete), every SDK command that reaches the gate is recorded, and the policy must grant exactly
  * the IAM actions those commands need: nothing missing, nothing unused. A command the source can
  * send that no flow reached fails the test too, so a new call cannot slip past it untested.
@@ -10,6 +10,7 @@ import type { CallOptions } from '../../../contract/cloud-calls.js';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import {
+  AllocateAddressCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
   EC2Client,
@@ -108,6 +109,7 @@ describe('the IAM policy grants exactly what the aws provider calls', function (
       [annotation.subnets]: 'internal-elb-us-east-1a,internal-elb-us-east-1b',
       [annotation.sslCert]: 'arn:aws:iam::123456789012:server-certificate/web',
       [annotation.sslPorts]: 'https',
+      [annotation.proxyProtocol]: '*',
     };
     changed.spec!.loadBalancerSourceRanges = ['192.168.0.0/16'];
     changed.spec!.ports![0]!.nodePort = 30099;
@@ -146,10 +148,24 @@ describe('the IAM policy grants exactly what the aws provider calls', function (
     internal.metadata!.annotations![annotation.scheme] = 'internal';
     await h.ensureReady(internal, h.nodes());
 
+    // Static addresses: back to internet-facing, on two EIPs (a new NLB again).
+    const pinned = structuredClone(internal);
+    const eips = new EC2Client({});
+    try {
+      const ids = [];
+      for (const _ of h.account.publicSubnets)
+        ids.push((await eips.send(new AllocateAddressCommand({ Domain: 'vpc' }))).AllocationId);
+      delete pinned.metadata!.annotations![annotation.scheme];
+      pinned.metadata!.annotations![annotation.eipAllocations] = ids.join(',');
+    } finally {
+      eips.destroy();
+    }
+    await h.ensureReady(pinned, h.nodes());
+
     assert.equal((await h.provider.listLoadBalancers!(h.ctx, clusterName)).length, 1);
     for (let attempt = 1; ; attempt++) {
       try {
-        await h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, internal);
+        await h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, pinned);
         break;
       } catch (err) {
         if (attempt >= 3) throw err;

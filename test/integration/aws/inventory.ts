@@ -8,6 +8,7 @@ import {
   DescribeLoadBalancerAttributesCommand,
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
@@ -21,6 +22,8 @@ export interface LoadBalancerInventory {
   scheme: string;
   ipAddressType: string;
   crossZone: string;
+  /** access_logs.s3.enabled, bucket and prefix as DescribeLoadBalancerAttributes lists them. */
+  accessLogs: { enabled: string; bucket: string; prefix: string };
   subnets: string[];
   /** By name (the ID where the group is gone). */
   securityGroups: string[];
@@ -39,6 +42,8 @@ export interface TargetGroupInventory {
   targets: string[];
   attached: boolean;
   tags: Record<string, string>;
+  /** As DescribeTargetGroupAttributes lists them (moto lists fewer keys than AWS). */
+  attributes: Record<string, string>;
 }
 
 export interface SecurityGroupInventory {
@@ -108,6 +113,12 @@ export async function readInventory(): Promise<Inventory> {
         crossZone:
           attrs.Attributes?.find((a) => a.Key === 'load_balancing.cross_zone.enabled')?.Value ??
           'false',
+        accessLogs: {
+          enabled:
+            attrs.Attributes?.find((a) => a.Key === 'access_logs.s3.enabled')?.Value ?? 'false',
+          bucket: attrs.Attributes?.find((a) => a.Key === 'access_logs.s3.bucket')?.Value ?? '',
+          prefix: attrs.Attributes?.find((a) => a.Key === 'access_logs.s3.prefix')?.Value ?? '',
+        },
         subnets: (lb.AvailabilityZones ?? []).map((z) => z.SubnetId!).sort(),
         securityGroups: (lb.SecurityGroups ?? []).map((id) => groupName.get(id) ?? id).sort(),
         tags: await tagsOf(lb.LoadBalancerArn!),
@@ -144,6 +155,15 @@ export async function readInventory(): Promise<Inventory> {
           .sort(),
         attached: forwardedTo.has(tg.TargetGroupArn!),
         tags: await tagsOf(tg.TargetGroupArn!),
+        attributes: Object.fromEntries(
+          (
+            (
+              await elb.send(
+                new DescribeTargetGroupAttributesCommand({ TargetGroupArn: tg.TargetGroupArn }),
+              )
+            ).Attributes ?? []
+          ).map((a) => [a.Key!, a.Value ?? '']),
+        ),
       });
     }
     const ports = (p: { FromPort?: number; ToPort?: number }) =>
