@@ -14,21 +14,32 @@ import type { AwsConfig } from './config.js';
 import { classifyAwsError, isNotFound } from './errors.js';
 
 /**
- * Call budgets, one queue per AWS token bucket. AWS publishes the ELBv2 describe bucket as 40
- * tokens refilled at 10/s per account and region; we take 30 and 8, since the console, Terraform
- * or the AWS Load Balancer Controller share that bucket. Mutations and target registration
- * (register and deregister) have their own, smaller buckets: separate queues here mean a burst of
- * target changes cannot starve the describes. Their figures, and EC2's, are conservative choices
- * of ours, below the documented EC2 non-mutating bucket (100, 20/s). The `--cloud-qps` and
- * `--cloud-burst` flags reach only `default`, which no AWS call uses once these are configured.
+ * Call budgets, one queue per family of AWS token buckets (per account and region), each set to
+ * the bucket AWS documents for it, so kube-lbc alone never draws one faster than it refills:
+ * - `describe`: ELBv2 non-mutating actions (Describe*), a bucket of 40 refilled at 10/s. The same
+ *   as aws-load-balancer-controller's default for every ELBv2 call (10/s, burst 40).
+ * - `register`: RegisterTargets and DeregisterTargets, whose bucket is the smallest of ELBv2's;
+ *   4/s, burst 20, as aws-load-balancer-controller budgets them. A separate queue, so a burst of
+ *   target changes cannot starve the describes.
+ * - `mutate`: every other ELBv2 write (create, modify, delete, tags), 10/s, burst 40.
+ * - `ec2-describe`: EC2 throttles each non-mutating action in its own bucket (DescribeHosts' is
+ *   100, refilled at 20/s); one queue for all of them at that rate is below every action's.
+ * - `ec2-mutate`: EC2's mutating actions (security group rules), a bucket of 50 refilled at 5/s.
+ * These buckets are the account's, shared with the console, Terraform or another controller:
+ * when they draw too, AWS answers Throttling and the gate pauses the whole family (the only
+ * throttle feedback: the SDK's own retries are off, see `createAwsClients`). `concurrency` bounds
+ * calls in flight, so a slow endpoint cannot pile up requests the bucket would refuse anyway.
+ * `--cloud-qps`/`--cloud-burst` scale every family by one factor (their ratio to `default`);
+ * `--cloud-budget family=qps:burst[:concurrency]` sets one family alone, for an account whose
+ * limits AWS Support raised or that other tools share.
  */
 export const awsCallBudgets = {
-  default: { qps: 5, burst: 10, concurrency: 4 },
-  describe: { qps: 8, burst: 30, concurrency: 8 },
-  mutate: { qps: 3, burst: 10, concurrency: 4 },
-  register: { qps: 3, burst: 10, concurrency: 4 },
-  'ec2-describe': { qps: 15, burst: 50, concurrency: 8 },
-  'ec2-mutate': { qps: 3, burst: 10, concurrency: 4 },
+  default: { qps: 10, burst: 40, concurrency: 10 },
+  describe: { qps: 10, burst: 40, concurrency: 10 },
+  mutate: { qps: 10, burst: 40, concurrency: 10 },
+  register: { qps: 4, burst: 20, concurrency: 5 },
+  'ec2-describe': { qps: 20, burst: 100, concurrency: 10 },
+  'ec2-mutate': { qps: 5, burst: 50, concurrency: 5 },
 } as const satisfies Record<string, CallBudget>;
 
 /** Which budget an API call draws from. */
@@ -95,6 +106,9 @@ export interface AwsClients {
  * `CloudError({ throttled })`, and the shared gate pauses the whole budget for every worker.
  * Two retry loops stacked (SDK inside, gate outside) would multiply attempts and hide throttles
  * from the gate. The gate also retries transient failures, of the calls `repeatPolicy` allows.
+ * `retryMode: 'standard'` is set, not left to the environment: `AWS_RETRY_MODE=adaptive` (or
+ * `retry_mode` in a shared config file) would add the SDK's client-side rate limiter, a second
+ * throttle-driven rate beside the gate's pause, which slows each client on its own.
  */
 export function createAwsClients(
   config: AwsConfig,
@@ -103,6 +117,7 @@ export function createAwsClients(
 ): AwsClients {
   const common = {
     maxAttempts: 1,
+    retryMode: 'standard',
     requestHandler: {
       connectionTimeout: timeouts.connectTimeoutMs ?? 5000,
       requestTimeout: timeouts.requestTimeoutMs ?? 30_000,
