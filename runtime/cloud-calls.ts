@@ -187,7 +187,8 @@ export class CloudCallGate implements CloudCalls {
     const name = budget in this.#declared ? budget : 'default';
     const state = this.#queueFor(name);
     const { signal } = this.#options;
-    const repeatable = options.idempotent === true || options.verify !== undefined;
+    const repeatable =
+      options.idempotent === true || options.readOnly === true || options.verify !== undefined;
     const timeoutMs = options.timeoutMs ?? this.#options.attemptTimeoutMs;
     let throttles = 0;
     let failures = 0;

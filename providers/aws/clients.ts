@@ -156,6 +156,37 @@ interface MiddlewareClient {
 const callSignal = new AsyncLocalStorage<AbortSignal>();
 
 /**
+ * Stands between the provider and the gate while a plan runs (plan.ts): it answers writes itself,
+ * so they are recorded and never sent, and may narrow or answer reads of what it made up.
+ */
+export interface CallInterceptor {
+  /**
+   * `output`: answer with it, unsent; `input`: send this input instead, and pass the answer
+   * through `then` if given; undefined: send as is.
+   */
+  intercept(
+    kind: 'elb' | 'ec2',
+    operation: string,
+    input: Record<string, unknown>,
+  ):
+    | { output: unknown }
+    | { input: Record<string, unknown>; then?: (output: unknown) => unknown }
+    | undefined;
+  /** Told each answer that came back from AWS. */
+  observe(kind: 'elb' | 'ec2', operation: string, output: unknown): void;
+}
+
+const interceptors = new AsyncLocalStorage<CallInterceptor>();
+
+/** Runs `fn` with every AWS call it makes, however deep, going through `interceptor` first. */
+export function whileIntercepted<T>(
+  interceptor: CallInterceptor,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return interceptors.run(interceptor, fn);
+}
+
+/**
  * Runs `fn` with `signal` guarding every AWS write it makes, however deep: once it aborts (the
  * leader lost its lease), no further write is sent, even one already queued behind a throttle.
  * Reads still go, so a caller can finish looking; they cannot change anything.
@@ -170,6 +201,7 @@ function callOptions(
   operation: string,
   args: unknown,
 ): CallOptions<unknown> {
+  if (/^Describe/.test(operation)) return { idempotent: true, readOnly: true };
   const policy = repeatPolicy(kind, operation);
   if (policy === 'idempotent') return { idempotent: true };
   if (policy !== 'verify') return {};
@@ -196,25 +228,44 @@ function throughGate(client: unknown, kind: 'elb' | 'ec2', cloudCalls: CloudCall
   (client as MiddlewareClient).middlewareStack.add(
     (next, context) => (args) => {
       const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      const interceptor = interceptors.getStore();
+      let then: ((output: unknown) => unknown) | undefined;
+      if (interceptor) {
+        const call = args as { input: Record<string, unknown> };
+        const answer = interceptor.intercept(kind, operation, call.input);
+        if (answer && 'output' in answer) {
+          return Promise.resolve({ output: answer.output, response: undefined });
+        }
+        if (answer) {
+          args = { ...call, input: answer.input };
+          then = answer.then;
+        }
+      }
       // Taken here: the gate may run the call from another caller's async context.
       const signal = /^Describe/.test(operation) ? undefined : callSignal.getStore();
       signal?.throwIfAborted();
       // The gate's attempt signal is not wired to the request: the HTTP handler's own timeouts end
       // a hung request well before the gate's deadline would.
-      return cloudCalls.call(
-        budgetFor(kind, operation),
-        operation,
-        async () => {
-          // Again once admitted (and before a retry): the wait may outlast the lease.
-          signal?.throwIfAborted();
-          try {
-            return await next(args);
-          } catch (err) {
-            throw classifyAwsError(operation, err);
-          }
-        },
-        callOptions(client, kind, operation, args),
-      );
+      return cloudCalls
+        .call(
+          budgetFor(kind, operation),
+          operation,
+          async () => {
+            // Again once admitted (and before a retry): the wait may outlast the lease.
+            signal?.throwIfAborted();
+            try {
+              return await next(args);
+            } catch (err) {
+              throw classifyAwsError(operation, err);
+            }
+          },
+          callOptions(client, kind, operation, args),
+        )
+        .then((result) => {
+          const r = result as { output?: unknown };
+          interceptor?.observe(kind, operation, r.output);
+          return then ? { ...r, output: then(r.output) } : result;
+        });
     },
     { step: 'initialize', name: 'kubeLbcCloudCalls', priority: 'high' },
   );
