@@ -16,7 +16,7 @@ import { ClusterInformers } from '../runtime/cluster-informers.js';
 import { addLeaderElectionChecks, HealthChecks, type RunningHttpServers } from '../runtime/http-server.js';
 import { LeaderElector } from '../runtime/leader-election.js';
 import { createMetrics, registerCollected, type Metrics } from '../runtime/metrics.js';
-import type { Config } from './options/config.js';
+import { ConfigError, type Config } from './options/config.js';
 import { startServers } from './serving.js';
 
 export interface RunDeps {
@@ -113,6 +113,7 @@ async function startProvider(
       ...(config.cloudQps !== undefined && { qps: config.cloudQps }),
       ...(config.cloudBurst !== undefined && { burst: config.cloudBurst }),
     },
+    budgetOverrides: config.cloudBudgets,
     observer: (call) => (observe ? observe(call) : early.push(call)),
   });
   const provider = await createProvider(config.cloudProvider, {
@@ -123,6 +124,14 @@ async function startProvider(
     cluster: parts.informers.view(),
   });
   cloudCalls.configure(provider.callBudgets);
+  const unknown = cloudCalls.undeclaredBudgets();
+  if (unknown.length) {
+    await provider.close?.();
+    const known = Object.keys(provider.callBudgets).join(', ');
+    throw new ConfigError(
+      unknown.map((f) => `--cloud-budget: unknown family "${f}" for provider ${config.cloudProvider} (it has ${known})`),
+    );
+  }
   // Every attempt has a deadline, so a gate that stops moving while calls wait is wedged: restart.
   parts.checks.addHealthCheck('cloud-calls', () => cloudCalls.healthCheck(config.cloudCallStallTimeoutMs));
   observe = parts.metrics.cloudCallObserver(provider.name || config.cloudProvider);

@@ -62,6 +62,41 @@ addControllerFlags(program.command('run').description('run the service controlle
 });
 
 program
+  .command('plan')
+  .description('print the cloud changes a sync would make now, per Service, and the orphans; makes no write (exit 0: none, 2: pending, 1: error)')
+  .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)')
+  .option('--cloud-provider <name>', 'built-in provider (aws, local, fake) or a plugin module specifier')
+  .option('--cloud-config <path>', 'provider configuration file, YAML or JSON')
+  .option('--cluster-name <name>', 'the cluster name the controller runs with', 'kubernetes')
+  .option('--load-balancer-class <class>', 'a spec.loadBalancerClass the controller claims (repeatable)', (v: string, p: string[] = []) => [...p, v])
+  .option('--handle-unclassed <bool>', 'the controller also acts on Services without a class', 'true')
+  .option('-o, --output <format>', 'text or json', 'text')
+  .action(async (opts: { kubeconfig?: string; cloudProvider?: string; cloudConfig?: string; clusterName: string; loadBalancerClass?: string[]; handleUnclassed: string; output: string }) => {
+    try {
+      const errors = [
+        ...(opts.cloudProvider ? [] : ['--cloud-provider: required']),
+        ...(['text', 'json'].includes(opts.output) ? [] : [`--output: expected text or json, got "${opts.output}"`]),
+        ...(['true', 'false'].includes(opts.handleUnclassed) ? [] : [`--handle-unclassed: expected true or false, got "${opts.handleUnclassed}"`]),
+      ];
+      if (errors.length) throw new ConfigError(errors);
+      const { runPlan } = await import('../app/plan.js');
+      process.exitCode = await runPlan({
+        ...(opts.kubeconfig && { kubeconfig: opts.kubeconfig }),
+        cloudProvider: opts.cloudProvider!,
+        ...(opts.cloudConfig && { cloudConfig: opts.cloudConfig }),
+        clusterName: opts.clusterName,
+        classes: { loadBalancerClasses: opts.loadBalancerClass ?? [], handleUnclassed: opts.handleUnclassed === 'true' },
+        output: opts.output as 'text' | 'json',
+      });
+    } catch (err) {
+      // Exit 2 means "changes pending" here: every error, a bad flag too, is 1.
+      const messages = err instanceof ConfigError ? err.errors : [errorMessage(err)];
+      for (const m of messages) process.stderr.write(`kube-lbc plan: ${m}\n`);
+      process.exit(1);
+    }
+  });
+
+program
   .command('sandbox')
   .description('run the whole thing with no cluster: an embedded API server, the controller, the local load balancer and a sample Service')
   .option('--cloud-provider <name>', 'provider to demo: local, fake, aws (AWS_ENDPOINT_URL, or moto_server started here) or a plugin', 'local')

@@ -15,7 +15,11 @@ export interface CallBudget {
 }
 
 /** A budget with no limit, for in-memory providers and for calls made before budgets are known. */
-export const UNLIMITED_BUDGET: CallBudget = Object.freeze({ qps: Infinity, burst: Infinity, concurrency: Infinity });
+export const UNLIMITED_BUDGET: CallBudget = Object.freeze({
+  qps: Infinity,
+  burst: Infinity,
+  concurrency: Infinity,
+});
 
 /** The `cloudCode` of a `CloudError` for an attempt that got no answer in time. */
 export const TIMEOUT_CODE = 'Timeout';
@@ -37,6 +41,12 @@ export interface CallOptions<T> {
    * and its own cloud reads go through the gate as calls of their own.
    */
   readonly verify?: () => Promise<T | undefined>;
+  /**
+   * The call changes nothing in the cloud: a read. Required of every call a provider makes in
+   * `planLoadBalancer`, where the gate refuses any call without it. Reads are also idempotent.
+   * @default false
+   */
+  readonly readOnly?: boolean;
   /** This call's attempt deadline. @default the gate's `attemptTimeoutMs` */
   readonly timeoutMs?: number;
 }

@@ -195,8 +195,36 @@ export interface LoadBalancerProvider {
    */
   collectMetrics?(): readonly MetricFamily[];
 
+  /**
+   * A dry run of `ensureLoadBalancer` (`kube-lbc plan`): the cloud writes it would make now, in
+   * the order it would make them, without making any. An empty list means ensure would change
+   * nothing. The rules:
+   * - Read only, by construction: every cloud call must go through `cloudCalls` marked
+   *   `readOnly: true`. `kube-lbc plan` hands the provider a gate that refuses any other call,
+   *   so a write here fails the plan instead of changing the cloud.
+   * - Exact: calling `ensureLoadBalancer` with the same arguments right after (nothing else
+   *   changed) makes exactly the listed writes, each `operation` being the name that write goes
+   *   through the gate under. The conformance kit checks it.
+   * - A Service the provider would refuse throws `InvalidServiceError`, as ensure does.
+   * Optional: without it, `kube-lbc plan` lists the Service as "not planned by this provider".
+   */
+  planLoadBalancer?(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<readonly PlannedChange[]>;
+
   /** Releases sockets, timers and clients. Called once, on shutdown. */
   close?(): Promise<void>;
+}
+
+/** One cloud write that `ensureLoadBalancer` would make now (`planLoadBalancer`). */
+export interface PlannedChange {
+  /** The write's operation name, as it would go through the gate (`CreateListener`). */
+  readonly operation: string;
+  /** The change for a person: `create NLB k8s-...`, `add listener TCP 443`, `register 2 targets`. */
+  readonly description: string;
 }
 
 /** What a provider factory is given. */

@@ -21,7 +21,6 @@ import {
 import { CloudError, findCause } from '../contract/errors.js';
 import { backoffDelay } from './backoff.js';
 
-
 /** `timeout`: the attempt passed its deadline, at the gate or in the SDK (`cloudCode: 'Timeout'`). */
 export type CallOutcome = 'success' | 'error' | 'throttled' | 'timeout';
 
@@ -41,6 +40,12 @@ export interface CloudCallsOptions {
    * every other budget is scaled by the same factor, so the provider's proportions hold.
    */
   defaultOverride?: Partial<CallBudget>;
+  /**
+   * Per budget, the values that replace the provider's (the `--cloud-budget family=...` flag):
+   * they win over `defaultOverride`'s scaling for that budget. A name the provider does not
+   * declare is the caller's to refuse (`undeclaredBudgets`).
+   */
+  budgetOverrides?: Readonly<Record<string, Partial<CallBudget>>>;
   observer?: CallObserver;
   /** Attempts for a throttled call before the error reaches the provider. @default 5 */
   throttleAttempts?: number;
@@ -89,8 +94,10 @@ interface BudgetQueue {
 export class CloudCallGate implements CloudCalls {
   readonly #budgets = new Map<string, BudgetQueue>();
   #declared: Readonly<Record<string, CallBudget>> = { default: UNLIMITED_BUDGET };
-  readonly #options: Required<Omit<CloudCallsOptions, 'defaultOverride' | 'observer' | 'signal'>> &
-    Pick<CloudCallsOptions, 'defaultOverride' | 'observer' | 'signal'>;
+  readonly #options: Required<
+    Omit<CloudCallsOptions, 'defaultOverride' | 'budgetOverrides' | 'observer' | 'signal'>
+  > &
+    Pick<CloudCallsOptions, 'defaultOverride' | 'budgetOverrides' | 'observer' | 'signal'>;
   #calls = 0;
   readonly #waiters = new Set<AbortController>();
   /** Calls inside the gate (waiting, running or between attempts), for the stall check. */
@@ -132,6 +139,17 @@ export class CloudCallGate implements CloudCalls {
     this.#budgets.clear();
   }
 
+  /** The names in `budgetOverrides` that the installed budgets do not declare. */
+  undeclaredBudgets(): string[] {
+    return Object.keys(this.#options.budgetOverrides ?? {}).filter((n) => !(n in this.#declared));
+  }
+
+  /** The limits a budget runs under: the provider's, scaled by `defaultOverride`, then overridden. */
+  effectiveBudget(name: string): CallBudget {
+    const declared = this.#declared[name] ?? this.#declared.default ?? UNLIMITED_BUDGET;
+    return { ...this.#overridden(declared), ...this.#options.budgetOverrides?.[name] };
+  }
+
   /** Calls made through this gate since it was created (benchmarks read it). */
   get totalCalls(): number {
     return this.#calls;
@@ -169,7 +187,8 @@ export class CloudCallGate implements CloudCalls {
     const name = budget in this.#declared ? budget : 'default';
     const state = this.#queueFor(name);
     const { signal } = this.#options;
-    const repeatable = options.idempotent === true || options.verify !== undefined;
+    const repeatable =
+      options.idempotent === true || options.readOnly === true || options.verify !== undefined;
     const timeoutMs = options.timeoutMs ?? this.#options.attemptTimeoutMs;
     let throttles = 0;
     let failures = 0;
@@ -358,8 +377,7 @@ export class CloudCallGate implements CloudCalls {
   #queueFor(name: string): BudgetQueue {
     let state = this.#budgets.get(name);
     if (!state) {
-      const declared = this.#declared[name] ?? this.#declared.default ?? UNLIMITED_BUDGET;
-      const b = this.#overridden(declared);
+      const b = this.effectiveBudget(name);
       state = { queue: new PQueue(queueOptions(b)), consecutiveThrottles: 0, pause: undefined };
       this.#budgets.set(name, state);
     }
@@ -392,10 +410,17 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
-/** A token bucket of `burst` refilled at `qps`, approximated by p-queue's interval window. */
-function queueOptions(b: CallBudget): ConstructorParameters<typeof PQueue>[0] {
+/**
+ * A token bucket of `burst` refilled at `qps`, approximated by p-queue's fixed windows. A window
+ * may be spent at its very end and the next at its start, so two windows' worth can go at once:
+ * with windows of `burst / 2` calls every `burst / 2 / qps` seconds, any stretch of T seconds
+ * sends at most `burst + qps * T`, which the cloud's bucket of that size and rate accepts. (Whole
+ * windows of `burst` would send up to twice the burst at once and be throttled for it.)
+ */
+export function queueOptions(b: CallBudget): ConstructorParameters<typeof PQueue>[0] {
   const concurrency = b.concurrency > 0 ? b.concurrency : Infinity;
   if (!Number.isFinite(b.qps)) return { concurrency };
   const burst = Math.max(1, Number.isFinite(b.burst) ? Math.floor(b.burst) : Math.ceil(b.qps));
-  return { concurrency, intervalCap: burst, interval: Math.ceil((burst / b.qps) * 1000) };
+  const cap = Math.max(1, Math.floor(burst / 2));
+  return { concurrency, intervalCap: cap, interval: Math.ceil((cap / b.qps) * 1000) };
 }

@@ -3,6 +3,7 @@
  * environment. As upstream's `options/` package, each flag group has its own validator, and
  * `buildConfig` reports every problem of every group at once, each naming the flag and value.
  */
+import type { CallBudget } from '../../contract/cloud-calls.js';
 import type { NodePortRange } from '../../controllers/service/nodeports.js';
 import { quote, truncate } from '../../contract/quote.js';
 import { providerSpecifierError } from '../../contract/provider-specifier.js';
@@ -28,6 +29,11 @@ export interface ProviderConfig {
   /** Overrides of the provider's default call budget; undefined keeps the provider's. */
   readonly cloudQps: number | undefined;
   readonly cloudBurst: number | undefined;
+  /**
+   * `--cloud-budget family=qps:burst[:concurrency]`, per family: replaces that budget of the
+   * provider's. Family names are the provider's; one it does not declare is refused at start-up.
+   */
+  readonly cloudBudgets: Readonly<Record<string, Readonly<Partial<CallBudget>>>>;
   /** `/healthz` fails when the cloud-call gate has not moved for this long while calls wait; 0 never. */
   readonly cloudCallStallTimeoutMs: number;
 }
@@ -95,8 +101,25 @@ function providerConfig(read: FlagReader): ProviderConfig {
     clusterName,
     cloudQps: read.optionalPositive('cloud-qps', 100_000),
     cloudBurst: read.optionalPositive('cloud-burst', 100_000, { integer: true }),
+    cloudBudgets: cloudBudgets(read),
     cloudCallStallTimeoutMs: read.duration('cloud-call-stall-timeout', { allowZero: true }),
   };
+}
+
+/** `--cloud-budget`, repeatable: `describe=10:40`, `register=4:20:5`. */
+function cloudBudgets(read: FlagReader): Readonly<Record<string, Readonly<Partial<CallBudget>>>> {
+  const budgets: Record<string, Partial<CallBudget>> = {};
+  for (const text of read.list('cloud-budget')) {
+    const m = /^([a-z0-9][-a-z0-9]*)=([^:]+):([^:]+)(?::([^:]+))?$/.exec(text);
+    const [qps, burst, concurrency] = m ? [Number(m[2]), Number(m[3]), m[4] === undefined ? undefined : Number(m[4])] : [];
+    if (!m || !(qps! > 0) || !(burst! >= 1) || (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1))) {
+      read.fail(`--cloud-budget: expected family=qps:burst[:concurrency] (qps above 0, burst at least 1, concurrency a whole number from 1), got "${text}"`);
+      continue;
+    }
+    if (m[1]! in budgets) read.fail(`--cloud-budget: family "${m[1]}" given twice`);
+    budgets[m[1]!] = Object.freeze({ qps, burst, ...(concurrency !== undefined && { concurrency }) });
+  }
+  return Object.freeze(budgets);
 }
 
 function serviceControllerConfig(read: FlagReader): ServiceControllerConfig {

@@ -73,6 +73,11 @@ export function addControllerFlags(cmd: Command): Command {
       "burst of the provider's default budget; its other budgets scale alike",
     )
     .option(
+      '--cloud-budget <family=qps:burst[:concurrency]>',
+      "one call budget of the provider's, set alone (aws: describe, mutate, register, ec2-describe, ec2-mutate); repeatable",
+      collect,
+    )
+    .option(
       '--cloud-call-stall-timeout <duration>',
       '/healthz fails when cloud calls wait and none has started or finished for this long (0 disables)',
       '3m',

@@ -14,21 +14,32 @@ import type { AwsConfig } from './config.js';
 import { classifyAwsError, isNotFound } from './errors.js';
 
 /**
- * Call budgets, one queue per AWS token bucket. AWS publishes the ELBv2 describe bucket as 40
- * tokens refilled at 10/s per account and region; we take 30 and 8, since the console, Terraform
- * or the AWS Load Balancer Controller share that bucket. Mutations and target registration
- * (register and deregister) have their own, smaller buckets: separate queues here mean a burst of
- * target changes cannot starve the describes. Their figures, and EC2's, are conservative choices
- * of ours, below the documented EC2 non-mutating bucket (100, 20/s). The `--cloud-qps` and
- * `--cloud-burst` flags reach only `default`, which no AWS call uses once these are configured.
+ * Call budgets, one queue per family of AWS token buckets (per account and region), each set to
+ * the bucket AWS documents for it, so kube-lbc alone never draws one faster than it refills:
+ * - `describe`: ELBv2 non-mutating actions (Describe*), a bucket of 40 refilled at 10/s. The same
+ *   as aws-load-balancer-controller's default for every ELBv2 call (10/s, burst 40).
+ * - `register`: RegisterTargets and DeregisterTargets, whose bucket is the smallest of ELBv2's;
+ *   4/s, burst 20, as aws-load-balancer-controller budgets them. A separate queue, so a burst of
+ *   target changes cannot starve the describes.
+ * - `mutate`: every other ELBv2 write (create, modify, delete, tags), 10/s, burst 40.
+ * - `ec2-describe`: EC2 throttles each non-mutating action in its own bucket (DescribeHosts' is
+ *   100, refilled at 20/s); one queue for all of them at that rate is below every action's.
+ * - `ec2-mutate`: EC2's mutating actions (security group rules), a bucket of 50 refilled at 5/s.
+ * These buckets are the account's, shared with the console, Terraform or another controller:
+ * when they draw too, AWS answers Throttling and the gate pauses the whole family (the only
+ * throttle feedback: the SDK's own retries are off, see `createAwsClients`). `concurrency` bounds
+ * calls in flight, so a slow endpoint cannot pile up requests the bucket would refuse anyway.
+ * `--cloud-qps`/`--cloud-burst` scale every family by one factor (their ratio to `default`);
+ * `--cloud-budget family=qps:burst[:concurrency]` sets one family alone, for an account whose
+ * limits AWS Support raised or that other tools share.
  */
 export const awsCallBudgets = {
-  default: { qps: 5, burst: 10, concurrency: 4 },
-  describe: { qps: 8, burst: 30, concurrency: 8 },
-  mutate: { qps: 3, burst: 10, concurrency: 4 },
-  register: { qps: 3, burst: 10, concurrency: 4 },
-  'ec2-describe': { qps: 15, burst: 50, concurrency: 8 },
-  'ec2-mutate': { qps: 3, burst: 10, concurrency: 4 },
+  default: { qps: 10, burst: 40, concurrency: 10 },
+  describe: { qps: 10, burst: 40, concurrency: 10 },
+  mutate: { qps: 10, burst: 40, concurrency: 10 },
+  register: { qps: 4, burst: 20, concurrency: 5 },
+  'ec2-describe': { qps: 20, burst: 100, concurrency: 10 },
+  'ec2-mutate': { qps: 5, burst: 50, concurrency: 5 },
 } as const satisfies Record<string, CallBudget>;
 
 /** Which budget an API call draws from. */
@@ -95,6 +106,9 @@ export interface AwsClients {
  * `CloudError({ throttled })`, and the shared gate pauses the whole budget for every worker.
  * Two retry loops stacked (SDK inside, gate outside) would multiply attempts and hide throttles
  * from the gate. The gate also retries transient failures, of the calls `repeatPolicy` allows.
+ * `retryMode: 'standard'` is set, not left to the environment: `AWS_RETRY_MODE=adaptive` (or
+ * `retry_mode` in a shared config file) would add the SDK's client-side rate limiter, a second
+ * throttle-driven rate beside the gate's pause, which slows each client on its own.
  */
 export function createAwsClients(
   config: AwsConfig,
@@ -103,6 +117,7 @@ export function createAwsClients(
 ): AwsClients {
   const common = {
     maxAttempts: 1,
+    retryMode: 'standard',
     requestHandler: {
       connectionTimeout: timeouts.connectTimeoutMs ?? 5000,
       requestTimeout: timeouts.requestTimeoutMs ?? 30_000,
@@ -141,6 +156,37 @@ interface MiddlewareClient {
 const callSignal = new AsyncLocalStorage<AbortSignal>();
 
 /**
+ * Stands between the provider and the gate while a plan runs (plan.ts): it answers writes itself,
+ * so they are recorded and never sent, and may narrow or answer reads of what it made up.
+ */
+export interface CallInterceptor {
+  /**
+   * `output`: answer with it, unsent; `input`: send this input instead, and pass the answer
+   * through `then` if given; undefined: send as is.
+   */
+  intercept(
+    kind: 'elb' | 'ec2',
+    operation: string,
+    input: Record<string, unknown>,
+  ):
+    | { output: unknown }
+    | { input: Record<string, unknown>; then?: (output: unknown) => unknown }
+    | undefined;
+  /** Told each answer that came back from AWS. */
+  observe(kind: 'elb' | 'ec2', operation: string, output: unknown): void;
+}
+
+const interceptors = new AsyncLocalStorage<CallInterceptor>();
+
+/** Runs `fn` with every AWS call it makes, however deep, going through `interceptor` first. */
+export function whileIntercepted<T>(
+  interceptor: CallInterceptor,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return interceptors.run(interceptor, fn);
+}
+
+/**
  * Runs `fn` with `signal` guarding every AWS write it makes, however deep: once it aborts (the
  * leader lost its lease), no further write is sent, even one already queued behind a throttle.
  * Reads still go, so a caller can finish looking; they cannot change anything.
@@ -155,6 +201,7 @@ function callOptions(
   operation: string,
   args: unknown,
 ): CallOptions<unknown> {
+  if (/^Describe/.test(operation)) return { idempotent: true, readOnly: true };
   const policy = repeatPolicy(kind, operation);
   if (policy === 'idempotent') return { idempotent: true };
   if (policy !== 'verify') return {};
@@ -181,25 +228,44 @@ function throughGate(client: unknown, kind: 'elb' | 'ec2', cloudCalls: CloudCall
   (client as MiddlewareClient).middlewareStack.add(
     (next, context) => (args) => {
       const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      const interceptor = interceptors.getStore();
+      let then: ((output: unknown) => unknown) | undefined;
+      if (interceptor) {
+        const call = args as { input: Record<string, unknown> };
+        const answer = interceptor.intercept(kind, operation, call.input);
+        if (answer && 'output' in answer) {
+          return Promise.resolve({ output: answer.output, response: undefined });
+        }
+        if (answer) {
+          args = { ...call, input: answer.input };
+          then = answer.then;
+        }
+      }
       // Taken here: the gate may run the call from another caller's async context.
       const signal = /^Describe/.test(operation) ? undefined : callSignal.getStore();
       signal?.throwIfAborted();
       // The gate's attempt signal is not wired to the request: the HTTP handler's own timeouts end
       // a hung request well before the gate's deadline would.
-      return cloudCalls.call(
-        budgetFor(kind, operation),
-        operation,
-        async () => {
-          // Again once admitted (and before a retry): the wait may outlast the lease.
-          signal?.throwIfAborted();
-          try {
-            return await next(args);
-          } catch (err) {
-            throw classifyAwsError(operation, err);
-          }
-        },
-        callOptions(client, kind, operation, args),
-      );
+      return cloudCalls
+        .call(
+          budgetFor(kind, operation),
+          operation,
+          async () => {
+            // Again once admitted (and before a retry): the wait may outlast the lease.
+            signal?.throwIfAborted();
+            try {
+              return await next(args);
+            } catch (err) {
+              throw classifyAwsError(operation, err);
+            }
+          },
+          callOptions(client, kind, operation, args),
+        )
+        .then((result) => {
+          const r = result as { output?: unknown };
+          interceptor?.observe(kind, operation, r.output);
+          return then ? { ...r, output: then(r.output) } : result;
+        });
     },
     { step: 'initialize', name: 'kubeLbcCloudCalls', priority: 'high' },
   );

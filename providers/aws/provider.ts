@@ -11,11 +11,13 @@ import type {
   LoadBalancerProvider,
   LoadBalancerStatus,
   OwnedLoadBalancer,
+  PlannedChange,
 } from '../../contract/provider.js';
 import { BackendGroups } from './backend-group.js';
 import { awsCallBudgets, whileSignal } from './clients.js';
 import { targetNodes, validate } from './desired.js';
 import { loadBalancerName } from './names.js';
+import { planNlb } from './plan.js';
 import { ensureNlb, nlbStatus, updateNlbTargets, type AwsEnv } from './reconcile.js';
 import { deleteNlb, listOwned } from './teardown.js';
 import { UnsupportedAnnotationWarnings } from './unsupported.js';
@@ -69,6 +71,17 @@ export class AwsProvider implements LoadBalancerProvider {
     this.#unsupported.report(ctx, service);
     const targets = targetNodes(service, nodes);
     return whileSignal(ctx.signal, () => ensureNlb(this.#env(clusterName), ctx, service, targets));
+  }
+
+  /** ensure's own code, its writes answered by the planner instead of sent (plan.ts). */
+  async planLoadBalancer(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<readonly PlannedChange[]> {
+    this.#validOrThrow(service);
+    return planNlb(this.#env(clusterName), ctx, service, nodes);
   }
 
   async updateLoadBalancerHosts(

@@ -2,12 +2,14 @@
  * The provider conformance kit, exported as `kube-lbc/conformance` for plugin authors. Call
  * `describeProviderConformance` at the top level of a mocha test file; it registers the tests
  * every provider must pass (idempotent ensure, minimal updates, no write on no change, deletes
- * that leave nothing, names within limits, recovery from a crash at any call of a create).
+ * that leave nothing, names within limits, recovery from a crash at any call of a create, and
+ * plans that only read and say exactly what ensure then writes).
  */
 import { describeContract } from './cases/contract.js';
 import { describeCrashes } from './cases/crash.js';
 import { describeLifecycle } from './cases/lifecycle.js';
 import { describeListing } from './cases/listing.js';
+import { describePlan } from './cases/plan.js';
 import { Harness } from './harness.js';
 import type { ConformanceOptions } from './options.js';
 
@@ -36,5 +38,6 @@ export function describeProviderConformance(options: ConformanceOptions): void {
     describe('lifecycle', () => describeLifecycle(current));
     describe('crash recovery', () => describeCrashes(current));
     describe('listLoadBalancers', () => describeListing(current));
+    describe('planLoadBalancer', () => describePlan(current));
   });
 }

@@ -6,7 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { UNLIMITED_BUDGET, type CloudCalls } from '../../contract/cloud-calls.js';
-import { CloudError, findCause, InvalidServiceError, RetryAfterError } from '../../contract/errors.js';
+import {
+  CloudError,
+  findCause,
+  InvalidServiceError,
+  RetryAfterError,
+} from '../../contract/errors.js';
 import type {
   CallBudget,
   CallContext,
@@ -15,6 +20,7 @@ import type {
   LoadBalancerProvider,
   LoadBalancerStatus,
   OwnedLoadBalancer,
+  PlannedChange,
 } from '../../contract/provider.js';
 import {
   duplicateName,
@@ -130,6 +136,37 @@ export class FakeProvider implements LoadBalancerProvider {
     return this.#statusOrProvisioning(lb);
   }
 
+  /** What `ensureLoadBalancer` would write: one read, then the same comparisons. */
+  async planLoadBalancer(
+    _ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<readonly PlannedChange[]> {
+    const fieldErrors = validateFakeService(service);
+    if (fieldErrors.length > 0) throw new InvalidServiceError(fieldErrors);
+    const name = this.loadBalancerName(clusterName, service);
+    const wanted = this.#listenerSpec(service);
+    const wantedNodes = nodeNames(nodes);
+    const lb = await this.#describe(clusterName, service);
+    if (!lb)
+      return [{ operation: 'CreateLoadBalancer', description: `create load balancer ${name}` }];
+    const changes: PlannedChange[] = [];
+    if (!sameListeners(lb, wanted)) {
+      changes.push({
+        operation: 'UpdateLoadBalancer',
+        description: `update the listeners of ${name}`,
+      });
+    }
+    if (!sameList(lb.nodes, wantedNodes)) {
+      changes.push({
+        operation: 'UpdateHosts',
+        description: `point ${name} at ${wantedNodes.length} nodes`,
+      });
+    }
+    return changes;
+  }
+
   async updateLoadBalancerHosts(
     ctx: CallContext,
     clusterName: string,
@@ -165,8 +202,11 @@ export class FakeProvider implements LoadBalancerProvider {
     _ctx: CallContext,
     clusterName: string,
   ): Promise<readonly OwnedLoadBalancer[]> {
-    const all = await this.#calls.call('default', 'ListLoadBalancers', () =>
-      this.#cloud.listLoadBalancers(),
+    const all = await this.#calls.call(
+      'default',
+      'ListLoadBalancers',
+      () => this.#cloud.listLoadBalancers(),
+      { readOnly: true },
     );
     return all
       .filter((lb) => lb.tags.cluster === clusterName)
@@ -182,8 +222,11 @@ export class FakeProvider implements LoadBalancerProvider {
     service: Readonly<V1Service>,
   ): Promise<FakeLoadBalancer | undefined> {
     const name = this.loadBalancerName(clusterName, service);
-    return this.#calls.call('default', 'GetLoadBalancer', () =>
-      this.#cloud.getLoadBalancer(name, namespacedName(service)),
+    return this.#calls.call(
+      'default',
+      'GetLoadBalancer',
+      () => this.#cloud.getLoadBalancer(name, namespacedName(service)),
+      { readOnly: true },
     );
   }
 

@@ -13,6 +13,7 @@ import type {
   FieldError,
   LoadBalancerProvider,
   LoadBalancerStatus,
+  PlannedChange,
   ProviderOptions,
 } from '../../contract/provider.js';
 import { allocateAddress } from './address-allocator.js';
@@ -128,6 +129,38 @@ export class LocalProvider implements LoadBalancerProvider {
           );
     await this.#serve(ctx, service, ip, settings, nodes);
     return { ingress: [{ ip }] };
+  }
+
+  /** What `ensureLoadBalancer` would do: an address to allocate, listeners to apply. No calls. */
+  async planLoadBalancer(
+    _ctx: CallContext,
+    _clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<readonly PlannedChange[]> {
+    const { settings, errors } = parseServiceSettings(service);
+    if (errors.length > 0) throw new InvalidServiceError(errors);
+    this.#loadPool();
+    const held = this.#pool.addressOf(service.metadata!.uid!);
+    const keep = held !== undefined && (settings.requestedIP ?? held) === held;
+    const changes: PlannedChange[] = [];
+    if (!keep) {
+      changes.push({
+        operation: 'AllocateAddress',
+        description: `allocate ${settings.requestedIP ?? 'an address'} from the pool`,
+      });
+    }
+    const dataPath = this.#dataPath;
+    if (
+      dataPath &&
+      (!keep || dataPath.wouldChange(virtualServiceFor(service, held, settings, nodes)))
+    ) {
+      changes.push({
+        operation: 'ApplyListeners',
+        description: `serve ${keep ? held : 'it'} on ${(service.spec?.ports ?? []).length} ports`,
+      });
+    }
+    return changes;
   }
 
   async updateLoadBalancerHosts(

@@ -86,6 +86,14 @@ describe('the kube-lbc command', function () {
     assert.match(output(), /latencyMS/);
   });
 
+  it('exits 2 naming a --cloud-budget family the provider does not have, and the ones it has', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-cli-'));
+    writeFileSync(join(dir, 'kubeconfig'), unreachableKubeconfig);
+    const { child, output } = kubeLbc(['run', '--cloud-provider', 'fake', '--cloud-budget', 'describes=5:10', '--metrics-bind-address', '0', '--health-probe-bind-address', '0', '--kubeconfig', join(dir, 'kubeconfig')]);
+    assert.equal(await exitCode(child), 2);
+    assert.match(output(), /--cloud-budget: unknown family "describes" for provider fake \(it has default/);
+  });
+
   it('exits 2 naming a sandbox --port that is not a port, instead of serving on a random one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-sandbox-'));
     const { child, output } = kubeLbc(['sandbox', '--port', 'abc', '--no-sample', '--exit-after-demo', '--kubeconfig-out', join(dir, 'kubeconfig')]);

@@ -27,7 +27,18 @@ export interface FaultProxy {
   lostAnswerRate: number;
   /** Decides a request's fault by its API action (the `Action` form field); wins over the rates. */
   fault?: (action: string) => Fault;
-  readonly counts: { forwarded: number; unavailable: number; lost: number; held: number };
+  /**
+   * Answers the request as AWS does a throttled one (ELBv2's 400 `Throttling`, EC2's 503
+   * `RequestLimitExceeded`) when it returns true; benchmarks put AWS's token buckets here.
+   */
+  throttle?: (action: string, api: 'elb' | 'ec2') => boolean;
+  readonly counts: {
+    forwarded: number;
+    unavailable: number;
+    lost: number;
+    held: number;
+    throttled: number;
+  };
   close(): Promise<void>;
 }
 
@@ -40,7 +51,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     mode: 'forward',
     unavailableRate: 0,
     lostAnswerRate: 0,
-    counts: { forwarded: 0, unavailable: 0, lost: 0, held: 0 },
+    counts: { forwarded: 0, unavailable: 0, lost: 0, held: 0, throttled: 0 },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -61,7 +72,28 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       proxy.counts.held++;
       return;
     }
-    const fault = decide(new URLSearchParams(body.toString()).get('Action') ?? '');
+    const form = new URLSearchParams(body.toString());
+    const action = form.get('Action') ?? '';
+    // ELBv2's query API is version 2015-12-01; EC2's is 2016-11-15.
+    const api = form.get('Version') === '2015-12-01' ? 'elb' : 'ec2';
+    if (proxy.throttle?.(action, api)) {
+      proxy.counts.throttled++;
+      if (api === 'elb') {
+        res
+          .writeHead(400, { 'content-type': 'text/xml' })
+          .end(
+            '<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>throttled</RequestId></ErrorResponse>',
+          );
+      } else {
+        res
+          .writeHead(503, { 'content-type': 'text/xml' })
+          .end(
+            '<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttled</RequestID></Response>',
+          );
+      }
+      return;
+    }
+    const fault = decide(action);
     if (fault === 'unavailable') {
       proxy.counts.unavailable++;
       res.writeHead(503, { 'content-type': 'text/plain' }).end('Service Unavailable');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { CloudError } from '../../../contract/errors.js';
-import { CloudCallGate, type CallOutcome } from '../../../runtime/cloud-calls.js';
+import { CloudCallGate, queueOptions, type CallOutcome } from '../../../runtime/cloud-calls.js';
 import { FakeClock, settle } from './fake-clock.js';
 
 const unavailable = () =>
@@ -199,6 +199,34 @@ describe('CloudCallGate', () => {
   });
 });
 
+describe('CloudCallGate windows', () => {
+  /** The most calls p-queue's fixed windows can start within any `seconds`: windows touched, times cap. */
+  const worstCase = (o: { intervalCap?: number; interval?: number }, seconds: number) =>
+    (Math.ceil((seconds * 1000) / o.interval!) + 1) * o.intervalCap!;
+
+  for (const b of [
+    { qps: 10, burst: 40 },
+    { qps: 4, burst: 20 },
+    { qps: 5, burst: 50 },
+    { qps: 3, burst: 10 },
+    { qps: 20, burst: 100 },
+  ]) {
+    it(`never starts more than a bucket of ${b.burst} refilled at ${b.qps}/s accepts`, () => {
+      const o = queueOptions({ ...b, concurrency: Infinity })!;
+      for (const seconds of [0.001, 0.5, 1, 2, 3.9, 4, 10, 60]) {
+        assert.ok(
+          worstCase(o, seconds) <= b.burst + b.qps * seconds,
+          `${seconds} s: ${worstCase(o, seconds)}`,
+        );
+      }
+      assert.ok(
+        o.intervalCap! / o.interval! >= (b.qps / 1000) * 0.9,
+        'and keeps the sustained rate',
+      );
+    });
+  }
+});
+
 describe('CloudCallGate budget overrides', () => {
   it('scales every budget with the --cloud-qps override of the default one', async () => {
     let started = 0;
@@ -207,11 +235,35 @@ describe('CloudCallGate budget overrides', () => {
       default: { qps: 1, burst: 1, concurrency: Infinity },
       describe: { qps: 10, burst: 10, concurrency: Infinity },
     });
-    // A burst of 20 at the scaled describe budget (burst 20) all start in the first window.
+    // The scaled describe budget (burst 20) starts its first window of half that at once.
     const hold = new Promise<void>(() => {});
     for (let i = 0; i < 21; i++) void gate.call('describe', 'D', () => (started++, hold));
     await new Promise((r) => setImmediate(r));
-    assert.equal(started, 20);
+    assert.equal(started, 10);
+  });
+
+  it('sets one budget alone with a --cloud-budget override, over the --cloud-qps scaling', async () => {
+    const gate = new CloudCallGate({
+      defaultOverride: { qps: 2, burst: 2 },
+      budgetOverrides: { register: { qps: 4, burst: 6, concurrency: 2 }, nonsense: { qps: 1 } },
+    });
+    gate.configure({
+      default: { qps: 1, burst: 1, concurrency: Infinity },
+      describe: { qps: 10, burst: 10, concurrency: Infinity },
+      register: { qps: 3, burst: 10, concurrency: 4 },
+    });
+    assert.deepEqual(gate.effectiveBudget('register'), { qps: 4, burst: 6, concurrency: 2 });
+    assert.deepEqual(gate.effectiveBudget('describe'), {
+      qps: 20,
+      burst: 20,
+      concurrency: Infinity,
+    });
+    assert.deepEqual(gate.undeclaredBudgets(), ['nonsense']);
+    let started = 0;
+    const hold = new Promise<void>(() => {});
+    for (let i = 0; i < 5; i++) void gate.call('register', 'R', () => (started++, hold));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(started, 2, "its concurrency, not the provider's 4");
   });
 });
 

@@ -84,6 +84,18 @@ describe('configuration', () => {
     assert.ok(error && error.length < 300, error);
   });
 
+  it('takes --cloud-budget per family, repeatable, and names each bad value', () => {
+    const c = buildConfig(parse('--cloud-provider', 'aws', '--cloud-budget', 'describe=20:80', '--cloud-budget', 'register=2:10:3'));
+    assert.deepEqual(c.cloudBudgets, { describe: { qps: 20, burst: 80 }, register: { qps: 2, burst: 10, concurrency: 3 } });
+    assert.deepEqual(buildConfig(parse('--cloud-provider', 'aws')).cloudBudgets, {});
+    const errors = errorsOf('--cloud-provider', 'aws', '--cloud-budget', 'describe', '--cloud-budget', 'mutate=0:10', '--cloud-budget', 'register=1:1:0.5', '--cloud-budget', 'mutate=1:2', '--cloud-budget', 'mutate=1:3');
+    assert.equal(errors.length, 4);
+    assert.match(errors[0]!, /--cloud-budget: expected family=qps:burst\[:concurrency\].*got "describe"/);
+    assert.match(errors[1]!, /got "mutate=0:10"/);
+    assert.match(errors[2]!, /got "register=1:1:0.5"/);
+    assert.match(errors[3]!, /family "mutate" given twice/);
+  });
+
   it('refuses leader-election timings that cannot work', () => {
     const errors = errorsOf('--cloud-provider', 'fake', '--leader-elect-renew-deadline', '20s');
     assert.match(errors.join('\n'), /renew-deadline \(20s\) must be shorter than --leader-elect-lease-duration \(15s\)/);

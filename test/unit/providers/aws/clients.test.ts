@@ -223,4 +223,39 @@ describe('aws clients', () => {
       ['describe', 'mutate', 'register', 'register', 'ec2-describe', 'ec2-mutate'],
     );
   });
+
+  it('keeps the SDK in standard retry mode when the environment asks for adaptive', async () => {
+    // Adaptive mode adds a client-side rate limiter that throttles would steer beside the gate.
+    const saved = process.env.AWS_RETRY_MODE;
+    process.env.AWS_RETRY_MODE = 'adaptive';
+    try {
+      const fresh = createAwsClients(
+        { region: 'us-east-1', endpoint: 'http://127.0.0.1:9' },
+        calls,
+      );
+      const modes = await Promise.all(
+        [fresh.elb, fresh.ec2].map(
+          async (c) => ((await c.config.retryStrategy()) as { mode?: string }).mode,
+        ),
+      );
+      fresh.destroy();
+      assert.deepEqual(modes, ['standard', 'standard']);
+    } finally {
+      if (saved === undefined) delete process.env.AWS_RETRY_MODE;
+      else process.env.AWS_RETRY_MODE = saved;
+    }
+  });
+
+  it('budgets each family at or below the AWS token bucket it draws from', () => {
+    const documented = {
+      describe: { qps: 10, burst: 40 },
+      register: { qps: 4, burst: 20 },
+      'ec2-describe': { qps: 20, burst: 100 },
+      'ec2-mutate': { qps: 5, burst: 50 },
+    };
+    for (const [family, bucket] of Object.entries(documented)) {
+      const b = awsCallBudgets[family as keyof typeof awsCallBudgets];
+      assert.ok(b.qps <= bucket.qps && b.burst <= bucket.burst, family);
+    }
+  });
 });
