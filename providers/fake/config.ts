@@ -3,7 +3,12 @@
  * `ProviderConfigError` naming it, so a typo is caught at start-up rather than ignored.
  */
 import { ProviderConfigError } from '../../contract/errors.js';
-import { BOOLEAN_CAPABILITIES, PROTOCOLS, type Capabilities, type Protocol } from '../../contract/provider.js';
+import {
+  BOOLEAN_CAPABILITIES,
+  PROTOCOLS,
+  type Capabilities,
+  type Protocol,
+} from '../../contract/provider.js';
 import { parseIngressMode, type IngressMode } from './addresses.js';
 
 export interface FakeConfig {
@@ -13,12 +18,32 @@ export interface FakeConfig {
   readonly ingress?: IngressMode;
   /** Probability (0..1) that a cloud call fails with a retryable error. */
   readonly failureRate?: number;
+  /** Probability (0..1) that a cloud call starts a burst of throttled answers. */
+  readonly throttleRate?: number;
+  /** Calls throttled in one burst. */
+  readonly throttleBurst?: number;
+  /** Probability (0..1) that a write is made and its answer then lost. */
+  readonly lostAnswerRate?: number;
+  /**
+   * A fake cloud served by another process (`startFakeCloudServer`), shared by every replica.
+   * Its switches are that process's: the keys that set them are refused alongside this one.
+   */
+  readonly cloudUrl?: string;
   /** How long after creation `ensureLoadBalancer` answers "still provisioning". */
   readonly provisioningDelayMs?: number;
   /** Overrides of the default capabilities. */
   readonly capabilities?: Partial<Capabilities>;
 }
 
+/** The keys that set switches of the cloud itself, not of the provider. */
+const cloudSwitches = [
+  'latencyMs',
+  'ingress',
+  'failureRate',
+  'throttleRate',
+  'throttleBurst',
+  'lostAnswerRate',
+] as const;
 
 export function parseFakeConfig(raw: Readonly<Record<string, unknown>>): FakeConfig {
   const config: {
@@ -30,10 +55,21 @@ export function parseFakeConfig(raw: Readonly<Record<string, unknown>>): FakeCon
       case 'provisioningDelayMs':
         config[key] = nonNegative(key, value);
         break;
-      case 'failureRate':
-        config.failureRate = nonNegative(key, value);
-        if (config.failureRate > 1) throw bad(key, value, 'a number from 0 to 1');
+      case 'throttleBurst':
+        config[key] = nonNegative(key, value);
         break;
+      case 'failureRate':
+      case 'throttleRate':
+      case 'lostAnswerRate':
+        config[key] = nonNegative(key, value);
+        if (config[key] > 1) throw bad(key, value, 'a number from 0 to 1');
+        break;
+      case 'cloudUrl': {
+        const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
+        if (url?.protocol !== 'http:') throw bad(key, value, 'an http:// URL');
+        config.cloudUrl = value as string;
+        break;
+      }
       case 'ingress': {
         const mode = typeof value === 'string' ? parseIngressMode(value) : undefined;
         if (!mode) throw bad(key, value, '"ip", "hostname", or an IP address or hostname');
@@ -46,9 +82,13 @@ export function parseFakeConfig(raw: Readonly<Record<string, unknown>>): FakeCon
       default:
         throw new ProviderConfigError(
           key,
-          'unknown key (known: latencyMs, ingress, failureRate, provisioningDelayMs, capabilities)',
+          'unknown key (known: latencyMs, ingress, failureRate, throttleRate, throttleBurst, lostAnswerRate, provisioningDelayMs, cloudUrl, capabilities)',
         );
     }
+  }
+  const switched = config.cloudUrl ? cloudSwitches.find((k) => config[k] !== undefined) : undefined;
+  if (switched) {
+    throw new ProviderConfigError(switched, 'set on the cloud server when cloudUrl is given');
   }
   return config;
 }

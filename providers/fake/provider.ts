@@ -6,7 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { UNLIMITED_BUDGET, type CloudCalls } from '../../contract/cloud-calls.js';
-import { CloudError, findCause, InvalidServiceError, RetryAfterError } from '../../contract/errors.js';
+import {
+  CloudError,
+  findCause,
+  InvalidServiceError,
+  RetryAfterError,
+} from '../../contract/errors.js';
 import type {
   CallBudget,
   CallContext,
@@ -18,7 +23,7 @@ import type {
 } from '../../contract/provider.js';
 import {
   duplicateName,
-  type FakeCloud,
+  type FakeCloudApi,
   type FakeListenerSpec,
   type FakeLoadBalancer,
   type FakePort,
@@ -39,7 +44,7 @@ export const defaultFakeCapabilities: Capabilities = Object.freeze({
 });
 
 export interface FakeProviderSettings {
-  readonly cloud: FakeCloud;
+  readonly cloud: FakeCloudApi;
   readonly cloudCalls: CloudCalls;
   readonly capabilities: Capabilities;
   readonly callBudgets?: Readonly<Record<string, CallBudget>> & { readonly default: CallBudget };
@@ -49,7 +54,7 @@ export class FakeProvider implements LoadBalancerProvider {
   readonly name = 'fake';
   readonly capabilities: Capabilities;
   readonly callBudgets: Readonly<Record<string, CallBudget>> & { readonly default: CallBudget };
-  readonly #cloud: FakeCloud;
+  readonly #cloud: FakeCloudApi;
   readonly #calls: CloudCalls;
 
   constructor(settings: FakeProviderSettings) {
@@ -105,8 +110,11 @@ export class FakeProvider implements LoadBalancerProvider {
         nodes: wantedNodes,
         requestedIP: requestedIP || undefined,
       };
+      // Its answer lost, a create is looked for before it is sent again.
       const created = await this.#calls
-        .call('default', 'CreateLoadBalancer', () => this.#cloud.createLoadBalancer(spec, key))
+        .call('default', 'CreateLoadBalancer', () => this.#cloud.createLoadBalancer(spec, key), {
+          verify: () => this.#describe(clusterName, service),
+        })
         .catch((err: unknown) => {
           if (findCause(err, CloudError)?.cloudCode === duplicateName) return undefined;
           throw err;
@@ -122,8 +130,11 @@ export class FakeProvider implements LoadBalancerProvider {
     if (!sameListeners(lb, wanted)) {
       ctx.signal.throwIfAborted();
       ctx.logger.info({ loadBalancer: name }, 'updating load balancer listeners');
-      await this.#calls.call('default', 'UpdateLoadBalancer', () =>
-        this.#cloud.updateLoadBalancer(name, wanted, key),
+      await this.#calls.call(
+        'default',
+        'UpdateLoadBalancer',
+        () => this.#cloud.updateLoadBalancer(name, wanted, key),
+        setToValue,
       );
     }
     await this.#updateHosts(ctx, name, lb, wantedNodes, key);
@@ -151,8 +162,12 @@ export class FakeProvider implements LoadBalancerProvider {
     const name = this.loadBalancerName(clusterName, service);
     ctx.signal.throwIfAborted();
     try {
-      await this.#calls.call('default', 'DeleteLoadBalancer', () =>
-        this.#cloud.deleteLoadBalancer(name, namespacedName(service)),
+      // Repeated after a lost answer, a delete finds nothing: that is success below.
+      await this.#calls.call(
+        'default',
+        'DeleteLoadBalancer',
+        () => this.#cloud.deleteLoadBalancer(name, namespacedName(service)),
+        setToValue,
       );
       ctx.logger.info({ loadBalancer: name }, 'deleted load balancer');
     } catch (err) {
@@ -165,8 +180,11 @@ export class FakeProvider implements LoadBalancerProvider {
     _ctx: CallContext,
     clusterName: string,
   ): Promise<readonly OwnedLoadBalancer[]> {
-    const all = await this.#calls.call('default', 'ListLoadBalancers', () =>
-      this.#cloud.listLoadBalancers(),
+    const all = await this.#calls.call(
+      'default',
+      'ListLoadBalancers',
+      () => this.#cloud.listLoadBalancers(),
+      setToValue,
     );
     return all
       .filter((lb) => lb.tags.cluster === clusterName)
@@ -182,8 +200,11 @@ export class FakeProvider implements LoadBalancerProvider {
     service: Readonly<V1Service>,
   ): Promise<FakeLoadBalancer | undefined> {
     const name = this.loadBalancerName(clusterName, service);
-    return this.#calls.call('default', 'GetLoadBalancer', () =>
-      this.#cloud.getLoadBalancer(name, namespacedName(service)),
+    return this.#calls.call(
+      'default',
+      'GetLoadBalancer',
+      () => this.#cloud.getLoadBalancer(name, namespacedName(service)),
+      setToValue,
     );
   }
 
@@ -197,8 +218,11 @@ export class FakeProvider implements LoadBalancerProvider {
     if (sameList(lb.nodes, nodes)) return;
     ctx.signal.throwIfAborted();
     ctx.logger.info({ loadBalancer: name, nodes: nodes.length }, 'updating load balancer hosts');
-    await this.#calls.call('default', 'UpdateHosts', () =>
-      this.#cloud.updateHosts(name, nodes, key),
+    await this.#calls.call(
+      'default',
+      'UpdateHosts',
+      () => this.#cloud.updateHosts(name, nodes, key),
+      setToValue,
     );
   }
 
@@ -236,6 +260,9 @@ export class FakeProvider implements LoadBalancerProvider {
     return status;
   }
 }
+
+/** Reads, and writes that set a value (so sending one twice is sending it once). */
+const setToValue = { idempotent: true } as const;
 
 function ownerTags(clusterName: string, service: Readonly<V1Service>): FakeLoadBalancer['tags'] {
   return {
