@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all build typecheck test test-unit test-integration test-aws demo bench bench-scale clean
+.PHONY: all build typecheck test test-unit test-integration test-aws demo bench bench-scale soak clean
 
 all: build
 
@@ -18,7 +18,7 @@ typecheck: node_modules
 	tsc -p tsconfig.json --noEmit
 
 # Type errors fail the run before a single test starts; the reporter prints "N passed, N failed".
-TEST_SPECS := 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/conformance/**/*.test.ts' 'test/integration/**/*.test.ts'
+TEST_SPECS := 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/conformance/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/soak/**/*.test.ts'
 
 test: node_modules typecheck
 	mocha $(TEST_SPECS)
@@ -47,6 +47,12 @@ bench: node_modules
 # controller's memory. Not part of `make bench`.
 bench-scale: build
 	node dist/bench/scale.js
+
+# The soak: two replicas as processes, the leader SIGKILLed in every wave, API and cloud faults;
+# 1,000 Services on the fake cloud, then 200 on moto (needs moto_server). About 15 minutes, bounded
+# per wave; prints a report. A short version runs in `make test` (test/soak/).
+soak: build
+	tsx bench/soak.ts --dist
 
 clean:
 	rm -rf dist

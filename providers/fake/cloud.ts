@@ -4,8 +4,10 @@
  * a new provider over the same cloud), so everything that must survive a restart lives here.
  *
  * Tests steer it with switches: `exists` forces what reads report, `failNext` scripts errors,
- * `failureRate` fails calls at random (with an injected `random`), `latencyMs` charges each call
- * a delay (with an injected `sleep`).
+ * `failureRate` fails calls at random (with an injected `random`), `throttleRate` starts bursts of
+ * throttled answers, `lostAnswerRate` makes a write and then loses its answer, `latencyMs` charges
+ * each call a delay (with an injected `sleep`). Other processes reach one over HTTP
+ * (cloud-server.ts, remote-cloud.ts); the provider sees either through `FakeCloudApi`.
  */
 import type { V1LoadBalancerIngress } from '@kubernetes/client-node';
 import { CloudError } from '../../contract/errors.js';
@@ -74,11 +76,37 @@ export interface FakeCall {
   readonly write: boolean;
 }
 
+/** The cloud as the provider calls it: a `FakeCloud` in this process, or one behind HTTP. */
+export interface FakeCloudApi {
+  /** How long after creation a load balancer reports "still provisioning". */
+  readonly provisioningDelayMs: number;
+  now(): number;
+  getLoadBalancer(name: string, service: string): Promise<FakeLoadBalancer | undefined>;
+  listLoadBalancers(): Promise<FakeLoadBalancer[]>;
+  createLoadBalancer(
+    lb: Omit<FakeLoadBalancer, 'ingress' | 'createdAt'> & { requestedIP?: string },
+    service: string,
+  ): Promise<FakeLoadBalancer>;
+  updateLoadBalancer(name: string, spec: FakeListenerSpec, service: string): Promise<void>;
+  updateHosts(name: string, nodes: readonly string[], service: string): Promise<void>;
+  deleteLoadBalancer(name: string, service: string): Promise<void>;
+}
+
+/** The `cloudCode` of an injected throttle, and of a write whose answer was lost. */
+export const throttledCode = 'Throttling';
+export const lostAnswerCode = 'LostAnswer';
+
 export interface FakeCloudOptions {
   /** @default 0 */
   latencyMs?: number;
   /** Probability (0..1) that a call fails with a retryable `CloudError`. @default 0 */
   failureRate?: number;
+  /** Probability (0..1) that a call starts a burst of throttled answers. @default 0 */
+  throttleRate?: number;
+  /** Calls throttled in one burst, the one that started it included. @default 10 */
+  throttleBurst?: number;
+  /** Probability (0..1) that a write is made and its answer then lost (a retryable error). @default 0 */
+  lostAnswerRate?: number;
   /** @default 'ip' */
   ingress?: IngressMode;
   /** How long after creation a load balancer reports "still provisioning". @default 0 */
@@ -97,13 +125,16 @@ interface ScriptedFailure {
   remaining: number;
 }
 
-export class FakeCloud {
+export class FakeCloud implements FakeCloudApi {
   /** Every call in order, failed ones included (a failed write was still attempted). */
   readonly calls: FakeCall[] = [];
   /** Forces what `GetLoadBalancer` reports: `undefined` tells the truth. */
   exists: boolean | undefined = undefined;
   latencyMs: number;
   failureRate: number;
+  throttleRate: number;
+  throttleBurst: number;
+  lostAnswerRate: number;
   ingress: IngressMode;
   provisioningDelayMs: number;
   random: () => number;
@@ -113,10 +144,14 @@ export class FakeCloud {
   readonly #loadBalancers = new Map<string, FakeLoadBalancer>();
   readonly #failures: ScriptedFailure[] = [];
   #allocated = 0;
+  #throttledLeft = 0;
 
   constructor(options: FakeCloudOptions = {}) {
     this.latencyMs = options.latencyMs ?? 0;
     this.failureRate = options.failureRate ?? 0;
+    this.throttleRate = options.throttleRate ?? 0;
+    this.throttleBurst = options.throttleBurst ?? 10;
+    this.lostAnswerRate = options.lostAnswerRate ?? 0;
     this.ingress = options.ingress ?? 'ip';
     this.provisioningDelayMs = options.provisioningDelayMs ?? 0;
     this.random = options.random ?? Math.random;
@@ -179,6 +214,7 @@ export class FakeCloud {
       : ingressFor(this.ingress, lb.name, () => nthAddress(this.#allocated++));
     const created: FakeLoadBalancer = { ...rest, ingress, createdAt: this.now() };
     this.#loadBalancers.set(lb.name, created);
+    this.#answer('CreateLoadBalancer');
     return created;
   }
 
@@ -186,6 +222,7 @@ export class FakeCloud {
     await this.#enter({ method: 'UpdateLoadBalancer', service, write: true });
     const lb = this.#mustFind(name, 'UpdateLoadBalancer');
     this.#loadBalancers.set(name, { ...lb, ...spec });
+    this.#answer('UpdateLoadBalancer');
   }
 
   async updateHosts(name: string, nodes: readonly string[], service: string): Promise<void> {
@@ -193,15 +230,20 @@ export class FakeCloud {
     const lb = this.#mustFind(name, 'UpdateHosts');
     // A frozen list is the provider's shared one: kept as it is, not copied per load balancer.
     this.#loadBalancers.set(name, { ...lb, nodes: Object.isFrozen(nodes) ? nodes : [...nodes] });
+    this.#answer('UpdateHosts');
   }
 
   async deleteLoadBalancer(name: string, service: string): Promise<void> {
     await this.#enter({ method: 'DeleteLoadBalancer', service, write: true });
     this.#mustFind(name, 'DeleteLoadBalancer');
     this.#loadBalancers.delete(name);
+    this.#answer('DeleteLoadBalancer');
   }
 
-  /** Records the call, charges the latency, then throws any scripted or random failure. */
+  /**
+   * Records the call, charges the latency, then throws any scripted failure, a throttle (inside a
+   * burst, or starting one), or a random failure.
+   */
   async #enter(call: FakeCall): Promise<void> {
     this.calls.push(call);
     if (this.latencyMs > 0) await this.sleep(this.latencyMs);
@@ -210,10 +252,31 @@ export class FakeCloud {
       if (--scripted.remaining <= 0) this.#failures.splice(this.#failures.indexOf(scripted), 1);
       throw scripted.error;
     }
+    if (this.#throttledLeft === 0 && this.throttleRate > 0 && this.random() < this.throttleRate) {
+      this.#throttledLeft = Math.max(1, this.throttleBurst);
+    }
+    if (this.#throttledLeft > 0) {
+      this.#throttledLeft--;
+      throw new CloudError(`fake cloud: ${call.method} throttled`, {
+        operation: call.method,
+        cloudCode: throttledCode,
+        throttled: true,
+      });
+    }
     if (this.failureRate > 0 && this.random() < this.failureRate) {
       throw new CloudError(`fake cloud: injected failure of ${call.method}`, {
         operation: call.method,
         cloudCode: 'InjectedFailure',
+      });
+    }
+  }
+
+  /** After a write took effect: loses its answer at `lostAnswerRate`, as a reset connection does. */
+  #answer(operation: FakeOperation): void {
+    if (this.lostAnswerRate > 0 && this.random() < this.lostAnswerRate) {
+      throw new CloudError(`fake cloud: the answer to ${operation} was lost`, {
+        operation,
+        cloudCode: lostAnswerCode,
       });
     }
   }

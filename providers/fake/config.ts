@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { type BOOLEAN_CAPABILITIES, PROTOCOLS, type Capabilities, type Protocol } from '../../contract/provider.js';
-import { mapping, MAX_TIMER_SECONDS, number, oneOf, parseConfig } from '../config-schema.js';
+import { ProviderConfigError } from '../../contract/errors.js';
+import { integer, mapping, MAX_TIMER_SECONDS, number, oneOf, parseConfig } from '../config-schema.js';
 import { parseIngressMode, type IngressMode } from './addresses.js';
 
 export interface FakeConfig {
@@ -14,6 +15,17 @@ export interface FakeConfig {
   readonly ingress?: IngressMode;
   /** Probability (0..1) that a cloud call fails with a retryable error. */
   readonly failureRate?: number;
+  /** Probability (0..1) that a cloud call starts a burst of throttled answers. */
+  readonly throttleRate?: number;
+  /** Calls throttled in one burst. */
+  readonly throttleBurst?: number;
+  /** Probability (0..1) that a write is made and its answer then lost. */
+  readonly lostAnswerRate?: number;
+  /**
+   * A fake cloud served by another process (`startFakeCloudServer`), shared by every replica.
+   * Its switches are that process's: the keys that set them are refused alongside this one.
+   */
+  readonly cloudUrl?: string;
   /** How long after creation `ensureLoadBalancer` answers "still provisioning". */
   readonly provisioningDelayMs?: number;
   /** Overrides of the default capabilities. */
@@ -51,6 +63,28 @@ export const fakeConfigSchema = mapping({
   failureRate: number(0, 1, {
     description: 'probability that a cloud call fails with a retryable `CloudError`',
   }).optional(),
+  throttleRate: number(0, 1, {
+    description:
+      'probability that a call starts a burst of throttled answers (`CloudError` with `throttled`)',
+  }).optional(),
+  throttleBurst: integer(0, 1_000_000, {
+    description: 'calls throttled in one burst (default 10)',
+  }).optional(),
+  lostAnswerRate: number(0, 1, {
+    description:
+      'probability that a write is made and its answer then lost (a retryable `CloudError`; over HTTP, a reset connection)',
+  }).optional(),
+  cloudUrl: z
+    .string({ error: 'expected an http:// URL' })
+    .refine((v) => URL.canParse(v) && new URL(v).protocol === 'http:', {
+      error: 'expected an http:// URL',
+    })
+    .optional()
+    .meta({
+      description:
+        'work on a fake cloud another process serves (`startFakeCloudServer(cloud)`), shared by every replica; the keys that set the cloud\'s switches are then refused (they are the server\'s)',
+      range: 'an http:// URL',
+    }),
   provisioningDelayMs: number(0, MAX_TIMER_SECONDS * 1000, {
     description:
       'for this long after creation, `ensureLoadBalancer` throws `RetryAfterError` carrying the status, in ms',
@@ -78,6 +112,21 @@ export const fakeConfigSchema = mapping({
   >).optional(),
 });
 
+/** The keys that set switches of the cloud itself, not of the provider. */
+const cloudSwitches = [
+  'latencyMs',
+  'ingress',
+  'failureRate',
+  'throttleRate',
+  'throttleBurst',
+  'lostAnswerRate',
+] as const;
+
 export function parseFakeConfig(raw: Readonly<Record<string, unknown>>): FakeConfig {
-  return parseConfig(fakeConfigSchema, raw) as FakeConfig;
+  const config = parseConfig(fakeConfigSchema, raw) as FakeConfig;
+  const switched = config.cloudUrl ? cloudSwitches.find((k) => config[k] !== undefined) : undefined;
+  if (switched) {
+    throw new ProviderConfigError(switched, 'set on the cloud server when cloudUrl is given');
+  }
+  return config;
 }

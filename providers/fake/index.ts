@@ -7,11 +7,15 @@
 import type { CallBudget, Capabilities, ProviderFactory } from '../../contract/provider.js';
 import { FakeCloud, createFakeCloud } from './cloud.js';
 import { parseFakeConfig } from './config.js';
+import { RemoteFakeCloud } from './remote-cloud.js';
 import { FakeProvider, defaultFakeCapabilities } from './provider.js';
 
-export { FakeCloud, createFakeCloud, isFakeWrite } from './cloud.js';
+export { FakeCloud, createFakeCloud, isFakeWrite, lostAnswerCode, throttledCode } from './cloud.js';
+export { startFakeCloudServer, type FakeCloudServer } from './cloud-server.js';
+export { RemoteFakeCloud } from './remote-cloud.js';
 export type {
   FakeCall,
+  FakeCloudApi,
   FakeCloudOptions,
   FakeLoadBalancer,
   FakeOperation,
@@ -30,8 +34,10 @@ export interface FakeProviderOptions {
 
 /**
  * A factory for providers over `cloud`. The cloud-config keys `latencyMs`, `failureRate`,
- * `ingress` and `provisioningDelayMs` set the cloud's switches when a provider starts (keys left
- * out leave the cloud as it is); `capabilities` sets the provider's.
+ * `throttleRate`, `throttleBurst`, `lostAnswerRate`, `ingress` and `provisioningDelayMs` set the
+ * cloud's switches when a provider starts (keys left out leave the cloud as it is);
+ * `capabilities` sets the provider's. With `cloudUrl` the provider works on the cloud served
+ * there instead, and `cloud` is not used.
  */
 export function createFakeProvider(
   cloud: FakeCloud = sharedFakeCloud(),
@@ -39,8 +45,28 @@ export function createFakeProvider(
 ): ProviderFactory {
   return async (providerOptions) => {
     const config = parseFakeConfig(providerOptions.config);
+    const capabilities = Object.freeze({
+      ...defaultFakeCapabilities,
+      ...options.capabilities,
+      ...config.capabilities,
+    });
+    const callBudgets = options.callBudgets ? { callBudgets: options.callBudgets } : {};
+    if (config.cloudUrl) {
+      return new FakeProvider({
+        cloud: new RemoteFakeCloud({
+          url: config.cloudUrl,
+          provisioningDelayMs: config.provisioningDelayMs,
+        }),
+        cloudCalls: providerOptions.cloudCalls,
+        capabilities,
+        ...callBudgets,
+      });
+    }
     if (config.latencyMs !== undefined) cloud.latencyMs = config.latencyMs;
     if (config.failureRate !== undefined) cloud.failureRate = config.failureRate;
+    if (config.throttleRate !== undefined) cloud.throttleRate = config.throttleRate;
+    if (config.throttleBurst !== undefined) cloud.throttleBurst = config.throttleBurst;
+    if (config.lostAnswerRate !== undefined) cloud.lostAnswerRate = config.lostAnswerRate;
     if (config.ingress !== undefined) cloud.ingress = config.ingress;
     if (config.provisioningDelayMs !== undefined) {
       cloud.provisioningDelayMs = config.provisioningDelayMs;
@@ -48,12 +74,8 @@ export function createFakeProvider(
     return new FakeProvider({
       cloud,
       cloudCalls: providerOptions.cloudCalls,
-      capabilities: Object.freeze({
-        ...defaultFakeCapabilities,
-        ...options.capabilities,
-        ...config.capabilities,
-      }),
-      ...(options.callBudgets ? { callBudgets: options.callBudgets } : {}),
+      capabilities,
+      ...callBudgets,
     });
   };
 }

@@ -24,7 +24,7 @@ import type {
 } from '../../contract/provider.js';
 import {
   duplicateName,
-  type FakeCloud,
+  type FakeCloudApi,
   type FakeListenerSpec,
   type FakeLoadBalancer,
   type FakePort,
@@ -45,7 +45,7 @@ export const defaultFakeCapabilities: Capabilities = Object.freeze({
 });
 
 export interface FakeProviderSettings {
-  readonly cloud: FakeCloud;
+  readonly cloud: FakeCloudApi;
   readonly cloudCalls: CloudCalls;
   readonly capabilities: Capabilities;
   readonly callBudgets?: Readonly<Record<string, CallBudget>> & { readonly default: CallBudget };
@@ -55,7 +55,7 @@ export class FakeProvider implements LoadBalancerProvider {
   readonly name = 'fake';
   readonly capabilities: Capabilities;
   readonly callBudgets: Readonly<Record<string, CallBudget>> & { readonly default: CallBudget };
-  readonly #cloud: FakeCloud;
+  readonly #cloud: FakeCloudApi;
   readonly #calls: CloudCalls;
 
   constructor(settings: FakeProviderSettings) {
@@ -111,8 +111,11 @@ export class FakeProvider implements LoadBalancerProvider {
         nodes: wantedNodes,
         requestedIP: requestedIP || undefined,
       };
+      // Its answer lost, a create is looked for before it is sent again.
       const created = await this.#calls
-        .call('default', 'CreateLoadBalancer', () => this.#cloud.createLoadBalancer(spec, key))
+        .call('default', 'CreateLoadBalancer', () => this.#cloud.createLoadBalancer(spec, key), {
+          verify: () => this.#describe(clusterName, service),
+        })
         .catch((err: unknown) => {
           if (findCause(err, CloudError)?.cloudCode === duplicateName) return undefined;
           throw err;
@@ -128,8 +131,11 @@ export class FakeProvider implements LoadBalancerProvider {
     if (!sameListeners(lb, wanted)) {
       ctx.signal.throwIfAborted();
       ctx.logger.info({ loadBalancer: name }, 'updating load balancer listeners');
-      await this.#calls.call('default', 'UpdateLoadBalancer', () =>
-        this.#cloud.updateLoadBalancer(name, wanted, key),
+      await this.#calls.call(
+        'default',
+        'UpdateLoadBalancer',
+        () => this.#cloud.updateLoadBalancer(name, wanted, key),
+        setToValue,
       );
     }
     await this.#updateHosts(ctx, name, lb, wantedNodes, key);
@@ -188,8 +194,12 @@ export class FakeProvider implements LoadBalancerProvider {
     const name = this.loadBalancerName(clusterName, service);
     ctx.signal.throwIfAborted();
     try {
-      await this.#calls.call('default', 'DeleteLoadBalancer', () =>
-        this.#cloud.deleteLoadBalancer(name, namespacedName(service)),
+      // Repeated after a lost answer, a delete finds nothing: that is success below.
+      await this.#calls.call(
+        'default',
+        'DeleteLoadBalancer',
+        () => this.#cloud.deleteLoadBalancer(name, namespacedName(service)),
+        setToValue,
       );
       ctx.logger.info({ loadBalancer: name }, 'deleted load balancer');
     } catch (err) {
@@ -206,7 +216,7 @@ export class FakeProvider implements LoadBalancerProvider {
       'default',
       'ListLoadBalancers',
       () => this.#cloud.listLoadBalancers(),
-      { readOnly: true },
+      { ...setToValue, readOnly: true },
     );
     return all
       .filter((lb) => lb.tags.cluster === clusterName)
@@ -226,7 +236,7 @@ export class FakeProvider implements LoadBalancerProvider {
       'default',
       'GetLoadBalancer',
       () => this.#cloud.getLoadBalancer(name, namespacedName(service)),
-      { readOnly: true },
+      { ...setToValue, readOnly: true },
     );
   }
 
@@ -240,8 +250,11 @@ export class FakeProvider implements LoadBalancerProvider {
     if (sameList(lb.nodes, nodes)) return;
     ctx.signal.throwIfAborted();
     ctx.logger.info({ loadBalancer: name, nodes: nodes.length }, 'updating load balancer hosts');
-    await this.#calls.call('default', 'UpdateHosts', () =>
-      this.#cloud.updateHosts(name, nodes, key),
+    await this.#calls.call(
+      'default',
+      'UpdateHosts',
+      () => this.#cloud.updateHosts(name, nodes, key),
+      setToValue,
     );
   }
 
@@ -279,6 +292,9 @@ export class FakeProvider implements LoadBalancerProvider {
     return status;
   }
 }
+
+/** Reads, and writes that set a value (so sending one twice is sending it once). */
+const setToValue = { idempotent: true } as const;
 
 function ownerTags(clusterName: string, service: Readonly<V1Service>): FakeLoadBalancer['tags'] {
   return {

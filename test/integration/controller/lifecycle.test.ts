@@ -360,9 +360,11 @@ describe('service controller against an API server', function () {
       c = await startTestCluster({ nodes: [newNode('node-1')] });
       c.cloud.failNext(
         'CreateLoadBalancer',
+        // Not transient: the gate does not retry it, the sync fails and backs off.
         new CloudError('capacity', {
           operation: 'CreateLoadBalancer',
           cloudCode: 'InsufficientCapacity',
+          retryable: false,
         }),
         2,
       );

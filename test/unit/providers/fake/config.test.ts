@@ -16,6 +16,15 @@ describe('fake provider cloud-config', () => {
     { desc: 'a failure rate above 1', config: { failureRate: 1.5 }, key: 'failureRate' },
     { desc: 'an ingress that is neither', config: { ingress: 'not an address!' }, key: 'ingress' },
     { desc: 'a bad delay', config: { provisioningDelayMs: null }, key: 'provisioningDelayMs' },
+    { desc: 'a throttle rate above 1', config: { throttleRate: 2 }, key: 'throttleRate' },
+    { desc: 'a lost-answer rate above 1', config: { lostAnswerRate: 1.1 }, key: 'lostAnswerRate' },
+    { desc: 'a negative burst', config: { throttleBurst: -3 }, key: 'throttleBurst' },
+    { desc: 'a cloudUrl that is not http', config: { cloudUrl: 'file:///tmp/x' }, key: 'cloudUrl' },
+    {
+      desc: 'a cloud switch next to cloudUrl',
+      config: { cloudUrl: 'http://127.0.0.1:1', failureRate: 0.1 },
+      key: 'failureRate',
+    },
     {
       desc: 'an unknown capability',
       config: { capabilities: { teleport: true } },
@@ -41,6 +50,9 @@ describe('fake provider cloud-config', () => {
       parseFakeConfig({
         latencyMs: 100,
         failureRate: 0.1,
+        throttleRate: 0.01,
+        throttleBurst: 20,
+        lostAnswerRate: 0.03,
         ingress: 'hostname',
         provisioningDelayMs: 0,
         capabilities: { targetsNodePorts: false, protocols: ['TCP'], ipMode: 'Proxy' },
@@ -48,6 +60,9 @@ describe('fake provider cloud-config', () => {
       {
         latencyMs: 100,
         failureRate: 0.1,
+        throttleRate: 0.01,
+        throttleBurst: 20,
+        lostAnswerRate: 0.03,
         ingress: 'hostname',
         provisioningDelayMs: 0,
         capabilities: { targetsNodePorts: false, protocols: ['TCP'], ipMode: 'Proxy' },

@@ -262,7 +262,7 @@ describe('fake provider', () => {
       await provider.ensureLoadBalancer(ctx, 'test', svc, []);
       cloud.failNext(
         'DeleteLoadBalancer',
-        new CloudError('busy', { operation: 'x', cloudCode: 'InUse' }),
+        new CloudError('busy', { operation: 'x', cloudCode: 'InUse', retryable: false }),
       );
       await assert.rejects(provider.ensureLoadBalancerDeleted(ctx, 'test', svc), /busy/);
       assert.equal(cloud.loadBalancers().length, 1);
