@@ -24,6 +24,7 @@ import {
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RetryAfterError } from '../../contract/errors.js';
+import { isIntercepted } from './clients.js';
 import { hasCloudCode } from './errors.js';
 import { backendGroupName } from './names.js';
 import { revokeNodeAccess } from './node-access.js';
@@ -53,6 +54,8 @@ export class BackendGroups {
   ): Promise<T> {
     return this.#lock.use(async () => {
       const key = `${clusterName}/${vpcId}`;
+      // A plan's group may be made up (planned:...): never remember it for the real ensures.
+      if (isIntercepted()) return fn(await ensureBackendGroup(ec2, clusterName, vpcId));
       let id = this.#ids.get(key);
       if (!id) {
         // Concurrent ensures share one lookup, so they never race to create it.

@@ -178,6 +178,11 @@ export interface CallInterceptor {
 
 const interceptors = new AsyncLocalStorage<CallInterceptor>();
 
+/** Whether the caller runs inside `whileIntercepted` (a plan): what it learns is made up. */
+export function isIntercepted(): boolean {
+  return interceptors.getStore() !== undefined;
+}
+
 /** Runs `fn` with every AWS call it makes, however deep, going through `interceptor` first. */
 export function whileIntercepted<T>(
   interceptor: CallInterceptor,

@@ -60,7 +60,21 @@ export interface Inventory {
 }
 
 /** Raw SDK clients (not through the provider's gate): the tests' own eyes on the account. */
+/**
+ * The account as one snapshot. It is read call by call, so a resource the controller deletes
+ * between a list and a describe answers NotFound: then the whole read starts again.
+ */
 export async function readInventory(): Promise<Inventory> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readInventoryOnce();
+    } catch (err) {
+      if (attempt >= 5 || !/NotFound/.test((err as Error).name)) throw err;
+    }
+  }
+}
+
+async function readInventoryOnce(): Promise<Inventory> {
   const elb = new ElasticLoadBalancingV2Client({});
   const ec2 = new EC2Client({});
   try {
