@@ -36,6 +36,8 @@ export const annotation = {
   targetNodeLabels: `${prefix}aws-load-balancer-target-node-labels`,
   eipAllocations: `${prefix}aws-load-balancer-eip-allocations`,
   privateIpv4Addresses: `${prefix}aws-load-balancer-private-ipv4-addresses`,
+  securityGroups: `${prefix}aws-load-balancer-security-groups`,
+  extraSecurityGroups: `${prefix}aws-load-balancer-extra-security-groups`,
   ...attributeAnnotation,
 } as const;
 
@@ -74,6 +76,12 @@ export interface AwsServiceSettings {
   subnetMappings?: { kind: 'eip' | 'private-ipv4'; values: string[] };
   /** Set when any access-log annotation is; unset, access logs are off. */
   accessLogs?: AccessLogSettings;
+  /**
+   * The user's frontend groups (IDs `sg-...` or names in the NLB's VPC), as written. With
+   * `replace` (security-groups) kube-lbc makes no frontend group of its own; `extra` groups go
+   * beside it. kube-lbc never edits or deletes any of them; the backend group is always added.
+   */
+  userSecurityGroups?: { replace: string[]; extra: string[] };
 }
 
 export interface TlsSettings {
@@ -156,8 +164,38 @@ export function parseAnnotations(service: Readonly<V1Service>): {
   if (Object.keys(tgAttributes).length > 0) settings.targetGroupAttributes = tgAttributes;
   const accessLogs = parseAccessLogs(a, fail);
   if (accessLogs) settings.accessLogs = accessLogs;
+  const replace = parseGroupList(a, annotation.securityGroups, fail);
+  const extra = parseGroupList(a, annotation.extraSecurityGroups, fail);
+  if (replace || extra)
+    settings.userSecurityGroups = { replace: replace ?? [], extra: extra ?? [] };
   return { settings, errors };
 }
+
+/** A comma-separated list of security group IDs (`sg-...`) or names; undefined when unset. */
+function parseGroupList(
+  a: Readonly<Record<string, string>>,
+  key: string,
+  fail: (key: string, message: string) => void,
+): string[] | undefined {
+  const raw = a[key];
+  if (raw === undefined) return undefined;
+  const list = raw.split(',').map((g) => g.trim());
+  if (list.length === 0 || list.some((g) => g === '')) {
+    fail(key, `"${raw}" has an empty entry: give security group IDs or names, comma-separated`);
+    return undefined;
+  }
+  // Group names: up to 255 characters of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*
+  const bad = list.filter(
+    (g) => !/^sg-[0-9a-f]{8,17}$/.test(g) && (g.startsWith('sg-') || !groupName.test(g)),
+  );
+  if (bad.length > 0) {
+    fail(key, `${bad.map((g) => `"${g}"`).join(', ')}: not a security group ID (sg-...) or name`);
+    return undefined;
+  }
+  return [...new Set(list)];
+}
+
+const groupName = /^[A-Za-z0-9 ._\-:/()#@\[\]+=&;{}!$*]{1,255}$/;
 
 /** cloud-provider-aws's meanings: ssl-ports defaults to every port, and needs ssl-cert. */
 function parseTls(

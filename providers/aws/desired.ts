@@ -120,6 +120,14 @@ export function validate(service: Readonly<V1Service>, clusterName: string): Fie
     if (!isCidr(cidr))
       errors.push({ field: `${sources.field}[${i}]`, message: `${quote(cidr)} is not a CIDR` });
   });
+  if (sources.ranges.length > 0 && (parsed.settings.userSecurityGroups?.replace.length ?? 0) > 0) {
+    // The ranges live in kube-lbc's own frontend group, which security-groups replaces, and
+    // kube-lbc never edits a user's group: it could not enforce them.
+    errors.push({
+      field: `metadata.annotations[${annotation.securityGroups}]`,
+      message: `cannot be combined with ${sources.field}: the NLB's frontend groups are then the user's, which kube-lbc does not edit, so the source ranges would not be enforced; put the ranges in those groups, or use ${annotation.extraSecurityGroups}`,
+    });
+  }
   return errors;
 }
 

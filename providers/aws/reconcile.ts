@@ -12,12 +12,18 @@ import {
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { CloudError, RetryAfterError } from '../../contract/errors.js';
+import { CloudError, InvalidServiceError, RetryAfterError } from '../../contract/errors.js';
 import type { CallContext, LoadBalancerStatus } from '../../contract/provider.js';
 import { reconcileTargetGroupAttributes } from './attributes.js';
+import { annotation } from './annotations.js';
 import type { AwsClients } from './clients.js';
 import type { AwsConfig } from './config.js';
-import { desiredLoadBalancer, desiredTargets, type DesiredLoadBalancer } from './desired.js';
+import {
+  desiredLoadBalancer,
+  desiredTargets,
+  kubeProxyHealthPort,
+  type DesiredLoadBalancer,
+} from './desired.js';
 import { describeListeners, forwardsTo, reconcileListeners } from './listeners.js';
 import {
   clearRetiring,
@@ -36,13 +42,21 @@ import {
   ensureNodeAccess,
   frontendNodeRules,
   inspectInstances,
+  nodePortRange,
+  revokeNodeAccess,
   revokeStaleNodeAccess,
   type StaleNodeAccess,
 } from './node-access.js';
-import { ensureFrontendSecurityGroup } from './security.js';
+import {
+  deleteSecurityGroup,
+  ensureFrontendSecurityGroup,
+  findSecurityGroup,
+  resolveUserGroups,
+  type UserGroups,
+} from './security.js';
 import { fixedAtCreationChanged, nlbSubnetMappings, type Placement } from './subnet-mappings.js';
 import { chooseSubnets, type SubnetChoice } from './subnets.js';
-import { ownedBy, retiringTag } from './tags.js';
+import { fromAwsTags, ownedBy, retiringTag } from './tags.js';
 import {
   createTargetGroup,
   deleteTargetGroup,
@@ -81,14 +95,22 @@ export async function ensureNlb(
 ): Promise<LoadBalancerStatus> {
   const { elb } = env.clients;
   const desired = desiredLoadBalancer(env.clusterName, service);
+  refuseUnadmittedPorts(desired);
   const instanceIds = targetsWithWarnings(ctx, nodes);
   const post: PostSynthesize[] = [];
 
-  const { lb, groupId, backendGroupId } = await synthesizeLoadBalancer(env, ctx, service, desired);
+  const { lb, groupId, backendGroupId, replaced } = await synthesizeLoadBalancer(
+    env,
+    ctx,
+    service,
+    desired,
+  );
   const groupIds = { frontend: groupId, backend: backendGroupId };
   const { live, stale } = await openNodes(env, ctx, desired, groupIds, instanceIds);
   // Only once no listener forwards to their NodePorts, and the backend admission is in place.
-  post.push(() => revokeStaleNodeAccess(env.clients.ec2, groupId, stale));
+  if (groupId) post.push(() => revokeStaleNodeAccess(env.clients.ec2, groupId, stale));
+  // security-groups took the place of kube-lbc's own group: the NLB no longer holds it.
+  if (replaced) post.push(() => retireFrontendGroup(env, ctx, replaced));
   await reconcileAttributes(elb, lb, desired);
   const groups = await synthesizeTargetGroups(env, ctx, service, desired, lb, live);
   post.push(groups.retire);
@@ -114,14 +136,20 @@ async function synthesizeLoadBalancer(
   service: Readonly<V1Service>,
   desired: DesiredLoadBalancer,
 ): Promise<MadeLoadBalancer> {
-  let lb = await findLoadBalancer(env.clients.elb, desired.name);
-  let placement: Placement | undefined;
-  const fixed = lb && (await fixedAtCreationChanged(env.clients.elb, lb, desired));
+  const { ec2, elb } = env.clients;
+  let lb = await findLoadBalancer(elb, desired.name);
+  const fixed = lb && (await fixedAtCreationChanged(elb, lb, desired));
+  if (lb && !fixed) {
+    const user = await resolveUserGroups(ec2, desired.settings, lb.VpcId!);
+    return reconcileExisting(env, service, desired, lb, user);
+  }
+  // Where the new one goes is settled (its addresses and the user's groups checked) first, so
+  // "no subnets for it", a bad address or an unknown group never costs the Service its NLB.
+  const placement = await placementFor(env, desired);
+  const user = await resolveUserGroups(ec2, desired.settings, placement.subnets.vpcId);
   if (lb && fixed) {
     // The scheme and subnet mappings are fixed at creation: replace the NLB. Its target groups
-    // are reused. Where the new one goes is settled (and its addresses checked) first, so "no
-    // subnets for it" or a bad address never costs the Service its NLB.
-    placement = await placementFor(env, desired);
+    // are reused.
     ctx.logger.info(
       { change: fixed, from: lb.Scheme, to: desired.settings.scheme },
       `replacing NLB to change its ${fixed}`,
@@ -131,9 +159,33 @@ async function synthesizeLoadBalancer(
     lb = undefined;
   }
   ctx.signal.throwIfAborted();
-  return lb
-    ? reconcileExisting(env, service, desired, lb)
-    : create(env, service, desired, placement ?? (await placementFor(env, desired)));
+  return create(env, service, desired, placement, user);
+}
+
+/**
+ * With security-groups, kube-lbc has no group of its own to admit a port outside the NodePort
+ * range (which the backend group's fixed rules cover) on the nodes: refused before any call.
+ */
+function refuseUnadmittedPorts(desired: DesiredLoadBalancer): void {
+  if ((desired.settings.userSecurityGroups?.replace.length ?? 0) === 0) return;
+  const rules = [...frontendNodeRules(desired)];
+  if (rules.length === 0) return;
+  throw new InvalidServiceError([
+    {
+      field: `metadata.annotations[${annotation.securityGroups}]`,
+      message: `the nodes admit the NLB on ports ${nodePortRange.from}-${nodePortRange.to} (and ${kubeProxyHealthPort}) only, and ${rules.map((r) => r.replace('|', ' ')).join(', ')} is outside them: with security-groups kube-lbc has no group of its own to admit it`,
+    },
+  ]);
+}
+
+/** Revokes the node rules naming kube-lbc's old frontend group and deletes it, if ours. */
+async function retireFrontendGroup(env: AwsEnv, ctx: CallContext, groupId: string): Promise<void> {
+  const { ec2 } = env.clients;
+  await revokeNodeAccess(ec2, groupId);
+  if ((await deleteSecurityGroup(ec2, groupId)) === 'in-use') {
+    // Released some seconds after SetSecurityGroups; the Service's delete finds it by name.
+    ctx.logger.warn({ group: groupId }, 'old frontend group still in use; left for the delete');
+  }
 }
 
 /** The target groups the listeners will forward to, by name, and what they forward to now. */
@@ -281,12 +333,20 @@ export async function updateNlbTargets(
   const lb = await findLoadBalancer(elb, loadBalancerName(env.clusterName, service));
   if (!lb) return;
   const desired = desiredLoadBalancer(env.clusterName, service);
+  // With the user's groups on the NLB too, ours is found by name (security-groups: none).
+  const mixed = desired.settings.userSecurityGroups !== undefined;
+  const own = mixed ? await ownGroup(env, service, lb.VpcId) : undefined;
   const { live, stale, groupIds } = await env.backend.use(
     ec2,
     env.clusterName,
     lb.VpcId!,
     async (backend) => {
-      const groupIds = { frontend: lb.SecurityGroups?.find((g) => g !== backend), backend };
+      const frontend = mixed
+        ? own && lb.SecurityGroups?.includes(own)
+          ? own
+          : undefined
+        : lb.SecurityGroups?.find((g) => g !== backend);
+      const groupIds = { frontend, backend };
       return { ...(await openNodes(env, ctx, desired, groupIds, instanceIds)), groupIds };
     },
   );
@@ -377,9 +437,11 @@ function subnetsFor(
 
 interface MadeLoadBalancer {
   readonly lb: LoadBalancer;
-  /** The Service's frontend group. */
-  readonly groupId: string;
+  /** The Service's own frontend group; undefined when security-groups replaces it. */
+  readonly groupId: string | undefined;
   readonly backendGroupId: string;
+  /** kube-lbc's own frontend group, which security-groups replaced: to delete. */
+  readonly replaced?: string;
 }
 
 async function create(
@@ -387,16 +449,18 @@ async function create(
   service: Readonly<V1Service>,
   desired: DesiredLoadBalancer,
   { subnets, mappings }: Placement,
+  user: UserGroups,
 ): Promise<MadeLoadBalancer> {
   const { elb, ec2 } = env.clients;
   return env.backend.use(ec2, env.clusterName, subnets.vpcId, async (backendGroupId) => {
-    const groupId = await ensureFrontendSecurityGroup(
-      ec2,
-      frontendSpec(env, service, desired, subnets.vpcId),
-    );
-    const groups = [groupId, backendGroupId];
+    const groupId = user.own
+      ? await ensureFrontendSecurityGroup(ec2, frontendSpec(env, service, desired, subnets.vpcId))
+      : undefined;
+    // One an NLB this one replaces (scheme, subnet mappings) held.
+    const replaced = user.own ? undefined : await ownGroup(env, service, subnets.vpcId);
+    const groups = nlbGroups(groupId, user, backendGroupId);
     const lb = await createLoadBalancer(elb, desired, subnets.subnetIds, groups, mappings);
-    return { lb, groupId, backendGroupId };
+    return { lb, groupId, backendGroupId, ...(replaced ? { replaced } : {}) };
   });
 }
 
@@ -405,17 +469,21 @@ async function reconcileExisting(
   service: Readonly<V1Service>,
   desired: DesiredLoadBalancer,
   lb: LoadBalancer,
+  user: UserGroups,
 ): Promise<MadeLoadBalancer> {
   const { elb, ec2 } = env.clients;
   const made = await env.backend.use(ec2, env.clusterName, lb.VpcId!, async (backendGroupId) => {
-    const groupId = await ensureFrontendSecurityGroup(
-      ec2,
-      frontendSpec(env, service, desired, lb.VpcId!),
-    );
-    const wanted = [groupId, backendGroupId];
     const held = lb.SecurityGroups ?? [];
+    const groupId = user.own
+      ? await ensureFrontendSecurityGroup(ec2, frontendSpec(env, service, desired, lb.VpcId!))
+      : undefined;
+    // Our own group, which security-groups replaces: deleted once the NLB no longer holds it.
+    // Looked for on every run, so one a crash or a slow release left is deleted the next time.
+    const replaced = user.own ? undefined : await ownGroup(env, service, lb.VpcId);
+    const wanted = nlbGroups(groupId, user, backendGroupId);
     if (held.length !== wanted.length || wanted.some((g) => !held.includes(g))) {
-      // An NLB from before the backend group, or a group deleted out of band and made again.
+      // An NLB from before the backend group, a group deleted out of band and made again, or
+      // the Service's security-groups or extra-security-groups changed.
       await elb.send(
         new SetSecurityGroupsCommand({
           LoadBalancerArn: lb.LoadBalancerArn,
@@ -423,7 +491,7 @@ async function reconcileExisting(
         }),
       );
     }
-    return { lb, groupId, backendGroupId };
+    return { lb, groupId, backendGroupId, ...(replaced ? { replaced } : {}) };
   });
   if (desired.settings.subnets) {
     const wanted = await subnetsFor(env, desired, lb.VpcId);
@@ -435,6 +503,27 @@ async function reconcileExisting(
     }
   }
   return made;
+}
+
+/** What the NLB holds: kube-lbc's frontend group (unless replaced), the user's, the backend. */
+function nlbGroups(own: string | undefined, user: UserGroups, backend: string): string[] {
+  return [...new Set([...(own ? [own] : []), ...user.ids, backend])];
+}
+
+/** kube-lbc's own frontend group of the Service (by name, and carrying its tags), if any. */
+async function ownGroup(
+  env: AwsEnv,
+  service: Readonly<V1Service>,
+  vpcId: string | undefined,
+): Promise<string | undefined> {
+  const own = await findSecurityGroup(
+    env.clients.ec2,
+    securityGroupName(env.clusterName, service),
+    vpcId,
+  );
+  return own && ownedBy(fromAwsTags(own.Tags), env.clusterName, service.metadata!.uid!)
+    ? own.GroupId
+    : undefined;
 }
 
 function frontendSpec(

@@ -8,7 +8,10 @@
  * and is deleted with its NLB. It also filters at the NLB, before traffic reaches any node.
  * The nodes still have to admit the NLB: node-access.ts adds, to the nodes' security group, rules
  * whose source is this group, so each Service owns its rules there too.
- * An NLB can only get security groups at creation, so every NLB is created with this group.
+ * An NLB can only get security groups at creation (after that, SetSecurityGroups changes them
+ * but cannot remove the last), so every NLB is created with at least the backend group. With
+ * security-groups the user's groups take this group's place; extra-security-groups go beside it;
+ * kube-lbc only reads those (resolveUserGroups), never edits or deletes them.
  */
 import {
   AuthorizeSecurityGroupIngressCommand,
@@ -20,6 +23,8 @@ import {
   type IpPermission,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
+import { InvalidServiceError } from '../../contract/errors.js';
+import { annotation, type AwsServiceSettings } from './annotations.js';
 import { hasCloudCode, isNotFound } from './errors.js';
 import type { DesiredListener } from './desired.js';
 import { toAwsTags } from './tags.js';
@@ -152,4 +157,67 @@ function toPermissions(keys: readonly RuleKey[]): IpPermission[] {
     else permission.IpRanges = [{ CidrIp: source }];
     return permission;
   });
+}
+
+/** The user's frontend groups, resolved to IDs; `own` false when they replace kube-lbc's group. */
+export interface UserGroups {
+  readonly own: boolean;
+  readonly ids: readonly string[];
+}
+
+/**
+ * security-groups and extra-security-groups, each entry an ID or a name, resolved to IDs in
+ * `vpcId` with DescribeSecurityGroups (reads only): any that is not a group of that VPC is refused
+ * with InvalidServiceError naming its annotation, before anything is written.
+ */
+export async function resolveUserGroups(
+  ec2: EC2Client,
+  settings: Readonly<AwsServiceSettings>,
+  vpcId: string,
+): Promise<UserGroups> {
+  const user = settings.userSecurityGroups;
+  if (!user) return { own: true, ids: [] };
+  const entries = [...user.replace, ...user.extra];
+  const ids = entries.filter((g) => g.startsWith('sg-'));
+  const names = entries.filter((g) => !g.startsWith('sg-'));
+  const found: SecurityGroup[] = [];
+  for (const [filter, values] of [
+    ['group-id', ids],
+    ['group-name', names],
+  ] as const) {
+    if (values.length === 0) continue;
+    let NextToken: string | undefined;
+    do {
+      const out = await ec2.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [vpcId] },
+            { Name: filter, Values: [...values] },
+          ],
+          NextToken,
+        }),
+      );
+      found.push(...(out.SecurityGroups ?? []));
+      NextToken = out.NextToken;
+    } while (NextToken);
+  }
+  const idOf = (entry: string) =>
+    found.find((g) => g.GroupId === entry || g.GroupName === entry)?.GroupId;
+  const problems: { field: string; message: string }[] = [];
+  for (const [key, list] of [
+    [annotation.securityGroups, user.replace],
+    [annotation.extraSecurityGroups, user.extra],
+  ] as const) {
+    const missing = list.filter((g) => idOf(g) === undefined);
+    if (missing.length > 0)
+      problems.push({
+        field: `metadata.annotations[${key}]`,
+        message: `${missing.map((g) => `"${g}"`).join(', ')}: no such security group in the NLB's VPC ${vpcId}`,
+      });
+  }
+  if (problems.length > 0) throw new InvalidServiceError(problems);
+  return {
+    own: user.replace.length === 0,
+    ids: [...new Set(entries.map((g) => idOf(g)!))].sort(),
+  };
 }

@@ -1,19 +1,33 @@
 /**
  * The NLB annotations beyond the basics, against moto: proxy protocol and target group
- * attributes, target node labels, subnet mappings (EIPs, private addresses) and access logs.
+ * attributes, target node labels, subnet mappings (EIPs, private addresses), access logs and
+ * the user's frontend security groups.
  * Each is followed when it changes, costs no write on a resync that changes nothing, and is
  * refused before any AWS call when its value is bad. Where moto is looser than AWS the test
  * says so, and checks what kube-lbc sends rather than what moto accepts.
  */
 import assert from 'node:assert/strict';
-import { AllocateAddressCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  AllocateAddressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateVpcCommand,
+  EC2Client,
+  RevokeSecurityGroupIngressCommand,
+} from '@aws-sdk/client-ec2';
 import type { CreateLoadBalancerCommandInput } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { annotation } from '../../../providers/aws/annotations.js';
 import { accessLogEmitInterval } from '../../../providers/aws/attributes.js';
 import { InvalidServiceError } from '../../../contract/errors.js';
 import type { AwsProvider } from '../../../providers/aws/provider.js';
 import { subnetMappingsTag } from '../../../providers/aws/subnet-mappings.js';
-import { newService, tweakAnnotations, tweakNodeLabels } from '../../fixtures/builders.js';
+import { backendGroupName, securityGroupName } from '../../../providers/aws/names.js';
+import {
+  newService,
+  tweakAnnotations,
+  tweakNodeLabels,
+  tweakSourceRanges,
+} from '../../fixtures/builders.js';
+import { nodeSecurityGroupName } from '../../support/moto.js';
 import { clusterName, useAwsHarness } from './harness.js';
 import { readInventory } from './inventory.js';
 
@@ -355,6 +369,255 @@ describe('aws NLB annotations against moto', function () {
       assert.deepEqual(await readInventory(), before);
     });
   });
+  describe('security-groups and extra-security-groups', () => {
+    const groupsOf = async () => (await readInventory()).loadBalancers[0]!.securityGroups;
+    const group = async (name: string) =>
+      (await readInventory()).securityGroups.find((g) => g.name === name);
+    /** A user's group with a rule of its own, which kube-lbc must leave as it is. */
+    const userGroup = async (name: string) => {
+      const id = await h.makeUserGroup(name);
+      const ec2 = new EC2Client({});
+      try {
+        await ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: id,
+            IpPermissions: [
+              {
+                IpProtocol: 'tcp',
+                FromPort: 80,
+                ToPort: 80,
+                IpRanges: [{ CidrIp: '192.0.2.0/24' }],
+              },
+            ],
+          }),
+        );
+      } finally {
+        ec2.destroy();
+      }
+      return id;
+    };
+    const backend = backendGroupName(clusterName);
+
+    it('gives the NLB the listed groups, by ID or name, in place of its own, and the backend group', async () => {
+      const a = await userGroup('user-a');
+      await userGroup('user-b');
+      const svc = newService(
+        'web',
+        tweakAnnotations({ [annotation.securityGroups]: `${a}, user-b` }),
+      );
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(await groupsOf(), [backend, 'user-a', 'user-b'].sort());
+      assert.equal(await group(securityGroupName(clusterName, svc)), undefined, 'no own group');
+      assert.deepEqual((await group('user-a'))!.ingress, ['tcp/80 from 192.0.2.0/24']);
+      assert.deepEqual((await group('user-b'))!.ingress, ['tcp/80 from 192.0.2.0/24']);
+      assert.equal(h.events.length, 0, 'no unsupported-annotation warning');
+      h.calls.clear();
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(h.calls.writes(), [], 'a no-op resync writes nothing');
+
+      await h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, svc);
+      h.live.delete(svc.metadata!.uid!);
+      assert.deepEqual((await group('user-a'))!.ingress, ['tcp/80 from 192.0.2.0/24']);
+      assert.ok(await group('user-b'), "the delete leaves the user's groups");
+    });
+
+    it('puts extra groups beside its own, which still enforces the source ranges, and follows changes', async () => {
+      const extra = await userGroup('user-extra');
+      const svc = newService(
+        'web',
+        tweakAnnotations({ [annotation.extraSecurityGroups]: 'user-extra' }),
+        tweakSourceRanges('10.1.0.0/16'),
+      );
+      const own = securityGroupName(clusterName, svc);
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(await groupsOf(), [backend, own, 'user-extra'].sort());
+      assert.deepEqual((await group(own))!.ingress, ['tcp/80 from 10.1.0.0/16']);
+      h.calls.clear();
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(h.calls.writes(), [], 'a no-op resync writes nothing');
+
+      const plain = structuredClone(svc);
+      delete plain.metadata!.annotations![annotation.extraSecurityGroups];
+      h.calls.clear();
+      await h.ensureReady(plain, h.nodes());
+      assert.deepEqual(h.calls.writes(), ['SetSecurityGroups']);
+      assert.deepEqual(await groupsOf(), [backend, own].sort());
+
+      const again = structuredClone(plain);
+      again.metadata!.annotations![annotation.extraSecurityGroups] = extra;
+      h.calls.clear();
+      await h.ensureReady(again, h.nodes());
+      assert.deepEqual(h.calls.writes(), ['SetSecurityGroups']);
+      assert.deepEqual(await groupsOf(), [backend, own, 'user-extra'].sort());
+      assert.deepEqual((await group('user-extra'))!.ingress, ['tcp/80 from 192.0.2.0/24']);
+    });
+
+    it('moves an NLB to security-groups and deletes its own group, and back', async () => {
+      await userGroup('user-a');
+      const svc = newService('web');
+      const own = securityGroupName(clusterName, svc);
+      await h.ensureReady(svc, h.nodes());
+      const replaced = structuredClone(svc);
+      replaced.metadata!.annotations = { [annotation.securityGroups]: 'user-a' };
+      h.calls.clear();
+      await h.ensureReady(replaced, h.nodes());
+      assert.deepEqual(h.calls.writes(), ['SetSecurityGroups', 'DeleteSecurityGroup']);
+      assert.deepEqual(await groupsOf(), [backend, 'user-a'].sort());
+      assert.equal(await group(own), undefined);
+      h.calls.clear();
+      await h.ensureReady(replaced, h.nodes());
+      assert.deepEqual(h.calls.writes(), [], 'a no-op resync writes nothing');
+
+      h.calls.clear();
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(h.calls.writes(), [
+        'CreateSecurityGroup',
+        'AuthorizeSecurityGroupIngress',
+        'SetSecurityGroups',
+      ]);
+      assert.deepEqual(await groupsOf(), [backend, own].sort());
+      assert.ok(await group('user-a'));
+    });
+
+    it("leaves the node group's rules that name a user's group alone on a node change", async () => {
+      const a = await userGroup('user-a');
+      const ec2 = new EC2Client({});
+      const ssh = {
+        IpProtocol: 'tcp',
+        FromPort: 22,
+        ToPort: 22,
+        UserIdGroupPairs: [{ GroupId: a, Description: 'the user: bastion' }],
+      };
+      const nodeRules = async () =>
+        (await group(nodeSecurityGroupName))!.ingress.filter((r) => r.endsWith('from user-a'));
+      try {
+        await ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: h.account.nodeSecurityGroupId,
+            IpPermissions: [ssh],
+          }),
+        );
+        const svc = newService('web', tweakAnnotations({ [annotation.securityGroups]: a }));
+        await h.ensureReady(svc, h.nodes());
+        h.calls.clear();
+        await h.provider.updateLoadBalancerHosts(h.ctx, clusterName, svc, h.nodes(2));
+        h.live.set(svc.metadata!.uid!, { service: svc, nodes: h.nodes(2) });
+        assert.ok(
+          !h.calls.writes().includes('RevokeSecurityGroupIngress'),
+          h.calls.writes().join(),
+        );
+        assert.deepEqual(await nodeRules(), ['tcp/22 from user-a']);
+      } finally {
+        await ec2.send(
+          new RevokeSecurityGroupIngressCommand({
+            GroupId: h.account.nodeSecurityGroupId,
+            IpPermissions: [ssh],
+          }),
+        );
+        ec2.destroy();
+      }
+    });
+
+    it('refuses a malformed list, and security-groups with source ranges, naming the fields, before any call', async () => {
+      await assertRefused(
+        { [annotation.securityGroups]: 'sg-0123abcd,' },
+        annotation.securityGroups,
+        /empty entry/,
+      );
+      await assertRefused(
+        { [annotation.extraSecurityGroups]: 'sg-xyz' },
+        annotation.extraSecurityGroups,
+        /"sg-xyz": not a security group ID/,
+      );
+      const svc = newService(
+        'bad',
+        tweakAnnotations({ [annotation.securityGroups]: 'user-a' }),
+        tweakSourceRanges('10.0.0.0/8'),
+      );
+      const errors = h.provider.validateService(svc);
+      assert.ok(
+        errors.some(
+          (e) =>
+            e.field === field(annotation.securityGroups) &&
+            e.message.includes('spec.loadBalancerSourceRanges'),
+        ),
+        JSON.stringify(errors),
+      );
+      h.calls.clear();
+      await assert.rejects(
+        h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, h.nodes()),
+        InvalidServiceError,
+      );
+      assert.deepEqual(h.calls.operations, []);
+    });
+
+    it('refuses a port the nodes do not admit without a group of its own, before any call', async () => {
+      const svc = newService('bad', tweakAnnotations({ [annotation.securityGroups]: 'user-a' }));
+      svc.spec!.ports![0]!.nodePort = 8080;
+      h.calls.clear();
+      const err = await h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, h.nodes()).then(
+        () => assert.fail('refused'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof InvalidServiceError, String(err));
+      assert.equal(err.fieldErrors[0]!.field, field(annotation.securityGroups));
+      assert.match(err.message, /tcp 8080/);
+      assert.deepEqual(h.calls.operations, []);
+    });
+
+    it('refuses, after reads only, a group that does not exist or is in another VPC', async () => {
+      const ec2 = new EC2Client({});
+      let elsewhere: string;
+      try {
+        const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.99.0.0/16' }));
+        elsewhere = await h.makeUserGroup('user-elsewhere', vpc.Vpc!.VpcId);
+      } finally {
+        ec2.destroy();
+      }
+      await userGroup('user-a');
+      const invalid = async (svc: ReturnType<typeof newService>, key: string, message: RegExp) => {
+        h.calls.clear();
+        const err = await h.provider.ensureLoadBalancer(h.ctx, clusterName, svc, h.nodes()).then(
+          () => assert.fail('refused'),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof InvalidServiceError, String(err));
+        assert.ok(
+          err.fieldErrors.some((e) => e.field === field(key) && message.test(e.message)),
+          err.message,
+        );
+        assert.deepEqual(h.calls.writes(), [], 'AWS untouched');
+      };
+      const fresh = (annotations: Record<string, string>) =>
+        newService('web', tweakAnnotations(annotations));
+      await invalid(
+        fresh({ [annotation.securityGroups]: 'user-a,sg-0000000000000dead' }),
+        annotation.securityGroups,
+        /"sg-0000000000000dead": no such security group in the NLB's VPC/,
+      );
+      await invalid(
+        fresh({ [annotation.extraSecurityGroups]: elsewhere }),
+        annotation.extraSecurityGroups,
+        new RegExp(`"${elsewhere}": no such security group`),
+      );
+      await invalid(
+        fresh({ [annotation.extraSecurityGroups]: 'user-elsewhere' }),
+        annotation.extraSecurityGroups,
+        /"user-elsewhere": no such/,
+      );
+      assert.deepEqual((await readInventory()).loadBalancers, []);
+
+      // On an existing NLB too: it is left as it was.
+      const svc = fresh({});
+      await h.ensureReady(svc, h.nodes());
+      const before = await readInventory();
+      const broken = structuredClone(svc);
+      broken.metadata!.annotations![annotation.securityGroups] = 'user-missing';
+      await invalid(broken, annotation.securityGroups, /"user-missing": no such/);
+      assert.deepEqual(await readInventory(), before);
+    });
+  });
+
   describe('access logs', () => {
     const logs = async () => {
       const lb = (await readInventory()).loadBalancers[0]!;

@@ -34,6 +34,7 @@
 import assert from 'node:assert/strict';
 import {
   AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
   EC2Client,
@@ -137,6 +138,10 @@ export interface Harness {
   nodes(count?: number): V1Node[];
   /** Ensures until Ready (moto turns an NLB active on the next describe). */
   ensureReady(service: V1Service, nodes: V1Node[]): Promise<LoadBalancerStatus>;
+  /** Security groups the test made as a user would (ID to name): kube-lbc must leave them be. */
+  userGroups: Map<string, string>;
+  /** Makes a user's security group (in the seeded VPC unless told) and returns its ID. */
+  makeUserGroup(name: string, vpcId?: string): Promise<string>;
 }
 
 export function useAwsHarness(): Harness {
@@ -155,6 +160,19 @@ export function useAwsHarness(): Harness {
     h.provider = await newProvider(h.calls);
     h.events = [];
     h.live = new Map();
+    h.userGroups = new Map();
+    h.makeUserGroup = async (name, vpcId = h.account.vpcId) => {
+      const ec2 = new EC2Client({});
+      try {
+        const out = await ec2.send(
+          new CreateSecurityGroupCommand({ GroupName: name, VpcId: vpcId, Description: name }),
+        );
+        h.userGroups.set(out.GroupId!, name);
+        return out.GroupId!;
+      } finally {
+        ec2.destroy();
+      }
+    };
     h.ctx = {
       signal: new AbortController().signal,
       logger: noopLogger,
@@ -178,7 +196,7 @@ export function useAwsHarness(): Harness {
   });
   afterEach(async function () {
     await h.provider?.close?.();
-    if (this.currentTest?.state === 'passed') await assertInventoryMatches(h.live);
+    if (this.currentTest?.state === 'passed') await assertInventoryMatches(h.live, h.userGroups);
   });
   return h;
 }
@@ -209,13 +227,23 @@ export async function newProvider(
 /** The whole account holds exactly what `live` asks for: nothing missing, nothing leaked. */
 export async function assertInventoryMatches(
   live: ReadonlyMap<string, { service: V1Service; nodes: V1Node[] }>,
+  /** The user's groups (ID to name), which stay whatever happens to the Services. */
+  userGroups: ReadonlyMap<string, string> = new Map(),
 ): Promise<void> {
   const inventory = await readInventory();
-  const wanted = [...live.values()].map(({ service, nodes }) => ({
-    desired: desiredLoadBalancer(clusterName, service),
-    targets: desiredTargets(targetNodes(service, nodes)).instanceIds,
-    sg: securityGroupName(clusterName, service),
-  }));
+  const wanted = [...live.values()].map(({ service, nodes }) => {
+    const desired = desiredLoadBalancer(clusterName, service);
+    const user = desired.settings.userSecurityGroups;
+    const named = (g: string) => userGroups.get(g) ?? g;
+    return {
+      desired,
+      targets: desiredTargets(targetNodes(service, nodes)).instanceIds,
+      /** kube-lbc's own frontend group, unless security-groups replaces it. */
+      own: user?.replace.length ? [] : [securityGroupName(clusterName, service)],
+      user: [...new Set([...(user?.replace ?? []), ...(user?.extra ?? [])].map(named))],
+      sg: securityGroupName(clusterName, service),
+    };
+  });
   assert.deepEqual(
     inventory.loadBalancers.map((lb) => lb.name),
     wanted.map((w) => w.desired.name).sort(),
@@ -251,12 +279,21 @@ export async function assertInventoryMatches(
   const backend = wanted.length > 0 ? [backendGroupName(clusterName)] : [];
   assert.deepEqual(
     inventory.securityGroups.map((g) => g.name),
-    [...wanted.map((w) => w.sg), ...backend, nodeSecurityGroupName].sort(),
+    [
+      ...wanted.flatMap((w) => w.own),
+      ...userGroups.values(),
+      ...backend,
+      nodeSecurityGroupName,
+    ].sort(),
     'security groups in the account',
   );
   for (const lb of inventory.loadBalancers) {
     const w = wanted.find((x) => x.desired.name === lb.name)!;
-    assert.deepEqual(lb.securityGroups, [w.sg, ...backend].sort(), `security groups of ${lb.name}`);
+    assert.deepEqual(
+      lb.securityGroups,
+      [...w.own, ...w.user, ...backend].sort(),
+      `security groups of ${lb.name}`,
+    );
   }
   // The node group admits the backend group on a fixed set of ports, each live NLB's own group
   // only where that does not reach, and no group of a deleted NLB.

@@ -94,6 +94,23 @@ describe('aws annotations', () => {
       in: { [annotation.ipAddressType]: 'dualstack' },
       check: (s) => assert.equal(s.ipAddressType, 'dualstack'),
     },
+    {
+      desc: 'security-groups by ID and name, and extra groups, deduplicated',
+      in: {
+        [annotation.securityGroups]: 'sg-0123abcd, web-clients,sg-0123abcd',
+        [annotation.extraSecurityGroups]: 'monitoring (prod)',
+      },
+      check: (s) =>
+        assert.deepEqual(s.userSecurityGroups, {
+          replace: ['sg-0123abcd', 'web-clients'],
+          extra: ['monitoring (prod)'],
+        }),
+    },
+    {
+      desc: 'no security group annotation',
+      in: {},
+      check: (s) => assert.equal(s.userSecurityGroups, undefined),
+    },
   ];
   for (const c of valid) {
     it(`accepts ${c.desc}`, () => {
@@ -231,6 +248,26 @@ describe('aws annotations', () => {
       desc: 'ip-address-type ipv6',
       in: { [annotation.ipAddressType]: 'ipv6' },
       field: annotation.ipAddressType,
+    },
+    {
+      desc: 'an empty security group entry',
+      in: { [annotation.securityGroups]: 'sg-0123abcd,,web' },
+      field: annotation.securityGroups,
+    },
+    {
+      desc: 'an empty security-groups value',
+      in: { [annotation.securityGroups]: '' },
+      field: annotation.securityGroups,
+    },
+    {
+      desc: 'a malformed group ID',
+      in: { [annotation.extraSecurityGroups]: 'sg-NOTHEX' },
+      field: annotation.extraSecurityGroups,
+    },
+    {
+      desc: 'a group name with a character AWS does not allow',
+      in: { [annotation.extraSecurityGroups]: 'web|clients' },
+      field: annotation.extraSecurityGroups,
     },
   ];
   for (const c of invalid) {

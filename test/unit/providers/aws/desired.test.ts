@@ -143,6 +143,33 @@ describe('aws desired state', () => {
     );
   });
 
+  it('refuses security-groups with source ranges, from the spec or the annotation, naming both', () => {
+    const field = `metadata.annotations[${annotation.securityGroups}]`;
+    const spec = newService(
+      'sg',
+      tweakAnnotations({ [annotation.securityGroups]: 'sg-0123abcd' }),
+      tweakSourceRanges('10.0.0.0/8'),
+    );
+    const [error] = validate(spec, cluster);
+    assert.equal(error?.field, field);
+    assert.match(error!.message, /spec\.loadBalancerSourceRanges/);
+    const annotated = newService(
+      'sg',
+      tweakAnnotations({
+        [annotation.securityGroups]: 'sg-0123abcd',
+        'service.beta.kubernetes.io/load-balancer-source-ranges': '10.0.0.0/8',
+      }),
+    );
+    assert.match(validate(annotated, cluster)[0]!.message, /load-balancer-source-ranges/);
+    // extra-security-groups keeps kube-lbc's own group, which enforces the ranges.
+    const extra = newService(
+      'sg',
+      tweakAnnotations({ [annotation.extraSecurityGroups]: 'sg-0123abcd' }),
+      tweakSourceRanges('10.0.0.0/8'),
+    );
+    assert.deepEqual(validate(extra, cluster), []);
+  });
+
   it('makes TLS listeners of the ssl-ports only, by number or name, forwarding to TCP groups', () => {
     const cert = 'arn:aws:acm:us-east-1:123456789012:certificate/abc-123';
     const svc = newService(
