@@ -42,7 +42,7 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
   const original = target.createAgent.bind(kc);
   const agents = new Map<string, Agent>();
   target.createAgent = (cluster, agentOptions) => {
-    const key = JSON.stringify([cluster, agentOptions]);
+    const key = agentKey(cluster, agentOptions);
     let agent = agents.get(key);
     if (!agent) {
       agent = original(cluster, { ...agentOptions, keepAlive: true });
@@ -63,6 +63,17 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
     );
   };
   return kc;
+}
+
+/**
+ * The identity of an agent's options, computed on every request: certificates and keys arrive as
+ * Buffers freshly read for each one, which JSON.stringify would spell out byte by byte.
+ */
+function agentKey(cluster: unknown, agentOptions: Record<string, unknown>): string {
+  return JSON.stringify([cluster, agentOptions], function (this: Record<string, unknown>, k, v) {
+    const raw = this[k];
+    return Buffer.isBuffer(raw) ? `base64:${raw.toString('base64')}` : v;
+  });
 }
 
 /** The transport `reuseConnections` gave `kc`, if it did (tests, benchmarks). */

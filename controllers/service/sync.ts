@@ -360,11 +360,18 @@ export class ServiceSyncer {
         reject(err);
       }, timeoutMs);
     });
-    const ctx = this.#ctx(key, svc, AbortSignal.any([this.#deps.signal, deadline.signal]));
+    // One controller aborted by either, linked by hand: AbortSignal.any per call showed in the
+    // profile (it tracks its sources through weak references).
+    const stopping = this.#deps.signal;
+    const onStop = () => deadline.abort(stopping.reason);
+    if (stopping.aborted) onStop();
+    else stopping.addEventListener('abort', onStop, { once: true });
+    const ctx = this.#ctx(key, svc, deadline.signal);
     try {
       return await Promise.race([fn(ctx), expired]);
     } finally {
       clearTimeout(timer);
+      stopping.removeEventListener('abort', onStop);
     }
   }
 
