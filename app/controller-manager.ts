@@ -15,6 +15,7 @@ import { CloudCallGate, type CallObserver } from '../runtime/cloud-calls.js';
 import { ClusterInformers } from '../runtime/cluster-informers.js';
 import { addLeaderElectionChecks, HealthChecks, type RunningHttpServers } from '../runtime/http-server.js';
 import { LeaderElector } from '../runtime/leader-election.js';
+import { withLeanWrites } from '../runtime/lean-writes.js';
 import { createMetrics, registerCollected, type Metrics } from '../runtime/metrics.js';
 import { ConfigError, type Config } from './options/config.js';
 import { startServers } from './serving.js';
@@ -145,7 +146,7 @@ function newServiceController(
   deps: RunDeps,
   parts: { metrics: Metrics; informers: ClusterInformers; provider: LoadBalancerProvider },
 ): { controller: ServiceController; recorder: ApiEventRecorder } {
-  const core = deps.kubeConfig.makeApiClient(CoreV1Api);
+  const core = withLeanWrites(deps.kubeConfig, deps.kubeConfig.makeApiClient(CoreV1Api));
   const serviceMetrics = createServiceMetrics(parts.metrics.registry);
   const recorder = new ApiEventRecorder(core, { logger: deps.logger, onDrop: () => serviceMetrics.eventDropped() });
   const controller = new ServiceController({

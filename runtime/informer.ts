@@ -10,12 +10,13 @@
  */
 import {
   ListWatch,
-  Watch,
+  type Watch,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { backoffDelay } from './backoff.js';
+import { watchFor } from './kube-client.js';
 import { noopLogger, type Logger } from '../contract/logger.js';
 import { realTimers, type Timers } from './timers.js';
 
@@ -105,7 +106,7 @@ export class Informer<T extends KubernetesObject> {
     };
     this.#lw = new ListWatch<T>(
       options.path,
-      guardedWatch(new Watch(options.kubeConfig), established, guard),
+      guardedWatch(watchFor(options.kubeConfig), established, guard),
       transform
         ? async () => {
             const list = await options.list();

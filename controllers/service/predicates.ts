@@ -82,8 +82,25 @@ export function serviceFingerprint(svc: Readonly<V1Service>): string {
   return canonicalJson([svc.metadata?.uid, svc.metadata?.annotations ?? {}, svc.spec ?? {}]);
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+/**
+ * `canonicalJson(a) === canonicalJson(b)` without building either string: this runs on every
+ * Service update event (the profile had the two serialisations at 4-7% of the controller's CPU).
+ * Same reading as JSON's: keys in any order, undefined members absent, Dates as their ISO text.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a instanceof Date || b instanceof Date) return canonicalJson(a) === canonicalJson(b);
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => sameJson(x ?? null, b[i] ?? null));
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x).filter((k) => x[k] !== undefined);
+  if (keys.length !== Object.keys(y).filter((k) => y[k] !== undefined).length) return false;
+  return keys.every((k) => Object.hasOwn(y, k) && sameJson(x[k], y[k]));
 }
 
 /** JSON with object keys sorted: a server may hand the same object back with keys reordered. */

@@ -1,8 +1,8 @@
 /**
  * The Service writes the controller makes, written like upstream's service controller: the
- * finalizer goes on before the first cloud call and comes off after the last; status is patched
- * through the /status subresource only when it changed; NotFound once the finalizer is gone is
- * success. Plus a `LoadBalancerReady` condition so a user sees why a Service is `<pending>`.
+ * finalizer is on before the first status write (upstream: before the first cloud call) and comes
+ * off after the last cloud call; status is patched through the /status subresource only when it
+ * changed; NotFound once the finalizer is gone is success. Plus a `LoadBalancerReady` condition so a user sees why a Service is `<pending>`.
  */
 import {
   PatchStrategy,

@@ -167,24 +167,27 @@ export class ServiceSyncer {
     serviceFp: string,
   ): Promise<SyncOutcome> {
     const { api, provider, recorder, clusterName } = this.#deps;
-    let cur = svc;
-    if (!hasCleanupFinalizer(cur)) cur = await addFinalizer(api, cur);
     this.#deps.signal.throwIfAborted();
-    const hadIngress = (cur.status?.loadBalancer?.ingress?.length ?? 0) > 0;
+    const hadIngress = (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0;
     // Whatever this attempt leaves behind is ours: a Service that leaves our class before its load
     // balancer is ready (the type change clears spec.loadBalancerClass) must still be cleaned up.
-    this.#madeByUs.record(key, cur);
+    this.#madeByUs.record(key, svc);
     const apply = this.#applied.startApply(key);
-    recorder.record(cur, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
-    let ingress: V1LoadBalancerIngress[];
-    try {
-      const status = await this.#callProvider(key, cur, 'ensureLoadBalancer', (ctx) =>
-        provider.ensureLoadBalancer(ctx, clusterName, cur, nodes),
-      );
-      ingress = this.#withIpMode(status.ingress);
-    } catch (err) {
-      return this.#ensureFailed(key, cur, err);
-    }
+    recorder.record(svc, 'Normal', 'EnsuringLoadBalancer', 'Ensuring load balancer');
+    // The finalizer patch and the cloud call run side by side, one API round trip less before
+    // the address is out; the status is written only once both succeeded, so no Service shows an
+    // ingress without our finalizer. A load balancer made while the patch failed (a conflict, the
+    // Service deleted meanwhile) is still ours: the record above makes the next sync finish or
+    // delete it, and after a crash the garbage collector finds it by its tags.
+    const finalized = hasCleanupFinalizer(svc) ? Promise.resolve(svc) : addFinalizer(api, svc);
+    const ensured = this.#callProvider(key, svc, 'ensureLoadBalancer', (ctx) =>
+      provider.ensureLoadBalancer(ctx, clusterName, svc, nodes),
+    );
+    const [finalizer, cloud] = await Promise.allSettled([finalized, ensured]);
+    if (finalizer.status === 'rejected') throw finalizer.reason;
+    const cur = finalizer.value;
+    if (cloud.status === 'rejected') return this.#ensureFailed(key, cur, cloud.reason);
+    const ingress = this.#withIpMode(cloud.value.ingress);
     const written = await patchStatus(api, cur, {
       ingress,
       ready: { reason: 'Ready', message: 'Load balancer is ready' },
@@ -347,7 +350,12 @@ export class ServiceSyncer {
    * its `ctx.signal` aborts, so a provider that checks it before each write (as the contract asks)
    * writes nothing more, and the Service is retried with backoff like any failure.
    */
-  async #callProvider<T>(key: string, svc: V1Service, method: string, fn: (ctx: CallContext) => Promise<T>): Promise<T> {
+  async #callProvider<T>(
+    key: string,
+    svc: V1Service,
+    method: string,
+    fn: (ctx: CallContext) => Promise<T>,
+  ): Promise<T> {
     const timeoutMs = this.#deps.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
     const deadline = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -358,11 +366,18 @@ export class ServiceSyncer {
         reject(err);
       }, timeoutMs);
     });
-    const ctx = this.#ctx(key, svc, AbortSignal.any([this.#deps.signal, deadline.signal]));
+    // One controller aborted by either, linked by hand: AbortSignal.any per call showed in the
+    // profile (it tracks its sources through weak references).
+    const stopping = this.#deps.signal;
+    const onStop = () => deadline.abort(stopping.reason);
+    if (stopping.aborted) onStop();
+    else stopping.addEventListener('abort', onStop, { once: true });
+    const ctx = this.#ctx(key, svc, deadline.signal);
     try {
       return await Promise.race([fn(ctx), expired]);
     } finally {
       clearTimeout(timer);
+      stopping.removeEventListener('abort', onStop);
     }
   }
 

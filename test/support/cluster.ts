@@ -44,6 +44,7 @@ import {
 import type { BackoffOptions } from '../../runtime/backoff.js';
 import { CloudCallGate } from '../../runtime/cloud-calls.js';
 import { reuseConnections } from '../../runtime/kube-client.js';
+import { withLeanWrites } from '../../runtime/lean-writes.js';
 import { noopLogger, type Logger } from '../../contract/logger.js';
 
 export interface SyncRecord {
@@ -289,9 +290,11 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     cluster: informers.view(),
   });
   cloudCalls.configure(provider.callBudgets);
-  const recorder = new ApiEventRecorder(core, { logger });
+  // The controller's writes as kube-lbc run sends them (app/controller-manager.ts).
+  const writes = withLeanWrites(kubeConfig, core);
+  const recorder = new ApiEventRecorder(writes, { logger });
   const controller = new ServiceController({
-    api: core,
+    api: writes,
     informers,
     provider,
     config,

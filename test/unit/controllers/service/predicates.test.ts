@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import type { V1Service } from '@kubernetes/client-node';
 import {
+  canonicalJson,
   needsCleanup,
   needsUpdate,
   nodeSetFingerprint,
+  sameJson,
   wantsLoadBalancer,
   type ClassFilter,
 } from '../../../../controllers/service/predicates.js';
@@ -109,5 +111,35 @@ describe('predicates', () => {
     it('does not depend on order', () => {
       assert.equal(nodeSetFingerprint([newNode('n1'), newNode('n2')]), nodeSetFingerprint([newNode('n2'), newNode('n1')]));
     });
+  });
+});
+
+describe('sameJson', () => {
+  it('reads two values as their canonical JSON does', () => {
+    const values: unknown[] = [
+      { a: 1, b: [1, { c: 'x' }] },
+      { b: [1, { c: 'x' }], a: 1 },
+      { a: 1, b: [1, { c: 'x' }], d: undefined },
+      { a: 1, b: [1, { c: 'y' }] },
+      { a: 1 },
+      { a: '1' },
+      [1, undefined],
+      [1, null],
+      [1],
+      { t: new Date('2025-01-01T00:00:00Z') },
+      { t: '2025-01-01T00:00:00.000Z' },
+      null,
+      {},
+      [],
+      '',
+      0,
+    ];
+    for (const a of values)
+      for (const b of values)
+        assert.equal(
+          sameJson(a, b),
+          canonicalJson(a) === canonicalJson(b),
+          `${canonicalJson(a)} vs ${canonicalJson(b)}`,
+        );
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { V1Service } from '@kubernetes/client-node';
+import { ApiException, type V1Service } from '@kubernetes/client-node';
 import { noopServiceMetrics } from '../../../../controllers/service/metrics.js';
 import { nodeSetFingerprint } from '../../../../controllers/service/predicates.js';
 import { ServiceSyncer, type SyncOutcome } from '../../../../controllers/service/sync.js';
@@ -301,4 +301,25 @@ describe('ServiceSyncer.sync', () => {
       assert.equal(cloud.exists, c.want.exists, 'load balancer exists afterwards');
     });
   }
+});
+
+describe('ServiceSyncer.sync while the finalizer patch fails', () => {
+  it('writes no status, and deletes what the cloud call made once the Service is gone', async () => {
+    const { syncer, api, cloud } = newSyncer();
+    api.put(newService('web', sameUid));
+    const patch = api.patchNamespacedService.bind(api);
+    api.patchNamespacedService = async () => {
+      throw new ApiException(409, 'services "web": the object has been modified', {}, {});
+    };
+    await assert.rejects(syncer.sync(KEY), /409/);
+    assert.deepEqual(api.writes, [], 'no status on a Service without our finalizer');
+    assert.equal(cloud.exists, true, 'made by the cloud call that ran beside the patch');
+
+    api.patchNamespacedService = patch;
+    api.remove(KEY);
+    cloud.calls.length = 0;
+    await syncer.sync(KEY);
+    assert.deepEqual(cloud.calls, ['delete']);
+    assert.equal(cloud.exists, false);
+  });
 });
