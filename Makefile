@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all build typecheck test test-unit test-integration test-aws demo bench bench-scale soak clean
+.PHONY: all build typecheck format format-check test test-unit test-integration test-aws demo bench bench-scale soak clean
 
 all: build
 
@@ -20,7 +20,14 @@ typecheck: node_modules
 # Type errors fail the run before a single test starts; the reporter prints "N passed, N failed".
 TEST_SPECS := 'test/unit/**/*.test.ts' 'test/contract/**/*.test.ts' 'test/conformance/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/soak/**/*.test.ts'
 
-test: node_modules typecheck
+# Formatting is part of the test: the TypeScript follows .prettierrc.json (`make format` fixes it).
+format-check: node_modules
+	prettier --check --log-level warn '**/*.ts'
+
+format: node_modules
+	prettier --write --log-level warn '**/*.ts'
+
+test: node_modules typecheck format-check
 	mocha $(TEST_SPECS)
 
 # The AWS provider's suites only (its unit tests, then its integration tests against an AWS API):

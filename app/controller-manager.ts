@@ -13,7 +13,11 @@ import { createServiceMetrics } from '../controllers/service/metrics.js';
 import { createProvider } from '../providers/registry.js';
 import { CloudCallGate, type CallObserver } from '../runtime/cloud-calls.js';
 import { ClusterInformers } from '../runtime/cluster-informers.js';
-import { addLeaderElectionChecks, HealthChecks, type RunningHttpServers } from '../runtime/http-server.js';
+import {
+  addLeaderElectionChecks,
+  HealthChecks,
+  type RunningHttpServers,
+} from '../runtime/http-server.js';
 import { LeaderElector } from '../runtime/leader-election.js';
 import { withLeanWrites } from '../runtime/lean-writes.js';
 import { createMetrics, registerCollected, type Metrics } from '../runtime/metrics.js';
@@ -62,11 +66,18 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
     informers,
     signal: stopping.signal,
   });
-  const { controller, recorder } = newServiceController(config, deps, { metrics, informers, provider });
+  const { controller, recorder } = newServiceController(config, deps, {
+    metrics,
+    informers,
+    provider,
+  });
 
   // Standbys keep warm caches too, so a takeover starts reconciling at once.
   await informers.start();
-  logger.info({ services: informers.services.list().length, nodes: informers.nodes.list().length }, 'caches synced');
+  logger.info(
+    { services: informers.services.list().length, nodes: informers.nodes.list().length },
+    'caches synced',
+  );
 
   const election = startElection(config, deps, { metrics, checks, controller, stopping });
   return {
@@ -93,7 +104,8 @@ function addInformerChecks(checks: HealthChecks, informers: ClusterInformers): v
     if (informers.services.synced && !informers.running) throw new Error('an informer has stopped');
   });
   checks.addReadyCheck('informer-sync', () => {
-    if (!informers.services.synced || !informers.nodes.synced) throw new Error('caches not synced yet');
+    if (!informers.services.synced || !informers.nodes.synced)
+      throw new Error('caches not synced yet');
   });
 }
 
@@ -101,7 +113,12 @@ function addInformerChecks(checks: HealthChecks, informers: ClusterInformers): v
 async function startProvider(
   config: Config,
   deps: RunDeps,
-  parts: { metrics: Metrics; checks: HealthChecks; informers: ClusterInformers; signal: AbortSignal },
+  parts: {
+    metrics: Metrics;
+    checks: HealthChecks;
+    informers: ClusterInformers;
+    signal: AbortSignal;
+  },
 ): Promise<{ provider: LoadBalancerProvider; cloudCalls: CloudCallGate }> {
   // Metrics carry the provider's own name, known once the factory returns: a plugin loaded by
   // path would otherwise be labelled, and its cloudprovider_* metrics named, after that path.
@@ -130,14 +147,20 @@ async function startProvider(
     await provider.close?.();
     const known = Object.keys(provider.callBudgets).join(', ');
     throw new ConfigError(
-      unknown.map((f) => `--cloud-budget: unknown family "${f}" for provider ${config.cloudProvider} (it has ${known})`),
+      unknown.map(
+        (f) =>
+          `--cloud-budget: unknown family "${f}" for provider ${config.cloudProvider} (it has ${known})`,
+      ),
     );
   }
   // Every attempt has a deadline, so a gate that stops moving while calls wait is wedged: restart.
-  parts.checks.addHealthCheck('cloud-calls', () => cloudCalls.healthCheck(config.cloudCallStallTimeoutMs));
+  parts.checks.addHealthCheck('cloud-calls', () =>
+    cloudCalls.healthCheck(config.cloudCallStallTimeoutMs),
+  );
   observe = parts.metrics.cloudCallObserver(provider.name || config.cloudProvider);
   early.splice(0).forEach(observe);
-  if (provider.collectMetrics) registerCollected(parts.metrics.registry, () => provider.collectMetrics!());
+  if (provider.collectMetrics)
+    registerCollected(parts.metrics.registry, () => provider.collectMetrics!());
   return { provider, cloudCalls };
 }
 
@@ -148,14 +171,20 @@ function newServiceController(
 ): { controller: ServiceController; recorder: ApiEventRecorder } {
   const core = withLeanWrites(deps.kubeConfig, deps.kubeConfig.makeApiClient(CoreV1Api));
   const serviceMetrics = createServiceMetrics(parts.metrics.registry);
-  const recorder = new ApiEventRecorder(core, { logger: deps.logger, onDrop: () => serviceMetrics.eventDropped() });
+  const recorder = new ApiEventRecorder(core, {
+    logger: deps.logger,
+    onDrop: () => serviceMetrics.eventDropped(),
+  });
   const controller = new ServiceController({
     api: core,
     informers: parts.informers,
     provider: parts.provider,
     config: {
       clusterName: config.clusterName,
-      classes: { loadBalancerClasses: config.loadBalancerClasses, handleUnclassed: config.handleUnclassed },
+      classes: {
+        loadBalancerClasses: config.loadBalancerClasses,
+        handleUnclassed: config.handleUnclassed,
+      },
       concurrentServiceSyncs: config.concurrentServiceSyncs,
       nodePortRange: config.nodePortRange,
       nodeSyncPeriodMs: config.nodeSyncPeriodMs,
@@ -182,7 +211,12 @@ interface Election {
 function startElection(
   config: Config,
   deps: RunDeps,
-  parts: { metrics: Metrics; checks: HealthChecks; controller: ServiceController; stopping: AbortController },
+  parts: {
+    metrics: Metrics;
+    checks: HealthChecks;
+    controller: ServiceController;
+    stopping: AbortController;
+  },
 ): Election {
   const { stopping } = parts;
   let running: Promise<void> | undefined;

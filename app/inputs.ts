@@ -13,18 +13,25 @@ import { ConfigError } from './options/config.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
-export function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+export function loadKubeConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): KubeConfig {
   const kc = new KubeConfig();
   try {
     if (path) kc.loadFromFile(path);
     else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) kc.loadFromCluster();
     else if (env.KUBECONFIG) kc.loadFromDefault();
-    else if (existsSync(join(homedir(), '.kube', 'config'))) kc.loadFromFile(join(homedir(), '.kube', 'config'));
+    else if (existsSync(join(homedir(), '.kube', 'config')))
+      kc.loadFromFile(join(homedir(), '.kube', 'config'));
     else throw new Error('not in a cluster, $KUBECONFIG unset and ~/.kube/config missing');
   } catch (err) {
-    throw new ConfigError([`--kubeconfig: cannot load a kubeconfig${path ? ` from ${quote(path)}` : ''}: ${withoutExcerpt(err)}`]);
+    throw new ConfigError([
+      `--kubeconfig: cannot load a kubeconfig${path ? ` from ${quote(path)}` : ''}: ${withoutExcerpt(err)}`,
+    ]);
   }
-  if (!kc.getCurrentCluster()) throw new ConfigError([`--kubeconfig: no current cluster in ${path ?? 'the kubeconfig'}`]);
+  if (!kc.getCurrentCluster())
+    throw new ConfigError([`--kubeconfig: no current cluster in ${path ?? 'the kubeconfig'}`]);
   return reuseConnections(kc);
 }
 
@@ -35,7 +42,9 @@ export function loadCloudConfig(path: string | undefined): Record<string, unknow
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([`--cloud-config: cannot read ${quote(path)}: ${(err as Error).message}`]);
+    throw new ConfigError([
+      `--cloud-config: cannot read ${quote(path)}: ${(err as Error).message}`,
+    ]);
   }
   let value: unknown;
   try {
@@ -43,7 +52,9 @@ export function loadCloudConfig(path: string | undefined): Record<string, unknow
   } catch (err) {
     // Never the parser's message: it quotes the lines around the error, and a cloud-config may
     // hold what should have been a secret. Where, and what kind of error, is enough to find it.
-    throw new ConfigError([`--cloud-config: ${quote(path)} is not valid YAML or JSON: ${whereInFile(err)}`]);
+    throw new ConfigError([
+      `--cloud-config: ${quote(path)} is not valid YAML or JSON: ${whereInFile(err)}`,
+    ]);
   }
   if (value == null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
@@ -65,6 +76,7 @@ function whereInFile(err: unknown): string {
  */
 function withoutExcerpt(err: unknown): string {
   const e = err as { name?: string; reason?: string; mark?: { line: number; column: number } };
-  if (e.name === 'YAMLException' && e.mark) return `${e.reason ?? 'invalid YAML'} at line ${e.mark.line + 1}, column ${e.mark.column + 1}`;
+  if (e.name === 'YAMLException' && e.mark)
+    return `${e.reason ?? 'invalid YAML'} at line ${e.mark.line + 1}, column ${e.mark.column + 1}`;
   return truncate((err as Error).message.split('\n')[0] ?? '', 200);
 }

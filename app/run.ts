@@ -9,7 +9,13 @@ import { startController } from './controller-manager.js';
 import { loadCloudConfig, loadKubeConfig } from './inputs.js';
 import { quote } from '../contract/quote.js';
 import { checkBuiltinConfig } from '../providers/registry.js';
-import { buildConfig, collectConfigErrors as collect, ConfigError, type Config, type RawFlags } from './options/config.js';
+import {
+  buildConfig,
+  collectConfigErrors as collect,
+  ConfigError,
+  type Config,
+  type RawFlags,
+} from './options/config.js';
 
 /**
  * Every input is read and checked before anything is bound or started, and every problem is

@@ -6,7 +6,12 @@ import type { Registry } from 'prom-client';
 import { errorMessage } from '../contract/errors.js';
 import type { Logger } from '../contract/logger.js';
 import { quote } from '../contract/quote.js';
-import { parseBindAddress, startHttpServers, type HealthChecks, type RunningHttpServers } from '../runtime/http-server.js';
+import {
+  parseBindAddress,
+  startHttpServers,
+  type HealthChecks,
+  type RunningHttpServers,
+} from '../runtime/http-server.js';
 import { ConfigError } from './options/config.js';
 
 export interface BindAddresses {
@@ -19,12 +24,15 @@ export async function startServers(
   parts: { registry: Registry; checks: HealthChecks; logger: Logger },
 ): Promise<RunningHttpServers> {
   const { metricsBindAddress, healthProbeBindAddress } = addresses;
-  return startHttpServers({ metricsBindAddress, healthProbeBindAddress, ...parts }).catch((err: unknown) => {
-    const flags: Record<string, string> = {};
-    if (metricsBindAddress !== '0') flags['metrics-bind-address'] = metricsBindAddress;
-    if (healthProbeBindAddress !== '0') flags['health-probe-bind-address'] = healthProbeBindAddress;
-    throw bindFailure(err, flags);
-  });
+  return startHttpServers({ metricsBindAddress, healthProbeBindAddress, ...parts }).catch(
+    (err: unknown) => {
+      const flags: Record<string, string> = {};
+      if (metricsBindAddress !== '0') flags['metrics-bind-address'] = metricsBindAddress;
+      if (healthProbeBindAddress !== '0')
+        flags['health-probe-bind-address'] = healthProbeBindAddress;
+      throw bindFailure(err, flags);
+    },
+  );
 }
 
 /**
@@ -45,7 +53,9 @@ export function bindFailure(err: unknown, flags: Readonly<Record<string, string>
     return e.port === undefined || e.port === bind.port;
   });
   const blamed = named.length ? named : Object.entries(flags).filter(([, value]) => value !== '0');
-  const messages = blamed.map(([flag, value]) => `--${flag}: cannot serve on ${quote(value)}: ${errorMessage(err)}`);
+  const messages = blamed.map(
+    ([flag, value]) => `--${flag}: cannot serve on ${quote(value)}: ${errorMessage(err)}`,
+  );
   if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') return new ConfigError(messages);
   return new Error(messages.join('; '), { cause: err });
 }

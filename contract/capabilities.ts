@@ -12,7 +12,10 @@ import { isCidr, sourceRangesOf } from './service-spec.js';
  * The core's checks, then the provider's, one error per field: a provider that checks what the
  * capabilities already refuse (SCTP on aws, a bad source range) must not list it twice.
  */
-export function validateService(svc: Readonly<V1Service>, provider: LoadBalancerProvider): FieldError[] {
+export function validateService(
+  svc: Readonly<V1Service>,
+  provider: LoadBalancerProvider,
+): FieldError[] {
   const errors = validateCapabilities(svc, provider.capabilities);
   const named = new Set(errors.map((e) => e.field));
   for (const e of provider.validateService(svc)) {
@@ -27,7 +30,8 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
   const errors: FieldError[] = [];
   const spec = svc.spec ?? {};
   const ports = spec.ports ?? [];
-  if (ports.length === 0) errors.push({ field: 'spec.ports', message: 'a LoadBalancer Service needs at least one port' });
+  if (ports.length === 0)
+    errors.push({ field: 'spec.ports', message: 'a LoadBalancer Service needs at least one port' });
   const protocols = new Set<string>();
   ports.forEach((p, i) => {
     const protocol = (p.protocol ?? 'TCP') as Protocol;
@@ -40,11 +44,22 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
     }
   });
   if (protocols.size > 1 && !caps.mixedProtocols) {
-    errors.push({ field: 'spec.ports', message: `mixed protocols (${[...protocols].join(', ')}) on one load balancer are not supported by this provider` });
+    errors.push({
+      field: 'spec.ports',
+      message: `mixed protocols (${[...protocols].join(', ')}) on one load balancer are not supported by this provider`,
+    });
   }
   if (spec.loadBalancerIP) {
-    if (!caps.requestedIP) errors.push({ field: 'spec.loadBalancerIP', message: 'this provider cannot honour a requested IP' });
-    else if (!isIP(spec.loadBalancerIP)) errors.push({ field: 'spec.loadBalancerIP', message: `${quote(spec.loadBalancerIP)} is not an IP address` });
+    if (!caps.requestedIP)
+      errors.push({
+        field: 'spec.loadBalancerIP',
+        message: 'this provider cannot honour a requested IP',
+      });
+    else if (!isIP(spec.loadBalancerIP))
+      errors.push({
+        field: 'spec.loadBalancerIP',
+        message: `${quote(spec.loadBalancerIP)} is not an IP address`,
+      });
   }
   // The API server validates the spec field; the older annotation reaches us unchecked.
   const { ranges, field } = sourceRangesOf(svc);
@@ -52,10 +67,14 @@ export function validateCapabilities(svc: Readonly<V1Service>, caps: Capabilitie
     errors.push({ field, message: 'this provider cannot restrict source ranges' });
   }
   ranges.forEach((r, i) => {
-    if (!isCidr(r)) errors.push({ field: `${field}[${i}]`, message: `${quote(r)} is not a valid CIDR` });
+    if (!isCidr(r))
+      errors.push({ field: `${field}[${i}]`, message: `${quote(r)} is not a valid CIDR` });
   });
   if ((spec.ipFamilies?.length ?? 0) > 1 && !caps.dualStack) {
-    errors.push({ field: 'spec.ipFamilies', message: 'dual-stack load balancers are not supported by this provider' });
+    errors.push({
+      field: 'spec.ipFamilies',
+      message: 'dual-stack load balancers are not supported by this provider',
+    });
   }
   return errors;
 }

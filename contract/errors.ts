@@ -97,7 +97,10 @@ export class ProviderStartError extends Error {
     readonly providerName: string,
     options: { cause: unknown },
   ) {
-    super(`provider ${quote(providerName)} failed to start: ${errorMessage(options.cause)}`, options);
+    super(
+      `provider ${quote(providerName)} failed to start: ${errorMessage(options.cause)}`,
+      options,
+    );
     this.name = 'ProviderStartError';
   }
 }

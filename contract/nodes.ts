@@ -4,7 +4,8 @@
  */
 import type { V1Node } from '@kubernetes/client-node';
 
-export const EXCLUDE_FROM_LOAD_BALANCERS_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+export const EXCLUDE_FROM_LOAD_BALANCERS_LABEL =
+  'node.kubernetes.io/exclude-from-external-load-balancers';
 export const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
 
 /**

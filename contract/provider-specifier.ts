@@ -14,7 +14,11 @@ const PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*(\/[A-Za-
 /** Whether `name` is taken as a path: it starts with `.` or is absolute. */
 export function isProviderPath(name: string): boolean {
   return (
-    name === '.' || name === '..' || name.startsWith('./') || name.startsWith('../') || isAbsolute(name)
+    name === '.' ||
+    name === '..' ||
+    name.startsWith('./') ||
+    name.startsWith('../') ||
+    isAbsolute(name)
   );
 }
 

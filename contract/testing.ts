@@ -63,7 +63,11 @@ export function testCloudCalls(): TestCloudCalls {
   return {
     calls,
     operations: () => calls.map((c) => c.operation),
-    async call<T>(budget: string, operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    async call<T>(
+      budget: string,
+      operation: string,
+      fn: (signal: AbortSignal) => Promise<T>,
+    ): Promise<T> {
       try {
         const result = await fn(new AbortController().signal);
         calls.push({ budget, operation, failed: false });

@@ -34,7 +34,9 @@ const builtins: Readonly<Record<string, FactoryLoader>> = {
 const registered = new Map<string, ProviderFactory>();
 
 /** The built-ins' cloud-config parsers, loaded alone: no SDK is loaded to check a file. */
-const builtinConfigs: Readonly<Record<string, () => Promise<(raw: Readonly<Record<string, unknown>>) => unknown>>> = {
+const builtinConfigs: Readonly<
+  Record<string, () => Promise<(raw: Readonly<Record<string, unknown>>) => unknown>>
+> = {
   fake: async () => (await import('./fake/config.js')).parseFakeConfig,
   local: async () => (await import('./local/config.js')).parseLocalConfig,
   aws: async () => (await import('./aws/config.js')).parseAwsConfig,
@@ -46,7 +48,10 @@ const builtinConfigs: Readonly<Record<string, () => Promise<(raw: Readonly<Recor
  * provider, so it can be reported with the flags before anything binds; undefined when the
  * provider is a plugin (its factory checks its own file) or the file is fine.
  */
-export async function checkBuiltinConfig(name: string, raw: Readonly<Record<string, unknown>>): Promise<string | undefined> {
+export async function checkBuiltinConfig(
+  name: string,
+  raw: Readonly<Record<string, unknown>>,
+): Promise<string | undefined> {
   const load = registered.has(name) ? undefined : builtinConfigs[name];
   if (!load) return undefined;
   try {

@@ -87,13 +87,17 @@ export function buildConfig(flags: RawFlags): Config {
 function providerConfig(read: FlagReader): ProviderConfig {
   const cloudProvider = read.str('cloud-provider') ?? '';
   if (!cloudProvider) {
-    read.fail('--cloud-provider: required (a built-in name such as aws, gcp, local or fake, or a plugin module)');
+    read.fail(
+      '--cloud-provider: required (a built-in name such as aws, gcp, local or fake, or a plugin module)',
+    );
   }
   const refused = cloudProvider ? providerSpecifierError(cloudProvider) : undefined;
   if (refused) read.fail(`--cloud-provider: ${refused}`);
   const clusterName = read.str('cluster-name') ?? '';
   if (!DNS_LABEL.test(clusterName)) {
-    read.fail(`--cluster-name: ${quote(clusterName)} must be 1-63 lower-case letters, digits or '-', starting and ending alphanumeric`);
+    read.fail(
+      `--cluster-name: ${quote(clusterName)} must be 1-63 lower-case letters, digits or '-', starting and ending alphanumeric`,
+    );
   }
   return {
     cloudProvider,
@@ -111,13 +115,26 @@ function cloudBudgets(read: FlagReader): Readonly<Record<string, Readonly<Partia
   const budgets: Record<string, Partial<CallBudget>> = {};
   for (const text of read.list('cloud-budget')) {
     const m = /^([a-z0-9][-a-z0-9]*)=([^:]+):([^:]+)(?::([^:]+))?$/.exec(text);
-    const [qps, burst, concurrency] = m ? [Number(m[2]), Number(m[3]), m[4] === undefined ? undefined : Number(m[4])] : [];
-    if (!m || !(qps! > 0) || !(burst! >= 1) || (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1))) {
-      read.fail(`--cloud-budget: expected family=qps:burst[:concurrency] (qps above 0, burst at least 1, concurrency a whole number from 1), got "${text}"`);
+    const [qps, burst, concurrency] = m
+      ? [Number(m[2]), Number(m[3]), m[4] === undefined ? undefined : Number(m[4])]
+      : [];
+    if (
+      !m ||
+      !(qps! > 0) ||
+      !(burst! >= 1) ||
+      (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1))
+    ) {
+      read.fail(
+        `--cloud-budget: expected family=qps:burst[:concurrency] (qps above 0, burst at least 1, concurrency a whole number from 1), got "${text}"`,
+      );
       continue;
     }
     if (m[1]! in budgets) read.fail(`--cloud-budget: family "${m[1]}" given twice`);
-    budgets[m[1]!] = Object.freeze({ qps, burst, ...(concurrency !== undefined && { concurrency }) });
+    budgets[m[1]!] = Object.freeze({
+      qps,
+      burst,
+      ...(concurrency !== undefined && { concurrency }),
+    });
   }
   return Object.freeze(budgets);
 }
@@ -126,16 +143,23 @@ function serviceControllerConfig(read: FlagReader): ServiceControllerConfig {
   const classes = read.list('load-balancer-class');
   for (const c of classes) {
     if (!LOAD_BALANCER_CLASS.test(c)) {
-      read.fail(`--load-balancer-class: ${quote(c)} is not a valid class name (a domain-prefixed name such as example.com/lb)`);
+      read.fail(
+        `--load-balancer-class: ${quote(c)} is not a valid class name (a domain-prefixed name such as example.com/lb)`,
+      );
     }
   }
   const handleUnclassed = read.bool('handle-unclassed');
   if (classes.length === 0 && !handleUnclassed) {
-    read.fail('--handle-unclassed=false with no --load-balancer-class: the controller would act on nothing');
+    read.fail(
+      '--handle-unclassed=false with no --load-balancer-class: the controller would act on nothing',
+    );
   }
   const rangeText = read.str('service-node-port-range') ?? '';
   const range = parseRange(rangeText);
-  if (!range) read.fail(`--service-node-port-range: expected MIN-MAX within 1-65535, got ${quote(rangeText)}`);
+  if (!range)
+    read.fail(
+      `--service-node-port-range: expected MIN-MAX within 1-65535, got ${quote(rangeText)}`,
+    );
   return {
     concurrentServiceSyncs: read.int('concurrent-service-syncs', 1, 10_000),
     loadBalancerClasses: Object.freeze([...new Set(classes)]),
@@ -158,26 +182,45 @@ function leaderElectionConfig(read: FlagReader): LeaderElectionConfig {
   const leaseDurationMs = read.duration('leader-elect-lease-duration');
   const renewDeadlineMs = read.duration('leader-elect-renew-deadline');
   const retryPeriodMs = read.duration('leader-elect-retry-period');
-  const [lease, renew, retry] = ['lease-duration', 'renew-deadline', 'retry-period'].map((f) => truncate(read.str(`leader-elect-${f}`) ?? '', 20));
+  const [lease, renew, retry] = ['lease-duration', 'renew-deadline', 'retry-period'].map((f) =>
+    truncate(read.str(`leader-elect-${f}`) ?? '', 20),
+  );
   if (renewDeadlineMs >= leaseDurationMs) {
-    read.fail(`--leader-elect-renew-deadline (${renew}) must be shorter than --leader-elect-lease-duration (${lease})`);
+    read.fail(
+      `--leader-elect-renew-deadline (${renew}) must be shorter than --leader-elect-lease-duration (${lease})`,
+    );
   }
   if (retryPeriodMs >= renewDeadlineMs) {
-    read.fail(`--leader-elect-retry-period (${retry}) must be shorter than --leader-elect-renew-deadline (${renew})`);
+    read.fail(
+      `--leader-elect-retry-period (${retry}) must be shorter than --leader-elect-renew-deadline (${renew})`,
+    );
   } else if (!(renewDeadlineMs > 1.2 * retryPeriodMs)) {
     // The jittered retry must fit in the renew deadline.
-    read.fail(`--leader-elect-renew-deadline (${renew}) must be more than 1.2 x --leader-elect-retry-period (${retry})`);
+    read.fail(
+      `--leader-elect-renew-deadline (${renew}) must be more than 1.2 x --leader-elect-retry-period (${retry})`,
+    );
   }
   const enabled = read.bool('leader-elect');
   const resourceName = read.str('leader-elect-resource-name') ?? '';
   const resourceNamespace = read.str('leader-elect-resource-namespace') ?? '';
   if (enabled && (!DNS_SUBDOMAIN.test(resourceName) || resourceName.length > 253)) {
-    read.fail(`--leader-elect-resource-name: ${quote(resourceName)} is not a valid Lease name (lower-case letters, digits, '-' and '.', starting and ending alphanumeric)`);
+    read.fail(
+      `--leader-elect-resource-name: ${quote(resourceName)} is not a valid Lease name (lower-case letters, digits, '-' and '.', starting and ending alphanumeric)`,
+    );
   }
   if (enabled && !DNS_LABEL.test(resourceNamespace)) {
-    read.fail(`--leader-elect-resource-namespace: ${quote(resourceNamespace)} is not a valid namespace (1-63 lower-case letters, digits or '-', starting and ending alphanumeric)`);
+    read.fail(
+      `--leader-elect-resource-namespace: ${quote(resourceNamespace)} is not a valid namespace (1-63 lower-case letters, digits or '-', starting and ending alphanumeric)`,
+    );
   }
-  return { enabled, leaseDurationMs, renewDeadlineMs, retryPeriodMs, resourceName, resourceNamespace };
+  return {
+    enabled,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    resourceName,
+    resourceNamespace,
+  };
 }
 
 function processConfig(read: FlagReader): ProcessConfig {

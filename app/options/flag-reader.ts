@@ -29,7 +29,8 @@ export class FlagReader {
   int(name: string, min: number, max: number): number {
     const raw = this.str(name);
     const n = /^\d+$/.test(raw ?? '') ? Number(raw) : NaN;
-    if (!(n >= min && n <= max)) this.fail(`--${name}: expected an integer from ${min} to ${max}, got ${quote(raw)}`);
+    if (!(n >= min && n <= max))
+      this.fail(`--${name}: expected an integer from ${min} to ${max}, got ${quote(raw)}`);
     return n;
   }
 
@@ -39,7 +40,9 @@ export class FlagReader {
     if (raw === undefined) return undefined;
     const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
     if (!(n > 0 && n <= max) || (integer && !Number.isInteger(n))) {
-      this.fail(`--${name}: expected ${integer ? 'an integer' : 'a number'} above 0 and up to ${max}, got ${quote(raw)}`);
+      this.fail(
+        `--${name}: expected ${integer ? 'an integer' : 'a number'} above 0 and up to ${max}, got ${quote(raw)}`,
+      );
     }
     return n;
   }
@@ -52,7 +55,9 @@ export class FlagReader {
     const raw = this.str(name) ?? '';
     const ms = parseDuration(raw);
     if (Number.isNaN(ms) || (!allowZero && ms <= 0) || ms > MAX_DURATION_MS) {
-      this.fail(`--${name}: expected a duration such as 15s or 1m30s${allowZero ? ' (0 disables)' : ', above 0'}, up to 596h, got ${quote(raw)}`);
+      this.fail(
+        `--${name}: expected a duration such as 15s or 1m30s${allowZero ? ' (0 disables)' : ', above 0'}, up to 596h, got ${quote(raw)}`,
+      );
     }
     return ms;
   }
@@ -67,7 +72,8 @@ export class FlagReader {
 
   oneOf<T extends string>(name: string, allowed: readonly T[]): T {
     const raw = this.str(name) as T;
-    if (!allowed.includes(raw)) this.fail(`--${name}: expected one of ${allowed.join(', ')}, got ${quote(raw)}`);
+    if (!allowed.includes(raw))
+      this.fail(`--${name}: expected one of ${allowed.join(', ')}, got ${quote(raw)}`);
     return raw;
   }
 }

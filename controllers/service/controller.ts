@@ -65,7 +65,11 @@ export class ServiceController {
   constructor(deps: ServiceControllerDeps) {
     this.#deps = deps;
     this.#logger = (deps.logger ?? noopLogger).child({ controller: 'service' });
-    this.queue = new WorkQueue<string>({ name: 'service', backoff: deps.backoff, metrics: deps.queueMetrics });
+    this.queue = new WorkQueue<string>({
+      name: 'service',
+      backoff: deps.backoff,
+      metrics: deps.queueMetrics,
+    });
     const { informers, config, provider } = deps;
     this.#nodeSync = new NodeSync({
       listNodes: () => informers.nodes.list(),
@@ -130,7 +134,10 @@ export class ServiceController {
     };
     if (signal.aborted) stop();
     else signal.addEventListener('abort', stop, { once: true });
-    this.#logger.info({ workers: config.concurrentServiceSyncs, provider: this.#deps.provider.name }, 'service controller started');
+    this.#logger.info(
+      { workers: config.concurrentServiceSyncs, provider: this.#deps.provider.name },
+      'service controller started',
+    );
     await this.queue.run(config.concurrentServiceSyncs, (key) => this.#process(key));
     this.#logger.info('service controller stopped');
   }
@@ -159,7 +166,8 @@ export class ServiceController {
         },
       });
     } catch (err) {
-      if (!this.#abort.signal.aborted) this.#logger.error({ err: String(err) }, 'garbage collection failed');
+      if (!this.#abort.signal.aborted)
+        this.#logger.error({ err: String(err) }, 'garbage collection failed');
       return 0;
     }
   }
@@ -176,7 +184,10 @@ export class ServiceController {
         return;
       }
       const delay = this.queue.addRateLimited(key);
-      this.#logger.error({ service: key, err: describeError(err), retryInMs: delay }, 'sync failed; will retry');
+      this.#logger.error(
+        { service: key, err: describeError(err), retryInMs: delay },
+        'sync failed; will retry',
+      );
     }
   }
 
@@ -209,7 +220,11 @@ export class ServiceController {
 /** `ensure load balancer: CreateLoadBalancer: Throttling: ...`: the whole cause chain, one line. */
 function describeError(err: unknown): string {
   const parts: string[] = [];
-  for (let e: unknown = err; e !== undefined && parts.length < 8; e = e instanceof Error ? e.cause : undefined) {
+  for (
+    let e: unknown = err;
+    e !== undefined && parts.length < 8;
+    e = e instanceof Error ? e.cause : undefined
+  ) {
     parts.push(e instanceof Error ? e.message : String(e));
   }
   return parts.join(': ');

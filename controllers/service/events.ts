@@ -9,7 +9,12 @@
  * Services converged 25% slower). When the backlog is full the newest Event is dropped, as
  * client-go drops it, and counted.
  */
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Api,
+  type V1Service,
+} from '@kubernetes/client-node';
 import PQueue from 'p-queue';
 import { noopLogger, type Logger } from '../../contract/logger.js';
 import { boundMessage } from '../../contract/quote.js';
@@ -70,7 +75,11 @@ export class ApiEventRecorder implements EventRecorder {
     if (this.#writes.size + this.#writes.pending >= this.#maxQueued) {
       this.#onDrop();
       // Once per episode, not per Event: a flood of warnings would make the overload worse.
-      if (!this.#dropping) this.#logger.warn({ backlog: this.#maxQueued, reason }, 'event backlog full; dropping events');
+      if (!this.#dropping)
+        this.#logger.warn(
+          { backlog: this.#maxQueued, reason },
+          'event backlog full; dropping events',
+        );
       this.#dropping = true;
       return;
     }
@@ -87,7 +96,12 @@ export class ApiEventRecorder implements EventRecorder {
     await this.#writes.onIdle();
   }
 
-  async #write(svc: Readonly<V1Service>, type: EventType, reason: string, message: string): Promise<void> {
+  async #write(
+    svc: Readonly<V1Service>,
+    type: EventType,
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const { name = '', namespace = 'default', uid = '', resourceVersion } = svc.metadata ?? {};
     const key = `${uid}\u0000${type}\u0000${reason}\u0000${message}`;
     const now = this.#now();
@@ -95,7 +109,10 @@ export class ApiEventRecorder implements EventRecorder {
     if (seen && now - seen.firstAt < CORRELATION_WINDOW_MS) {
       seen.count++;
       const body = { count: seen.count, lastTimestamp: new Date(now).toISOString() };
-      await this.#api.patchNamespacedEvent({ name: seen.name, namespace: seen.namespace, body }, mergePatch);
+      await this.#api.patchNamespacedEvent(
+        { name: seen.name, namespace: seen.namespace, body },
+        mergePatch,
+      );
       return;
     }
     const eventName = `${name}.${(BigInt(now) * 1_000_000n + BigInt(this.#seen.size)).toString(16)}`;
@@ -104,7 +121,14 @@ export class ApiEventRecorder implements EventRecorder {
       namespace,
       body: {
         metadata: { name: eventName, namespace },
-        involvedObject: { kind: 'Service', apiVersion: 'v1', name, namespace, uid, resourceVersion },
+        involvedObject: {
+          kind: 'Service',
+          apiVersion: 'v1',
+          name,
+          namespace,
+          uid,
+          resourceVersion,
+        },
         type,
         reason,
         message,

@@ -15,7 +15,12 @@ export interface ServiceMetrics {
   eventDropped(): void;
 }
 
-export const noopServiceMetrics: ServiceMetrics = { sync() {}, nodeSync() {}, firstIngress() {}, eventDropped() {} };
+export const noopServiceMetrics: ServiceMetrics = {
+  sync() {},
+  nodeSync() {},
+  firstIngress() {},
+  eventDropped() {},
+};
 
 export function createServiceMetrics(registry: Registry): ServiceMetrics {
   const registers = [registry];

@@ -4,7 +4,12 @@
  * every port in use cluster-wide from the cache, and let the API server be the judge: a port taken
  * meanwhile comes back as 422 and we pick another.
  */
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Api,
+  type V1Service,
+} from '@kubernetes/client-node';
 import { isInvalid } from '../../runtime/api-errors.js';
 
 export interface NodePortRange {

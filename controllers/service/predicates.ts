@@ -36,7 +36,11 @@ export function hasCleanupFinalizer(svc: Readonly<V1Service>): boolean {
  * A live LoadBalancer of a class we no longer claim (our own flags changed) is left as it is too:
  * spec.loadBalancerClass is immutable, so only a type change or a deletion says the user is done.
  */
-export function needsCleanup(svc: Readonly<V1Service>, filter: ClassFilter, madeByUs = false): boolean {
+export function needsCleanup(
+  svc: Readonly<V1Service>,
+  filter: ClassFilter,
+  madeByUs = false,
+): boolean {
   if (!hasCleanupFinalizer(svc)) return false;
   if (svc.metadata?.deletionTimestamp == null && svc.spec?.type === 'LoadBalancer') return false;
   return isOurClass(svc, filter) || madeByUs;
@@ -46,7 +50,11 @@ export function needsCleanup(svc: Readonly<V1Service>, filter: ClassFilter, made
  * Whether a change between two versions of a Service can matter to its load balancer. Our own
  * status writes come back as updates too; they must not requeue the Service.
  */
-export function needsUpdate(oldSvc: Readonly<V1Service>, cur: Readonly<V1Service>, filter: ClassFilter): boolean {
+export function needsUpdate(
+  oldSvc: Readonly<V1Service>,
+  cur: Readonly<V1Service>,
+  filter: ClassFilter,
+): boolean {
   if (wantsLoadBalancer(oldSvc, filter) !== wantsLoadBalancer(cur, filter)) return true;
   if (!wantsLoadBalancer(cur, filter) && !hasCleanupFinalizer(cur)) return false;
   const o = oldSvc.metadata ?? {};
@@ -107,7 +115,11 @@ export function sameJson(a: unknown, b: unknown): boolean {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+            a < b ? -1 : a > b ? 1 : 0,
+          ),
+        )
       : v,
   );
 }

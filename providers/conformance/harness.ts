@@ -5,7 +5,11 @@
 import type { V1LoadBalancerIngress, V1Node, V1Service } from '@kubernetes/client-node';
 import { noopLogger } from '../../contract/logger.js';
 import { RetryAfterError } from '../../contract/errors.js';
-import type { CallContext, LoadBalancerProvider, LoadBalancerStatus } from '../../contract/provider.js';
+import type {
+  CallContext,
+  LoadBalancerProvider,
+  LoadBalancerStatus,
+} from '../../contract/provider.js';
 import { deepFreeze, plainNode, plainService, thaw } from './objects.js';
 import { isWriteOperation, type ConformanceOptions } from './options.js';
 import { CallLog, RecordingCloudCalls } from './recording-calls.js';

@@ -3,9 +3,21 @@
  * value is a `ProviderConfigError` naming it, so a typo is caught at start-up rather than ignored.
  */
 import { z } from 'zod';
-import { type BOOLEAN_CAPABILITIES, PROTOCOLS, type Capabilities, type Protocol } from '../../contract/provider.js';
+import {
+  type BOOLEAN_CAPABILITIES,
+  PROTOCOLS,
+  type Capabilities,
+  type Protocol,
+} from '../../contract/provider.js';
 import { ProviderConfigError } from '../../contract/errors.js';
-import { integer, mapping, MAX_TIMER_SECONDS, number, oneOf, parseConfig } from '../config-schema.js';
+import {
+  integer,
+  mapping,
+  MAX_TIMER_SECONDS,
+  number,
+  oneOf,
+  parseConfig,
+} from '../config-schema.js';
 import { parseIngressMode, type IngressMode } from './addresses.js';
 
 export interface FakeConfig {
@@ -82,7 +94,7 @@ export const fakeConfigSchema = mapping({
     .optional()
     .meta({
       description:
-        'work on a fake cloud another process serves (`startFakeCloudServer(cloud)`), shared by every replica; the keys that set the cloud\'s switches are then refused (they are the server\'s)',
+        "work on a fake cloud another process serves (`startFakeCloudServer(cloud)`), shared by every replica; the keys that set the cloud's switches are then refused (they are the server's)",
       range: 'an http:// URL',
     }),
   provisioningDelayMs: number(0, MAX_TIMER_SECONDS * 1000, {

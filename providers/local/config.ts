@@ -5,7 +5,14 @@
  */
 import { z } from 'zod';
 import { quote } from '../../contract/quote.js';
-import { integer, mapping, MAX_TIMER_SECONDS, number, oneOf, parseConfig } from '../config-schema.js';
+import {
+  integer,
+  mapping,
+  MAX_TIMER_SECONDS,
+  number,
+  oneOf,
+  parseConfig,
+} from '../config-schema.js';
 import { parseCidr, parseRange, type IpRange } from './ipv4.js';
 
 /**

@@ -15,9 +15,15 @@ export const gcpDemo: DemoSetup = async (ctx): Promise<ProviderDemo> => {
   for (const n of nodes) {
     compute.seedInstance({ name: n.name, zone, tags: ['sandbox-node'], networkIP: n.ip });
   }
-  ctx.say(`provider gcp: the Compute Engine emulator at ${compute.endpoint}; its addresses carry no traffic`);
+  ctx.say(
+    `provider gcp: the Compute Engine emulator at ${compute.endpoint}; its addresses carry no traffic`,
+  );
   return {
-    cloudConfig: { project: compute.project, region: compute.region, apiEndpoint: compute.endpoint },
+    cloudConfig: {
+      project: compute.project,
+      region: compute.region,
+      apiEndpoint: compute.endpoint,
+    },
     nodes,
     carriesTraffic: false,
     describeCloud: () => [

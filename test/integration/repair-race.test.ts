@@ -14,7 +14,10 @@ describe('a repair pass asked for during a sync', () => {
     cloud.sleep = () => held;
     c = await startTestCluster({ cloud, nodes: [newNode('node-1')] });
     await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('web') });
-    await c.until(() => cloud.calls.some((call) => call.method === 'CreateLoadBalancer'), 'the create to be in flight');
+    await c.until(
+      () => cloud.calls.some((call) => call.method === 'CreateLoadBalancer'),
+      'the create to be in flight',
+    );
     c.controller.repairAll();
     cloud.sleep = async () => {};
     release();

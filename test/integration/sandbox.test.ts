@@ -89,7 +89,13 @@ describe('kube-lbc sandbox', function () {
       const metricsUrl = /^metrics: (http:\S+)/m.exec(output())![1]!;
       const address = /EXTERNAL-IP[^\n]*\nhello\s+LoadBalancer\s+\S+\s+(\S+)/.exec(output())![1]!;
       const metrics = await (await fetch(metricsUrl)).text();
-      assert.match(metrics, new RegExp(`^kube_lbc_local_connections_total\\{service="default/hello",listener="${address.replace(/\./g, '\\.')}:8080/TCP"\\} 9$`, 'm'));
+      assert.match(
+        metrics,
+        new RegExp(
+          `^kube_lbc_local_connections_total\\{service="default/hello",listener="${address.replace(/\./g, '\\.')}:8080/TCP"\\} 9$`,
+          'm',
+        ),
+      );
       assert.match(metrics, /^kube_lbc_local_pool_addresses\{state="allocated"\} 1$/m);
 
       const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, ...args]);

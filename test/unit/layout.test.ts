@@ -8,7 +8,15 @@ import { dirname, join, normalize, relative } from 'node:path';
  * emulator nor a provider before a subcommand asks for it.
  */
 const root = normalize(join(dirname(new URL(import.meta.url).pathname), '../..'));
-const PRODUCT = ['contract', 'runtime', 'controllers', 'providers', 'app', 'sandbox', 'cmd'] as const;
+const PRODUCT = [
+  'contract',
+  'runtime',
+  'controllers',
+  'providers',
+  'app',
+  'sandbox',
+  'cmd',
+] as const;
 type Folder = (typeof PRODUCT)[number];
 
 const MAY_IMPORT: Record<Folder, readonly Folder[]> = {
@@ -35,7 +43,8 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s+(type\s+)?(?:[^'"]*?from\s+)?'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s+(type\s+)?(?:[^'"]*?from\s+)?'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g;
 
 function importsOf(file: string): Import[] {
   const text = readFileSync(join(root, file), 'utf8');
@@ -59,7 +68,10 @@ describe('the layout', () => {
         .filter(([file]) => folderOf(file) === folder)
         .flatMap(([file, imports]) =>
           imports
-            .filter((i) => folderOf(i.target) !== folder && !MAY_IMPORT[folder].includes(folderOf(i.target)))
+            .filter(
+              (i) =>
+                folderOf(i.target) !== folder && !MAY_IMPORT[folder].includes(folderOf(i.target)),
+            )
             .map((i) => `${file} -> ${i.target}`),
         );
       assert.deepEqual(wrong, []);
@@ -76,7 +88,8 @@ describe('the layout', () => {
         return;
       }
       state.set(file, 'open');
-      for (const i of graph.get(file) ?? []) if (graph.has(i.target)) visit(i.target, [...path, file]);
+      for (const i of graph.get(file) ?? [])
+        if (graph.has(i.target)) visit(i.target, [...path, file]);
       state.set(file, 'done');
     };
     for (const file of graph.keys()) visit(file, []);
@@ -93,6 +106,9 @@ describe('the layout', () => {
     load('cmd/kube-lbc.ts');
     const heavy = [...loaded].filter((f) => f.startsWith('sandbox/') || f.startsWith('providers/'));
     assert.deepEqual(heavy, []);
-    assert.ok(loaded.size > 2, `the walk found the command's own imports (${[...loaded].map((f) => relative(root, join(root, f)))})`);
+    assert.ok(
+      loaded.size > 2,
+      `the walk found the command's own imports (${[...loaded].map((f) => relative(root, join(root, f)))})`,
+    );
   });
 });

@@ -39,8 +39,7 @@ export function describePlan(harness: () => Harness): void {
       );
       for (const c of changes)
         assert.ok(c.description, `a planned ${c.operation} has no description`);
-      if (step.empty)
-        assert.deepEqual(changes, [], 'a plan with nothing to change is empty');
+      if (step.empty) assert.deepEqual(changes, [], 'a plan with nothing to change is empty');
       else assert.ok(changes.length > 0, `nothing planned for ${step.what}`);
       mark = h.log.mark();
       await h.ensure(provider, service, step.nodes);

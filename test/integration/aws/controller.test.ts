@@ -4,11 +4,7 @@
  * targets follow; the Service goes and nothing is left in the account.
  */
 import assert from 'node:assert/strict';
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Node,
-} from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
 import { findReadyCondition } from '../../../controllers/service/status.js';
 import { createAwsClients } from '../../../providers/aws/clients.js';
 import { parseAwsConfig } from '../../../providers/aws/config.js';
@@ -85,7 +81,10 @@ describe('kube-lbc with the aws provider, end to end against moto', function () 
 
   it('publishes the NLB hostname, follows nodes joining and leaving, and leaves nothing on delete', async () => {
     const cluster = c!;
-    await cluster.core.createNamespacedService({ namespace: 'default', body: newPostedService('web') });
+    await cluster.core.createNamespacedService({
+      namespace: 'default',
+      body: newPostedService('web'),
+    });
     const svc = await cluster.until(() => {
       const s = cluster.cached('default', 'web');
       return s && findReadyCondition(s)?.reason === 'Ready' && s;

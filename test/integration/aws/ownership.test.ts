@@ -119,7 +119,9 @@ describe('aws provider: two clusters in one account', function () {
       b.provider.ensureLoadBalancer(ctx, b.name, forged, b.nodes),
       (err: unknown) =>
         err instanceof InvalidServiceError &&
-        err.fieldErrors.some((f) => f.field === `metadata.annotations[${annotation.additionalTags}]`),
+        err.fieldErrors.some(
+          (f) => f.field === `metadata.annotations[${annotation.additionalTags}]`,
+        ),
     );
     assert.deepEqual(b.calls.operations, []);
   });

@@ -8,14 +8,17 @@ import { newPostedService } from '../../fixtures/builders.js';
 /** The Events in `default`, in the order the API server stored them. */
 async function storedEvents(core: CoreV1Api): Promise<CoreV1Event[]> {
   const { items } = await core.listNamespacedEvent({ namespace: 'default' });
-  return items.sort((a, b) => Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion));
+  return items.sort(
+    (a, b) => Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion),
+  );
 }
 
 function warningsLogger(warnings: string[]): Logger {
   const logger: Logger = {
     debug() {},
     info() {},
-    warn: (a: object | string, msg?: string) => void warnings.push(typeof a === 'string' ? a : (msg ?? '')),
+    warn: (a: object | string, msg?: string) =>
+      void warnings.push(typeof a === 'string' ? a : (msg ?? '')),
     error() {},
     child: () => logger,
   };
@@ -30,7 +33,10 @@ describe('ApiEventRecorder', () => {
   beforeEach(async () => {
     api = await startApiServer();
     core = api.kubeConfig().makeApiClient(CoreV1Api);
-    web = await core.createNamespacedService({ namespace: 'default', body: newPostedService('web') });
+    web = await core.createNamespacedService({
+      namespace: 'default',
+      body: newPostedService('web'),
+    });
   });
   afterEach(() => api.close());
 
@@ -47,7 +53,11 @@ describe('ApiEventRecorder', () => {
     assert.equal(event!.count, 1);
     assert.equal(event!.source?.component, 'service-controller');
     assert.deepEqual(
-      { kind: event!.involvedObject.kind, name: event!.involvedObject.name, uid: event!.involvedObject.uid },
+      {
+        kind: event!.involvedObject.kind,
+        name: event!.involvedObject.name,
+        uid: event!.involvedObject.uid,
+      },
       { kind: 'Service', name: 'web', uid: web.metadata!.uid },
     );
   });
@@ -72,7 +82,8 @@ describe('ApiEventRecorder', () => {
   it('writes Events one at a time, in the order recorded, even when one write is slow', async () => {
     api.faults.delayNext({ verb: 'create', resource: 'events' }, 200);
     const recorder = new ApiEventRecorder(core);
-    for (const reason of ['First', 'Second', 'Third']) recorder.record(web, 'Normal', reason, reason);
+    for (const reason of ['First', 'Second', 'Third'])
+      recorder.record(web, 'Normal', reason, reason);
     await recorder.flush();
 
     assert.deepEqual(

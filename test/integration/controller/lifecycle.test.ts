@@ -290,7 +290,10 @@ describe('service controller against an API server', function () {
         setUp: (cloud: TestCluster['cloud']) =>
           cloud.failNext(
             'CreateLoadBalancer',
-            new CloudError('quota exceeded', { operation: 'CreateLoadBalancer', cloudCode: 'Quota' }),
+            new CloudError('quota exceeded', {
+              operation: 'CreateLoadBalancer',
+              cloudCode: 'Quota',
+            }),
             1000,
           ),
         attempted: (c: TestCluster) => c.syncs.some((s) => s.result === 'error'),
@@ -337,13 +340,23 @@ describe('service controller against an API server', function () {
         },
         mergePatch,
       );
-      await c.until(() => c.cached('default', 'theirs')?.status?.loadBalancer?.ingress?.length, 'their status');
+      await c.until(
+        () => c.cached('default', 'theirs')?.status?.loadBalancer?.ingress?.length,
+        'their status',
+      );
       await c.core.deleteNamespacedService({ name: 'theirs', namespace: 'default' });
-      await c.until(() => c.cached('default', 'theirs')?.metadata?.deletionTimestamp, 'the deletion');
+      await c.until(
+        () => c.cached('default', 'theirs')?.metadata?.deletionTimestamp,
+        'the deletion',
+      );
       await c.idle();
 
       const svc = await c.core.readNamespacedService({ name: 'theirs', namespace: 'default' });
-      assert.deepEqual(svc.metadata?.finalizers, [FINALIZER], 'their finalizer stays for them to remove');
+      assert.deepEqual(
+        svc.metadata?.finalizers,
+        [FINALIZER],
+        'their finalizer stays for them to remove',
+      );
       assert.equal(svc.status?.loadBalancer?.ingress?.[0]?.ip, '198.51.100.7');
       assert.deepEqual(c.cloud.calls, []);
       assert.deepEqual(await events(c, 'theirs'), []);

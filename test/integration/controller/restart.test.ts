@@ -211,7 +211,11 @@ describe('restarts and leaks', () => {
       await c.stop();
       // The class must go with the type: the Service no longer says it was ours.
       await c.core.patchNamespacedService(
-        { name: 'web', namespace: 'default', body: { spec: { type: 'ClusterIP', loadBalancerClass: null } } },
+        {
+          name: 'web',
+          namespace: 'default',
+          body: { spec: { type: 'ClusterIP', loadBalancerClass: null } },
+        },
         mergePatch,
       );
       // Deleted, it would hang in Terminating on our finalizer.
@@ -266,7 +270,10 @@ describe('restarts and leaks', () => {
       { name: 'web', namespace: 'default', body: { spec: { type: 'LoadBalancer' } } },
       mergePatch,
     );
-    await c.until(() => c!.cached('default', 'web')?.spec?.type === 'LoadBalancer', 'the type back');
+    await c.until(
+      () => c!.cached('default', 'web')?.spec?.type === 'LoadBalancer',
+      'the type back',
+    );
     release();
     await c.until(() => isReady(c!, 'web') && isReady(c!, 'slow'), 'both ready');
     await c.idle();

@@ -156,7 +156,11 @@ describe('local proxy agent health', () => {
       // Its watch gone for good: the agent would serve what it last saw, forever.
       await informers.nodes.stop();
       const informerCheck = (await checks.run('healthz')).find((r) => r.name === 'informers');
-      assert.deepEqual(informerCheck, { name: 'informers', ok: false, detail: 'the nodes informer has stopped' });
+      assert.deepEqual(informerCheck, {
+        name: 'informers',
+        ok: false,
+        detail: 'the nodes informer has stopped',
+      });
     } finally {
       abort.abort();
       await agent;

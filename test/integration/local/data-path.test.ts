@@ -91,7 +91,10 @@ describe('local data path (TCP, real sockets)', () => {
       const web = spec(backends, 'rr');
       const twoPorts = { ...web, ports: [web.ports[0]!, { ...web.ports[0]!, port: vport + 1 }] };
       await assert.rejects(dataPath.apply(twoPorts), (err: Error) => {
-        assert.match(err.message, /cannot listen on 127\.243\.0\.1:18081\/TCP: the port is already in use/);
+        assert.match(
+          err.message,
+          /cannot listen on 127\.243\.0\.1:18081\/TCP: the port is already in use/,
+        );
         return true;
       });
       await assert.rejects(whoAnswers(vip, vport), /ECONNREFUSED/);

@@ -19,40 +19,81 @@ const caps: Capabilities = {
 };
 
 describe('validateCapabilities', () => {
-  it('accepts a plain TCP Service', () => assert.deepEqual(validateCapabilities(newService('a'), caps), []));
+  it('accepts a plain TCP Service', () =>
+    assert.deepEqual(validateCapabilities(newService('a'), caps), []));
 
   it('names the port of an unsupported protocol and the mixed-protocol field', () => {
-    const errors = validateCapabilities(newService('a', tweakAddPorts({ name: 'dns', port: 53, protocol: 'UDP' })), caps);
-    assert.deepEqual(errors.map((e) => e.field), ['spec.ports[1].protocol', 'spec.ports']);
+    const errors = validateCapabilities(
+      newService('a', tweakAddPorts({ name: 'dns', port: 53, protocol: 'UDP' })),
+      caps,
+    );
+    assert.deepEqual(
+      errors.map((e) => e.field),
+      ['spec.ports[1].protocol', 'spec.ports'],
+    );
   });
 
   it('names each invalid source range', () => {
-    const errors = validateCapabilities(newService('a', tweakSourceRanges('10.0.0.0/8', '10.0.0.0/33', 'nonsense')), caps);
-    assert.deepEqual(errors.map((e) => e.field), ['spec.loadBalancerSourceRanges[1]', 'spec.loadBalancerSourceRanges[2]']);
+    const errors = validateCapabilities(
+      newService('a', tweakSourceRanges('10.0.0.0/8', '10.0.0.0/33', 'nonsense')),
+      caps,
+    );
+    assert.deepEqual(
+      errors.map((e) => e.field),
+      ['spec.loadBalancerSourceRanges[1]', 'spec.loadBalancerSourceRanges[2]'],
+    );
   });
 
   it('refuses a requested IP the provider cannot honour', () => {
-    const errors = validateCapabilities(newService('a', (s) => (s.spec!.loadBalancerIP = '192.0.2.7')), caps);
-    assert.deepEqual(errors.map((e) => e.field), ['spec.loadBalancerIP']);
+    const errors = validateCapabilities(
+      newService('a', (s) => (s.spec!.loadBalancerIP = '192.0.2.7')),
+      caps,
+    );
+    assert.deepEqual(
+      errors.map((e) => e.field),
+      ['spec.loadBalancerIP'],
+    );
   });
 
   it('refuses dual-stack when the provider is single-stack', () => {
-    const errors = validateCapabilities(newService('a', (s) => (s.spec!.ipFamilies = ['IPv4', 'IPv6'])), caps);
-    assert.deepEqual(errors.map((e) => e.field), ['spec.ipFamilies']);
+    const errors = validateCapabilities(
+      newService('a', (s) => (s.spec!.ipFamilies = ['IPv4', 'IPv6'])),
+      caps,
+    );
+    assert.deepEqual(
+      errors.map((e) => e.field),
+      ['spec.ipFamilies'],
+    );
   });
 });
 
 describe('isCidr', () => {
-  for (const [value, want] of [['10.0.0.0/8', true], ['::/0', true], ['10.0.0.0', false], ['10.0.0.0/33', false], ['fe80::/129', false], ['x/1', false]] as const) {
+  for (const [value, want] of [
+    ['10.0.0.0/8', true],
+    ['::/0', true],
+    ['10.0.0.0', false],
+    ['10.0.0.0/33', false],
+    ['fe80::/129', false],
+    ['x/1', false],
+  ] as const) {
     it(`says ${want} for ${value}`, () => assert.equal(isCidr(value), want));
   }
 });
 
 describe('validateCapabilities with the source-ranges annotation', () => {
   it('names the annotation and the index of a bad CIDR', () => {
-    const svc = newService('a', (s) => (s.metadata!.annotations = { 'service.beta.kubernetes.io/load-balancer-source-ranges': '10.0.0.0/8, 300.1.2.3/40' }));
+    const svc = newService(
+      'a',
+      (s) =>
+        (s.metadata!.annotations = {
+          'service.beta.kubernetes.io/load-balancer-source-ranges': '10.0.0.0/8, 300.1.2.3/40',
+        }),
+    );
     const errors = validateCapabilities(svc, caps);
-    assert.deepEqual(errors.map((e) => e.field), ['metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges][1]']);
+    assert.deepEqual(
+      errors.map((e) => e.field),
+      ['metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges][1]'],
+    );
   });
 });
 

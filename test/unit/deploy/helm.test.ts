@@ -164,7 +164,9 @@ describe('helm chart', () => {
       const args: string[] = controller(render({ extraArgs: extra })).args;
       assert.deepEqual(args.slice(-3), extra);
       // The kubelet expands $(POD_IP) from the pod's env before the process starts.
-      const config = configFromArgs(args.slice(1, -2).map((a) => a.replace('$(POD_IP)', '10.0.0.5')));
+      const config = configFromArgs(
+        args.slice(1, -2).map((a) => a.replace('$(POD_IP)', '10.0.0.5')),
+      );
       assert.equal(config.cloudQps, 5);
     });
 
@@ -183,7 +185,9 @@ describe('helm chart', () => {
       const pod = one(docs, 'Deployment').spec.template.spec;
       assert.deepEqual(Object.keys(pod.affinity), ['nodeAffinity']);
       assert.equal(pod.priorityClassName, 'system-cluster-critical');
-      assert.deepEqual(pod.containers[0].env.slice(1), [{ name: 'AWS_REGION', value: 'eu-west-1' }]);
+      assert.deepEqual(pod.containers[0].env.slice(1), [
+        { name: 'AWS_REGION', value: 'eu-west-1' },
+      ]);
       assert.deepEqual(
         pod.volumes.map((v: { name: string }) => v.name),
         ['cloud-config', 'tmp', 'ca'],

@@ -64,7 +64,10 @@ describe('WorkQueue', () => {
 
   it('backs off per key exponentially until forget', () => {
     const timers = manualTimers();
-    const q = new WorkQueue<string>({ timers, backoff: { baseMs: 5000, maxMs: 300_000, jitter: 0 } });
+    const q = new WorkQueue<string>({
+      timers,
+      backoff: { baseMs: 5000, maxMs: 300_000, jitter: 0 },
+    });
     const delays = [1, 2, 3, 4, 5, 6, 7, 8, 9].map(() => q.addRateLimited('a'));
     assert.deepEqual(delays, [5000, 10000, 20000, 40000, 80000, 160000, 300000, 300000, 300000]);
     assert.equal(q.addRateLimited('b'), 5000, 'keys back off independently');
@@ -73,7 +76,10 @@ describe('WorkQueue', () => {
   });
 
   it('adds jitter from the injected random', () => {
-    const q = new WorkQueue<string>({ timers: manualTimers(), backoff: { baseMs: 1000, jitter: 0.5, random: () => 1 } });
+    const q = new WorkQueue<string>({
+      timers: manualTimers(),
+      backoff: { baseMs: 1000, jitter: 0.5, random: () => 1 },
+    });
     assert.equal(q.addRateLimited('a'), 1500);
   });
 
@@ -111,7 +117,13 @@ describe('WorkQueue', () => {
 
   it('reports its depth from the start, so an idle queue exports 0 rather than nothing', () => {
     const depths: [string, number][] = [];
-    const metrics = { add() {}, depth: (name: string, n: number) => void depths.push([name, n]), queueLatency() {}, workDuration() {}, retry() {} };
+    const metrics = {
+      add() {},
+      depth: (name: string, n: number) => void depths.push([name, n]),
+      queueLatency() {},
+      workDuration() {},
+      retry() {},
+    };
     new WorkQueue<string>({ name: 'service', metrics });
     assert.deepEqual(depths, [['service', 0]]);
   });

@@ -1,10 +1,23 @@
 import assert from 'node:assert/strict';
-import { pickFreePorts, portsMissingNodePort, usedNodePorts, withNodePorts } from '../../../../controllers/service/nodeports.js';
-import { newService, tweakAddPorts, tweakLocalTraffic, tweakNoNodePorts } from '../../../fixtures/builders.js';
+import {
+  pickFreePorts,
+  portsMissingNodePort,
+  usedNodePorts,
+  withNodePorts,
+} from '../../../../controllers/service/nodeports.js';
+import {
+  newService,
+  tweakAddPorts,
+  tweakLocalTraffic,
+  tweakNoNodePorts,
+} from '../../../fixtures/builders.js';
 
 describe('NodePort helpers', () => {
   it('collect every NodePort and health-check NodePort in use', () => {
-    const used = usedNodePorts([newService('a'), newService('b', tweakLocalTraffic(32001), (s) => (s.spec!.ports![0]!.nodePort = 30081))]);
+    const used = usedNodePorts([
+      newService('a'),
+      newService('b', tweakLocalTraffic(32001), (s) => (s.spec!.ports![0]!.nodePort = 30081)),
+    ]);
     assert.deepEqual([...used].sort(), [30080, 30081, 32001]);
   });
 
@@ -14,16 +27,32 @@ describe('NodePort helpers', () => {
   });
 
   it('wrap around the range', () => {
-    assert.deepEqual(pickFreePorts(2, new Set(), { min: 30000, max: 30002 }, () => 0.9), [30002, 30000]);
+    assert.deepEqual(
+      pickFreePorts(2, new Set(), { min: 30000, max: 30002 }, () => 0.9),
+      [30002, 30000],
+    );
   });
 
   it('fail when the range is exhausted', () => {
-    assert.throws(() => pickFreePorts(2, new Set([30000, 30001]), { min: 30000, max: 30002 }), /no free NodePort/);
+    assert.throws(
+      () => pickFreePorts(2, new Set([30000, 30001]), { min: 30000, max: 30002 }),
+      /no free NodePort/,
+    );
   });
 
   it('fill only the ports that lack one, in order', () => {
-    const svc = newService('a', tweakNoNodePorts, tweakAddPorts({ name: 'dns', port: 53, protocol: 'UDP', nodePort: 31053 }, { name: 'x', port: 9, protocol: 'TCP' }));
+    const svc = newService(
+      'a',
+      tweakNoNodePorts,
+      tweakAddPorts(
+        { name: 'dns', port: 53, protocol: 'UDP', nodePort: 31053 },
+        { name: 'x', port: 9, protocol: 'TCP' },
+      ),
+    );
     assert.deepEqual(portsMissingNodePort(svc), [0, 2]);
-    assert.deepEqual(withNodePorts(svc, [30500, 30501]).map((p) => p.nodePort), [30500, 31053, 30501]);
+    assert.deepEqual(
+      withNodePorts(svc, [30500, 30501]).map((p) => p.nodePort),
+      [30500, 31053, 30501],
+    );
   });
 });

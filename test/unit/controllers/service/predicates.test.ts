@@ -23,38 +23,103 @@ const onlyOurs: ClassFilter = { loadBalancerClasses: ['example.com/lb'], handleU
 describe('predicates', () => {
   describe('wantsLoadBalancer', () => {
     const cases: { desc: string; svc: V1Service; filter: ClassFilter; want: boolean }[] = [
-      { desc: 'an unclassed LoadBalancer when handling unclassed', svc: newService('a'), filter: unclassed, want: true },
-      { desc: 'a ClusterIP Service', svc: newService('a', tweakType('ClusterIP')), filter: unclassed, want: false },
-      { desc: 'a NodePort Service', svc: newService('a', tweakType('NodePort')), filter: unclassed, want: false },
-      { desc: 'an ExternalName Service', svc: newService('a', tweakType('ExternalName')), filter: unclassed, want: false },
-      { desc: 'a Service of a class we claim', svc: newService('a', tweakClass('example.com/lb')), filter: onlyOurs, want: true },
-      { desc: 'a Service of another class', svc: newService('a', tweakClass('other.io/lb')), filter: unclassed, want: false },
-      { desc: 'an unclassed Service when not handling unclassed', svc: newService('a'), filter: onlyOurs, want: false },
+      {
+        desc: 'an unclassed LoadBalancer when handling unclassed',
+        svc: newService('a'),
+        filter: unclassed,
+        want: true,
+      },
+      {
+        desc: 'a ClusterIP Service',
+        svc: newService('a', tweakType('ClusterIP')),
+        filter: unclassed,
+        want: false,
+      },
+      {
+        desc: 'a NodePort Service',
+        svc: newService('a', tweakType('NodePort')),
+        filter: unclassed,
+        want: false,
+      },
+      {
+        desc: 'an ExternalName Service',
+        svc: newService('a', tweakType('ExternalName')),
+        filter: unclassed,
+        want: false,
+      },
+      {
+        desc: 'a Service of a class we claim',
+        svc: newService('a', tweakClass('example.com/lb')),
+        filter: onlyOurs,
+        want: true,
+      },
+      {
+        desc: 'a Service of another class',
+        svc: newService('a', tweakClass('other.io/lb')),
+        filter: unclassed,
+        want: false,
+      },
+      {
+        desc: 'an unclassed Service when not handling unclassed',
+        svc: newService('a'),
+        filter: onlyOurs,
+        want: false,
+      },
     ];
     for (const c of cases) {
-      it(`is ${c.want} for ${c.desc}`, () => assert.equal(wantsLoadBalancer(c.svc, c.filter), c.want));
+      it(`is ${c.want} for ${c.desc}`, () =>
+        assert.equal(wantsLoadBalancer(c.svc, c.filter), c.want));
     }
   });
 
   describe('needsCleanup', () => {
     it('is true for a Service with our finalizer that is being deleted', () => {
-      const svc = newService('a', tweakFinalizer, (s) => (s.metadata!.deletionTimestamp = new Date()));
+      const svc = newService(
+        'a',
+        tweakFinalizer,
+        (s) => (s.metadata!.deletionTimestamp = new Date()),
+      );
       assert.equal(needsCleanup(svc, unclassed), true);
     });
     it('is true for a Service with our finalizer whose type changed', () => {
-      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakType('ClusterIP')), unclassed), true);
+      assert.equal(
+        needsCleanup(newService('a', tweakFinalizer, tweakType('ClusterIP')), unclassed),
+        true,
+      );
     });
     it("is false for another class's Service carrying the shared finalizer, even when it is deleted", () => {
-      const deleting = (svc: ReturnType<typeof newService>) => ((svc.metadata!.deletionTimestamp = new Date()), svc);
-      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakClass('other.io/lb'), deleting), unclassed), false);
-      assert.equal(needsCleanup(newService('a', tweakFinalizer, deleting), onlyOurs), false, 'unclassed, when we do not take those');
-      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakType('ClusterIP')), onlyOurs), false);
+      const deleting = (svc: ReturnType<typeof newService>) => (
+        (svc.metadata!.deletionTimestamp = new Date()),
+        svc
+      );
+      assert.equal(
+        needsCleanup(
+          newService('a', tweakFinalizer, tweakClass('other.io/lb'), deleting),
+          unclassed,
+        ),
+        false,
+      );
+      assert.equal(
+        needsCleanup(newService('a', tweakFinalizer, deleting), onlyOurs),
+        false,
+        'unclassed, when we do not take those',
+      );
+      assert.equal(
+        needsCleanup(newService('a', tweakFinalizer, tweakType('ClusterIP')), onlyOurs),
+        false,
+      );
     });
     it('is true for a Service we made whose class went with a type change', () => {
-      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakType('ClusterIP')), onlyOurs, true), true);
+      assert.equal(
+        needsCleanup(newService('a', tweakFinalizer, tweakType('ClusterIP')), onlyOurs, true),
+        true,
+      );
     });
     it('is false for a live LoadBalancer of a class we no longer claim (the class is immutable)', () => {
-      assert.equal(needsCleanup(newService('a', tweakFinalizer, tweakClass('other.io/lb')), unclassed, true), false);
+      assert.equal(
+        needsCleanup(newService('a', tweakFinalizer, tweakClass('other.io/lb')), unclassed, true),
+        false,
+      );
     });
     it('is false without our finalizer (nothing was made)', () => {
       assert.equal(needsCleanup(newService('a', tweakType('ClusterIP')), unclassed), false);
@@ -99,7 +164,9 @@ describe('predicates', () => {
     it('does not change with a heartbeat or a Ready flap', () => {
       const node = newNode('n1');
       const flapped = structuredClone(node);
-      flapped.status!.conditions = [{ type: 'Ready', status: 'False', lastHeartbeatTime: new Date() }];
+      flapped.status!.conditions = [
+        { type: 'Ready', status: 'False', lastHeartbeatTime: new Date() },
+      ];
       assert.equal(nodeSetFingerprint([node]), nodeSetFingerprint([flapped]));
     });
     it('changes with an address', () => {
@@ -109,7 +176,10 @@ describe('predicates', () => {
       assert.notEqual(nodeSetFingerprint([node]), nodeSetFingerprint([moved]));
     });
     it('does not depend on order', () => {
-      assert.equal(nodeSetFingerprint([newNode('n1'), newNode('n2')]), nodeSetFingerprint([newNode('n2'), newNode('n1')]));
+      assert.equal(
+        nodeSetFingerprint([newNode('n1'), newNode('n2')]),
+        nodeSetFingerprint([newNode('n2'), newNode('n1')]),
+      );
     });
   });
 });
