@@ -5,8 +5,6 @@
  * VPC, subnets in two zones tagged for load balancers and the cluster, the nodes' security group,
  * and one running instance behind each node's providerID, so the sample Service gets an NLB.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -15,15 +13,22 @@ import {
   RunInstancesCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
+import { startMotoServer, type MotoServer } from '../moto-server.js';
 import { sandboxNodes, type DemoSetup } from './types.js';
 
 const ZONES = ['us-east-1a', 'us-east-1b'];
 
 export const awsDemo: DemoSetup = async (ctx) => {
   let endpoint = process.env.AWS_ENDPOINT_URL;
-  let moto: ChildProcess | undefined;
+  let moto: MotoServer | undefined;
   if (!endpoint) {
-    ({ url: endpoint, child: moto } = await startMoto());
+    moto = await startMotoServer().catch((err: unknown) => {
+      throw new Error(
+        '--cloud-provider aws needs AWS_ENDPOINT_URL (a moto or LocalStack) or moto_server installed',
+        { cause: err },
+      );
+    });
+    endpoint = moto.url;
     ctx.say(
       `provider aws: started moto_server at ${endpoint} (set AWS_ENDPOINT_URL to use another)`,
     );
@@ -49,10 +54,10 @@ export const awsDemo: DemoSetup = async (ctx) => {
         (_name, i) => `aws:///${account.instances[i - 1]!.zone}/${account.instances[i - 1]!.id}`,
       ),
       carriesTraffic: false,
-      close: () => stop(moto),
+      close: async () => moto?.stop(),
     };
   } catch (err) {
-    await stop(moto);
+    await moto?.stop();
     throw new Error(`seeding the AWS account at ${endpoint}`, { cause: err });
   }
 };
@@ -111,62 +116,4 @@ async function seed(clusterName: string) {
   } finally {
     ec2.destroy();
   }
-}
-
-async function startMoto(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-  const failed = new Promise<never>((_, reject) => {
-    child.once('error', (err) =>
-      reject(
-        new Error(
-          `--cloud-provider aws needs AWS_ENDPOINT_URL (a moto or LocalStack) or moto_server installed (pip install 'moto[server]'): ${err.message}`,
-        ),
-      ),
-    );
-    child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${stderr}`)));
-  });
-  failed.catch(() => {});
-  await Promise.race([answers(url), failed]);
-  return { url, child };
-}
-
-/** moto_server takes a second or two to import its backends: poll the external process. */
-async function answers(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const res = await fetch(`${url}/moto-api/`);
-      await res.arrayBuffer();
-      if (res.status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`moto_server did not answer at ${url} within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }

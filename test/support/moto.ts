@@ -6,8 +6,7 @@
  * Also seeds what a cluster's AWS account would hold: a VPC, subnets in two zones tagged for
  * load balancers and the cluster, and running instances whose IDs the test nodes carry.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { startMotoServer } from '../../sandbox/moto-server.js';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -46,71 +45,21 @@ export async function startAwsEndpoint(): Promise<AwsTestEndpoint> {
       stop: async () => {},
     };
   }
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const exited = new Promise<never>((_, reject) => {
-    child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${stderr}`)));
-    // ENOENT: not installed. CI needs `pip install 'moto[server]'`.
-    child.once('error', (err) => reject(new Error(`moto_server could not start: ${err.message}`)));
-  });
-  exited.catch(() => {});
-  // moto_server takes a second or two to import its backends: a bounded poll on an external process.
-  await Promise.race([waitUntilAnswers(url, 30_000), exited]);
+  const moto = await startMotoServer();
+  const { url } = moto;
   useDummyAwsEnv(url);
   return {
     url,
     kind: 'moto',
     reset: () => post(`${url}/moto-api/reset`),
-    stop: () => stop(child),
+    stop: () => moto.stop(),
   };
-}
-
-async function waitUntilAnswers(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(`${url}/moto-api/`);
-      await res.arrayBuffer();
-      if (res.status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline)
-      throw new Error(`moto_server did not answer at ${url} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function post(url: string): Promise<void> {
   const res = await fetch(url, { method: 'POST' });
   await res.arrayBuffer();
   if (!res.ok) throw new Error(`POST ${url}: ${res.status}`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export const nodeSecurityGroupName = 'cluster-nodes';
