@@ -215,6 +215,23 @@ export interface LoadBalancerProvider {
     nodes: readonly Readonly<V1Node>[],
   ): Promise<readonly PlannedChange[]>;
 
+  /**
+   * Hands the load balancer back without deleting it (`kube-lbc release`, or the Service's
+   * `kube-lbc.io/release` annotation): every cloud resource stays and keeps serving, but nothing
+   * says this cluster's kube-lbc owns it any more, so neither a later ensure's clean-up nor the
+   * garbage collector touches it, and the previous owner (or another controller) can adopt it.
+   * Remove the marks of kube-lbc's own ownership; where the load balancer was adopted, put back
+   * what the previous owner needs to find it again. The core removes the finalizer only after
+   * this returns, and then leaves the Service alone while the annotation stays.
+   * Idempotent: releasing what is already released, or what does not exist, returns success.
+   * Optional: without it, the core refuses a release with a Warning Event and changes nothing.
+   */
+  releaseLoadBalancer?(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<void>;
+
   /** Releases sockets, timers and clients. Called once, on shutdown. */
   close?(): Promise<void>;
 }
