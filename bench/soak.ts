@@ -10,7 +10,7 @@
  * calls and retries per Service, peak RSS and CPU. Bounded: every wave gives up at its limit.
  *
  *   npx tsx bench/soak.ts [--services 1000] [--nodes 100] [--aws-services 200] [--outage-s 30]
- *                         [--wave-limit-s 150] [--skip-aws] [--dist]
+ *                         [--wave-limit-s 150] [--skip-aws] [--skip-fake] [--dist]
  */
 import { awsSoakCloud, fakeSoakCloud } from '../test/soak/clouds.js';
 import { formatPhase } from '../test/soak/report.js';
@@ -55,19 +55,21 @@ const fakeFaults = {
   lostAnswerRate: 0.03,
 };
 const fakeBase = { name: 'fake', services, outageMs, waveTimeoutMs };
-await both(
-  {
-    ...fakeBase,
-    cloud: (dir, prefix) =>
-      fakeSoakCloud({
-        dir,
-        prefix,
-        nodes,
-        faults: { ...fakeFaults, failureRate: 0, throttleRate: 0, lostAnswerRate: 0 },
-      }),
-  },
-  (dir, prefix) => fakeSoakCloud({ dir, prefix, nodes, faults: fakeFaults }),
-);
+if (!args.includes('--skip-fake')) {
+  await both(
+    {
+      ...fakeBase,
+      cloud: (dir, prefix) =>
+        fakeSoakCloud({
+          dir,
+          prefix,
+          nodes,
+          faults: { ...fakeFaults, failureRate: 0, throttleRate: 0, lostAnswerRate: 0 },
+        }),
+    },
+    (dir, prefix) => fakeSoakCloud({ dir, prefix, nodes, faults: fakeFaults }),
+  );
+}
 if (!args.includes('--skip-aws')) {
   const endpoint = await startAwsEndpoint();
   try {
