@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import compute from '@google-cloud/compute';
 import { PassThroughClient } from 'google-auth-library';
 import type { CloudCalls } from '../../contract/cloud-calls.js';
-import type { CallBudget } from '../../contract/provider.js';
+import type { CallBudget, PlannedChange } from '../../contract/provider.js';
 import type { GcpConfig } from './config.js';
 import { classifyGcpError, isNotFound, operationError } from './errors.js';
 
@@ -101,14 +101,54 @@ export function whileSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promi
   return callSignal.run(signal, fn);
 }
 
+/**
+ * A plan in progress (`whilePlanning`): the writes it would have made, and, while one write's
+ * request is being built, where the clients put it instead of sending it.
+ */
+interface Plan {
+  readonly changes: PlannedChange[];
+  capture?: { method: string; request: Record<string, unknown> };
+}
+
+const plans = new AsyncLocalStorage<Plan>();
+
+/**
+ * Runs `fn` (the real ensure) with every write answered here instead of sent, and returns the
+ * writes in order: a plan that is what ensure does, call for call, not a second model of it.
+ */
+export async function whilePlanning(fn: () => Promise<unknown>): Promise<PlannedChange[]> {
+  const plan: Plan = { changes: [] };
+  await plans.run(plan, fn);
+  return plan.changes;
+}
+
+/** Whether the caller runs inside `whilePlanning`: what a planned write would return is made up. */
+export function isPlanning(): boolean {
+  return plans.getStore() !== undefined;
+}
+
 /** The calls the provider makes, each named `<client>.<method>` for budgets, metrics and logs. */
 export class GcpCalls {
+  readonly #clients: ComputeClients;
+  #planningClients: ComputeClients | undefined;
+
   constructor(
-    readonly clients: ComputeClients,
+    clients: ComputeClients,
     readonly gate: CloudCalls,
     readonly project: string,
     readonly region: string,
-  ) {}
+  ) {
+    this.#clients = clients;
+  }
+
+  /**
+   * The Compute clients. Inside a plan, each method call made while a write builds its request
+   * is kept and answered with a finished Operation; reads go to Compute as always.
+   */
+  get clients(): ComputeClients {
+    if (!isPlanning()) return this.#clients;
+    return (this.#planningClients ??= capturingClients(this.#clients));
+  }
 
   /** A read; classified errors propagate. Safe to repeat, so the gate retries a transient fault. */
   async read<T>(operation: string, fn: () => Promise<T>): Promise<T> {
@@ -122,7 +162,8 @@ export class GcpCalls {
           throw classifyGcpError(operation, err);
         }
       },
-      { idempotent: true },
+      // Marked read-only so `kube-lbc plan`'s gate lets it through.
+      { idempotent: true, readOnly: true },
     );
   }
 
@@ -149,6 +190,14 @@ export class GcpCalls {
     const signal = callSignal.getStore();
     signal?.throwIfAborted();
     const requestId = randomUUID();
+    const plan = plans.getStore();
+    if (plan) {
+      plan.capture = undefined;
+      await fn(requestId);
+      const { method, request } = plan.capture ?? { method: '', request: {} };
+      plan.changes.push({ operation, description: describeWrite(operation, method, request) });
+      return;
+    }
     // The same requestId makes a resend safe: GCE answers it with the first Operation.
     const [started] = await this.gate.call(
       budgetFor(operation),
@@ -208,4 +257,72 @@ export class GcpCalls {
 
   /** Nothing to release: the clients are shared (see createClients) and hold no sockets of their own. */
   async close(): Promise<void> {}
+}
+
+/** What a planned write answers: an Operation already DONE. */
+const finished = [{ latestResponse: { status: 'DONE' } }];
+
+/** The clients, each method keeping its request instead of sending it while a write builds one. */
+function capturingClients(clients: ComputeClients): ComputeClients {
+  const wrap = <C extends object>(client: C): C =>
+    new Proxy(client, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const plan = plans.getStore();
+          if (plan && plan.capture === undefined && isWriteMethod(String(prop))) {
+            plan.capture = {
+              method: String(prop),
+              request: (args[0] ?? {}) as Record<string, unknown>,
+            };
+            return Promise.resolve(finished);
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  return Object.fromEntries(
+    Object.entries(clients).map(([key, client]) => [key, wrap(client)]),
+  ) as ComputeClients;
+}
+
+function isWriteMethod(method: string): boolean {
+  return !/^(get|list|aggregatedList|wait|listInstances)/.test(method) && !method.startsWith('_');
+}
+
+const kinds: Record<string, string> = {
+  addresses: 'address',
+  instanceGroups: 'instance group',
+  regionHealthChecks: 'health check',
+  regionBackendServices: 'backend service',
+  forwardingRules: 'forwarding rule',
+  firewalls: 'firewall',
+};
+
+/** A planned write for a person: `create forwarding rule k8s-...-tcp`, `add 2 instances to ...`. */
+function describeWrite(operation: string, method: string, request: Record<string, unknown>) {
+  const [client = ''] = operation.split('.');
+  const kind = kinds[client] ?? client;
+  const body = Object.entries(request).find(([k]) => k.endsWith('Resource'))?.[1] as
+    { name?: string; instances?: unknown[] } | undefined;
+  const named = Object.entries(request).find(
+    ([k, v]) => typeof v === 'string' && !['project', 'region', 'zone', 'requestId'].includes(k),
+  )?.[1] as string | undefined;
+  const name = body?.name ?? named ?? '';
+  const zone = typeof request.zone === 'string' ? ` in ${request.zone}` : '';
+  switch (method) {
+    case 'insert':
+      return `create ${kind} ${name}${zone}`;
+    case 'delete':
+      return `delete ${kind} ${name}${zone}`;
+    case 'patch':
+      return `change ${kind} ${name}`;
+    case 'addInstances':
+      return `add ${body?.instances?.length ?? 0} instances to ${kind} ${name}${zone}`;
+    case 'removeInstances':
+      return `remove ${body?.instances?.length ?? 0} instances from ${kind} ${name}${zone}`;
+    default:
+      return `${method} ${kind} ${name}`.trim();
+  }
 }

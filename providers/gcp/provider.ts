@@ -12,8 +12,9 @@ import type {
   LoadBalancerProvider,
   LoadBalancerStatus,
   OwnedLoadBalancer,
+  PlannedChange,
 } from '../../contract/provider.js';
-import { gcpCallBudgets, whileSignal } from './clients.js';
+import { gcpCallBudgets, whilePlanning, whileSignal } from './clients.js';
 import { validate } from './desired.js';
 import type { GcpEnv } from './env.js';
 import { baseName } from './names.js';
@@ -82,6 +83,17 @@ export class GcpProvider implements LoadBalancerProvider {
     service: Readonly<V1Service>,
   ): Promise<void> {
     await whileSignal(ctx.signal, () => deleteLoadBalancer(this.#env(clusterName), ctx, service));
+  }
+
+  /** The real ensure with every write kept instead of sent (clients.ts `whilePlanning`). */
+  async planLoadBalancer(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+    nodes: readonly Readonly<V1Node>[],
+  ): Promise<readonly PlannedChange[]> {
+    this.#validOrThrow(service);
+    return whilePlanning(() => ensureLoadBalancer(this.#env(clusterName), ctx, service, nodes));
   }
 
   async listLoadBalancers(

@@ -15,6 +15,7 @@ import {
   type NodeInstance,
 } from './desired.js';
 import { networkPath, regionPath, rel, sameSet, subnetworkPath, type GcpEnv } from './env.js';
+import { isPlanning } from './clients.js';
 import { ensureFirewalls } from './firewalls.js';
 import { clusterGroupZones, deleteUnusedGroups, ensureGroups, zoneOf } from './instance-groups.js';
 import { serviceNames, type RuleKind } from './names.js';
@@ -22,6 +23,8 @@ import { serviceNames, type RuleKind } from './names.js';
 type Rule = protos.google.cloud.compute.v1.IForwardingRule;
 type BackendService = protos.google.cloud.compute.v1.IBackendService;
 const ruleKinds: readonly RuleKind[] = ['tcp', 'udp', 'l3'];
+/** The address a plan shows for one it would reserve (TEST-NET-1: never a real one). */
+const PLANNED_ADDRESS = '192.0.2.1';
 
 export async function ensureLoadBalancer(
   env: GcpEnv,
@@ -228,10 +231,13 @@ async function ensureAddress(env: GcpEnv, d: Desired, rules: Map<RuleKind, Rule>
       },
     }),
   );
-  const [made] = await calls.read('addresses.get', () =>
+  const made = await calls.get('addresses.get', () =>
     addresses.get({ project, region, address: d.names.address }),
   );
-  return made.address!;
+  // A plan only pretended to reserve it: the rules it plans need an address to name.
+  if (!made && isPlanning()) return d.requestedIP ?? PLANNED_ADDRESS;
+  if (!made?.address) throw new Error(`address ${d.names.address} missing right after its insert`);
+  return made.address;
 }
 
 /** When the rules moved to the user's own address, kube-lbc's earlier one is released. */
