@@ -53,6 +53,7 @@ bench: node_modules
 # 10,000 Services over 1,000 Nodes: minutes, and compiled, so the TypeScript loader is not in the
 # controller's memory. Not part of `make bench`.
 bench-scale: build
+	npm run build:bench
 	node dist/bench/scale.js
 
 # The soak: two replicas as processes, the leader SIGKILLed in every wave, API and cloud faults;

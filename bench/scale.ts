@@ -5,7 +5,7 @@
  * controller's peak RSS is its own. Prints the time to all Ready, the controller's peak RSS and
  * heap, cloud calls per Service, and the calls one Node joining causes.
  *
- *   npm run build && node dist/bench/scale.js [--services 10000] [--nodes 1000] [--latency-ms 0]
+ *   npm run build:bench && node dist/bench/scale.js [--services 10000] [--nodes 1000] [--latency-ms 0]
  *     [--snapshot /tmp/prefix] [--node-options="--max-semi-space-size=4"]
  *
  * Run it compiled: under tsx the controller's process also holds the TypeScript loader (about
