@@ -5,6 +5,7 @@
  * start here.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { favourSmallHeap } from '../runtime/heap-footprint.js';
 import type { Logger } from '../contract/logger.js';
 import type { LoadBalancerProvider } from '../contract/provider.js';
 import { ServiceController } from '../controllers/service/controller.js';
@@ -52,6 +53,7 @@ export interface RunningController {
 
 export async function startController(config: Config, deps: RunDeps): Promise<RunningController> {
   const { kubeConfig, logger } = deps;
+  favourSmallHeap();
   const metrics = createMetrics({ version: deps.version });
   const checks = new HealthChecks();
   const servers = await startServers(config, { registry: metrics.registry, checks, logger });

@@ -6,6 +6,7 @@
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
 import type { ClusterView } from '../contract/provider.js';
 import { Informer, stripManagedFields } from './informer.js';
+import { listInPages } from './paged-list.js';
 import { noopLogger, type Logger } from '../contract/logger.js';
 
 /**
@@ -29,7 +30,7 @@ export class ClusterInformers {
       kubeConfig,
       name: 'services',
       path: '/api/v1/services',
-      list: () => core.listServiceForAllNamespaces(),
+      list: () => listInPages((page) => core.listServiceForAllNamespaces(page), stripManagedFields),
       transform: stripManagedFields,
       logger,
     });
@@ -37,7 +38,7 @@ export class ClusterInformers {
       kubeConfig,
       name: 'nodes',
       path: '/api/v1/nodes',
-      list: () => core.listNode(),
+      list: () => listInPages((page) => core.listNode(page), stripNodeImages),
       transform: stripNodeImages,
       logger,
     });
