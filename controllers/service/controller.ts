@@ -4,6 +4,7 @@
  * processNextServiceItem. Node changes and periodic resyncs only enqueue keys too, so one Service
  * is never worked on by two workers at once.
  */
+import { setMaxListeners } from 'node:events';
 import type { CoreV1Api, V1Node, V1Service } from '@kubernetes/client-node';
 import type { LoadBalancerProvider } from '../../contract/provider.js';
 import type { BackoffOptions } from '../../runtime/backoff.js';
@@ -64,6 +65,9 @@ export class ServiceController {
 
   constructor(deps: ServiceControllerDeps) {
     this.#deps = deps;
+    // Each provider call in flight listens for the stop (one per worker, removed when the call
+    // ends): Node's warning at 11 listeners would call that a leak.
+    setMaxListeners(0, this.#abort.signal);
     this.#logger = (deps.logger ?? noopLogger).child({ controller: 'service' });
     this.queue = new WorkQueue<string>({
       name: 'service',
