@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import type { LoadBalancerProvider } from '../../../contract/provider.js';
-import type { CallContext } from '../../../contract/provider.js';
+import { testCallContext } from '../../../contract/testing.js';
 import { noopLogger } from '../../../contract/logger.js';
 import { ReadOnlyCloudCalls } from '../../../runtime/read-only-calls.js';
 import type { ComputeEmulator } from '../../../sandbox/compute/index.js';
@@ -23,11 +23,7 @@ import {
   widened,
 } from './harness.js';
 
-const ctx: CallContext = {
-  signal: new AbortController().signal,
-  logger: noopLogger,
-  recordEvent: () => {},
-};
+const ctx = testCallContext();
 
 describe('gcp planLoadBalancer on the Compute emulator', function () {
   this.timeout(60_000);
