@@ -6,6 +6,7 @@
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
 import type { ClusterView } from '../contract/provider.js';
 import { Informer, stripManagedFields } from './informer.js';
+import { internServiceStrings } from './intern.js';
 import { listInPages } from './paged-list.js';
 import { noopLogger, type Logger } from '../contract/logger.js';
 
@@ -14,6 +15,10 @@ import { noopLogger, type Logger } from '../contract/logger.js';
  * holds, often the larger part of the object): no controller or provider reads them, and at
  * 1,000 nodes they would be most of the node cache.
  */
+function trimService(svc: V1Service): V1Service {
+  return internServiceStrings(stripManagedFields(svc));
+}
+
 function stripNodeImages(node: V1Node): V1Node {
   stripManagedFields(node);
   if (node.status?.images) delete node.status.images;
@@ -30,8 +35,8 @@ export class ClusterInformers {
       kubeConfig,
       name: 'services',
       path: '/api/v1/services',
-      list: () => listInPages((page) => core.listServiceForAllNamespaces(page), stripManagedFields),
-      transform: stripManagedFields,
+      list: () => listInPages((page) => core.listServiceForAllNamespaces(page), trimService),
+      transform: trimService,
       logger,
     });
     this.nodes = new Informer<V1Node>({
