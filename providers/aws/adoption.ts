@@ -31,7 +31,6 @@ import { isNotFound } from './errors.js';
 import { describeListeners, forwardsTo } from './listeners.js';
 import { describeTags, findLoadBalancer } from './load-balancer.js';
 import { loadBalancerName } from './names.js';
-import { revokeNodeAccess } from './node-access.js';
 import { deleteSecurityGroup } from './security.js';
 import { clusterTag, fromAwsTags, ownedBy, serviceNameTag, serviceUidTag } from './tags.js';
 import { targetGroupsNamed } from './target-groups.js';
@@ -279,10 +278,36 @@ export async function retireForeignGroups(
       t['service.k8s.aws/resource'] === 'ManagedLBSecurityGroup';
     const shared = t['elbv2.k8s.aws/resource'] === 'backend-sg';
     if ((!mine && !shared) || held.has(group.GroupId!)) continue;
-    await revokeNodeAccess(ec2, group.GroupId!);
+    await revokeRulesNaming(ec2, group.GroupId!);
     if ((await deleteSecurityGroup(ec2, group.GroupId!)) === 'in-use') left.push(group.GroupId!);
   }
   return left;
+}
+
+/**
+ * Revokes the rules whose source is `sourceGroupId`, sent back as described (descriptions
+ * included: the previous owner's rules carry theirs, and moto matches on them).
+ */
+async function revokeRulesNaming(ec2: EC2Client, sourceGroupId: string): Promise<void> {
+  const out = await ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [{ Name: 'ip-permission.group-id', Values: [sourceGroupId] }],
+    }),
+  );
+  for (const group of out.SecurityGroups ?? []) {
+    const perms = (group.IpPermissions ?? [])
+      .map((p) => ({
+        IpProtocol: p.IpProtocol,
+        FromPort: p.FromPort,
+        ToPort: p.ToPort,
+        UserIdGroupPairs: (p.UserIdGroupPairs ?? []).filter((g) => g.GroupId === sourceGroupId),
+      }))
+      .filter((p) => p.UserIdGroupPairs.length > 0);
+    if (perms.length === 0) continue;
+    await ec2.send(
+      new RevokeSecurityGroupIngressCommand({ GroupId: group.GroupId, IpPermissions: perms }),
+    );
+  }
 }
 
 /** Drops the previous owner's own tag keys from the NLB (after the commit). */
