@@ -204,7 +204,8 @@ export async function retirePreviousOwner(
       if (!isNotFound(err)) throw err;
     }
   }
-  if (owner === 'cloud-provider-aws') {
+  // An NLB without security groups reaches the nodes by those rules alone: they stay.
+  if (owner === 'cloud-provider-aws' && (lb.SecurityGroups ?? []).length > 0) {
     await revokeLegacyNodeRules(ec2, clusterName, lb.LoadBalancerName!);
   }
 }

@@ -514,6 +514,18 @@ async function reconcileExisting(
   const { elb, ec2 } = env.clients;
   const made = await env.backend.use(ec2, env.clusterName, lb.VpcId!, async (backendGroupId) => {
     const held = lb.SecurityGroups ?? [];
+    if (held.length === 0 && lb.LoadBalancerName !== desired.name) {
+      // Adopted, built without security groups (cloud-provider-aws's default): AWS refuses
+      // SetSecurityGroups on such an NLB, so it stays without, and the previous owner's node
+      // rules, its only way in, stay too (retirePreviousOwner).
+      return {
+        lb,
+        groupId: undefined,
+        backendGroupId,
+        finalGroups: [],
+        ...(adopting ? { adopting } : {}),
+      };
+    }
     const groupId = user.own
       ? await ensureFrontendSecurityGroup(ec2, frontendSpec(env, service, desired, lb.VpcId!))
       : undefined;
@@ -614,7 +626,7 @@ async function finishAdoption(
   const { elb, ec2 } = env.clients;
   await retirePreviousOwner(elb, ec2, owner, env.clusterName, service, lb);
   ctx.signal.throwIfAborted();
-  if (finalGroups) {
+  if (finalGroups && finalGroups.length > 0) {
     await elb.send(
       new SetSecurityGroupsCommand({
         LoadBalancerArn: lb.LoadBalancerArn,
@@ -637,6 +649,13 @@ async function finishAdoption(
   const tags = (await describeTags(elb, [lb.LoadBalancerArn!])).get(lb.LoadBalancerArn!) ?? {};
   await dropForeignTags(elb, owner, lb.LoadBalancerArn!, tags);
   ctx.recordEvent('Normal', 'Adopted', `NLB ${lb.LoadBalancerName} adopted from ${owner}`);
+  if ((lb.SecurityGroups ?? []).length === 0) {
+    ctx.recordEvent(
+      'Warning',
+      'AdoptedWithoutSecurityGroups',
+      `NLB ${lb.LoadBalancerName} was built without security groups and AWS cannot add them: ${owner}'s node rules for it stay, and new ports or source ranges need them by hand`,
+    );
+  }
 }
 
 /** Honest status: the hostname is published at once, Ready only once the NLB is `active`. */

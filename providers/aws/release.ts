@@ -25,10 +25,15 @@ import { describeTags } from './load-balancer.js';
 import { securityGroupName, targetGroupPrefix } from './names.js';
 import type { AwsEnv } from './reconcile.js';
 import { findSecurityGroup } from './security.js';
+import { subnetMappingsTag } from './subnet-mappings.js';
 import { fromAwsTags, ownedBy, toAwsTags } from './tags.js';
 import { targetGroupsNamed } from './target-groups.js';
 
-const ours = (key: string) => key.startsWith('kube-lbc.io/');
+/**
+ * The tag keys a release removes: kube-lbc's own, except the subnet-mappings record, which says
+ * how the NLB was made, not whose it is; without it a take-back would replace the NLB.
+ */
+const ours = (key: string) => key.startsWith('kube-lbc.io/') && key !== subnetMappingsTag;
 
 export async function releaseNlb(
   env: AwsEnv,
@@ -64,7 +69,12 @@ export async function releaseNlb(
   for (const tg of await targetGroupsNamed(elb, targetGroupPrefix(env.clusterName, uid))) {
     arns.push(tg.TargetGroupArn!);
   }
-  await removeOurTags(elb, [...new Set(arns)]);
+  // The NLB last: while it still says whose it is, a rerun after a crash finds it as before.
+  const lbArn = located && !located.adopting ? located.lb.LoadBalancerArn! : undefined;
+  await removeOurTags(
+    elb,
+    [...new Set(arns)].filter((arn) => arn !== lbArn),
+  );
 
   const group = await findSecurityGroup(ec2, securityGroupName(env.clusterName, service));
   const groupTags = fromAwsTags(group?.Tags);
@@ -78,6 +88,7 @@ export async function releaseNlb(
       }),
     );
   }
+  if (lbArn) await removeOurTags(elb, [lbArn]);
   ctx.logger.info({ loadBalancer: located?.lb.LoadBalancerName }, 'released: resources left');
 }
 

@@ -15,7 +15,7 @@ import {
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { InvalidServiceError } from '../../../contract/errors.js';
 import { adoptFromAnnotation, adoptedFromTag } from '../../../providers/aws/adoption.js';
-import { seedAccount } from '../../support/moto.js';
+import { nodeSecurityGroupName, seedAccount } from '../../support/moto.js';
 import { newService, tweakAddPorts, tweakAnnotations } from '../../fixtures/builders.js';
 import { clusterName, newProvider, RecordingCalls, useAwsHarness } from './harness.js';
 import { readInventory, type Inventory } from './inventory.js';
@@ -120,6 +120,9 @@ describe('aws provider: adopting an NLB in place', function () {
         };
         const status = await h.ensureReady(service, nodes);
         h.calls.afterCall = undefined;
+        if (owner === 'cloud-provider-aws') {
+          assert.ok(!h.calls.operations.includes('SetSecurityGroups'), 'AWS would refuse it');
+        }
         assert.ok(polls > 5, `polled after each of ${polls} writes`);
         assert.deepEqual(status.ingress, [{ hostname: before.dnsName }]);
         const lbs = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
@@ -146,7 +149,25 @@ describe('aws provider: adopting an NLB in place', function () {
         );
 
         const fresh = await freshInstall(service);
-        assert.deepEqual(comparable(adopted), comparable(fresh));
+        if (owner !== 'cloud-provider-aws') {
+          assert.deepEqual(comparable(adopted), comparable(fresh));
+          return;
+        }
+        // Its NLBs have no security groups, and AWS adds none to such an NLB (moto would): the
+        // NLB stays without, cloud-provider-aws's node rules stay its way in, with a Warning.
+        assert.ok(h.events.some((e) => e.reason === 'AdoptedWithoutSecurityGroups'));
+        const [a, f] = [comparable(adopted), comparable(fresh)];
+        assert.deepEqual(a.loadBalancers[0]!.securityGroups, []);
+        const withoutGroups = (lbs: typeof a.loadBalancers) =>
+          lbs.map(({ securityGroups: _g, ...rest }) => rest);
+        assert.deepEqual(withoutGroups(a.loadBalancers), withoutGroups(f.loadBalancers));
+        assert.deepEqual(a.targetGroups, f.targetGroups);
+        const nodeRules = a.securityGroups.find((g) => g.name === nodeSecurityGroupName)!.ingress;
+        for (const port of [30080, 30443]) {
+          for (const from of ['0.0.0.0/0', '10.0.0.0/16']) {
+            assert.ok(nodeRules.includes(`tcp/${port} from ${from}`), `${port} from ${from}`);
+          }
+        }
       });
 
       it('finishes an adoption a crash interrupted after any write, never duplicating', async () => {
