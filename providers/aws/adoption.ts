@@ -26,7 +26,6 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { V1Service } from '@kubernetes/client-node';
 import type { FieldError } from '../../contract/provider.js';
-import type { AwsConfig } from './config.js';
 import { isNotFound } from './errors.js';
 import { describeListeners, forwardsTo } from './listeners.js';
 import { describeTags, findLoadBalancer } from './load-balancer.js';
@@ -45,6 +44,11 @@ export const adoptedFromTag = 'kube-lbc.io/adopted-from';
 const isOwner = (v: string): v is PreviousOwner =>
   (previousOwners as readonly string[]).includes(v);
 
+/** The cloud-config's key (config.ts), as this module reads it. */
+export interface AdoptionConfig {
+  readonly adoptFrom?: PreviousOwner;
+}
+
 export function validateAdoptFrom(service: Readonly<V1Service>): FieldError[] {
   const value = service.metadata?.annotations?.[adoptFromAnnotation];
   if (value === undefined || isOwner(value.trim())) return [];
@@ -59,7 +63,7 @@ export function validateAdoptFrom(service: Readonly<V1Service>): FieldError[] {
 /** The owner the Service (or else the cluster's config) asks kube-lbc to adopt from. */
 export function adoptFromOf(
   service: Readonly<V1Service>,
-  config: AwsConfig,
+  config: AdoptionConfig,
 ): PreviousOwner | undefined {
   const value = service.metadata?.annotations?.[adoptFromAnnotation]?.trim();
   if (value !== undefined) return isOwner(value) ? value : undefined;
@@ -144,7 +148,7 @@ export interface LocatedNlb {
 export interface LocateEnv {
   readonly elb: ElasticLoadBalancingV2Client;
   readonly clusterName: string;
-  readonly config: AwsConfig;
+  readonly config: AdoptionConfig;
 }
 
 /**

@@ -47,9 +47,8 @@ export const awsConfigSchema = mapping({
     .enum(previousOwners, { error: `expected one of ${previousOwners.join(', ')}` })
     .optional()
     .meta({
-      description:
-        "takes over, in place, the NLBs this previous owner built for the cluster's Services",
-      range: previousOwners.join(' | '),
+      description: 'takes over, in place, the NLBs this previous owner built (docs/migration.md)',
+      range: previousOwners.join(' or '),
     }),
 });
 
