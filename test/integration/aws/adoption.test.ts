@@ -251,6 +251,42 @@ describe('aws provider: adopting an NLB in place', function () {
     });
   }
 
+  it("hands kube-lbc's own NLB back and takes it back in place", async () => {
+    const service = twoPortService();
+    const status = await h.ensureReady(service, h.nodes());
+    const [arn] = ((await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? []).map(
+      (lb) => lb.LoadBalancerArn,
+    );
+    await h.provider.releaseLoadBalancer!(h.ctx, clusterName, service);
+    assert.deepEqual(await h.provider.listLoadBalancers!(h.ctx, clusterName), []);
+    const released = await readInventory();
+    for (const r of [
+      ...released.loadBalancers,
+      ...released.targetGroups,
+      ...released.securityGroups,
+    ]) {
+      assert.equal(r.tags['kube-lbc.io/service-uid'], undefined, 'no service-uid tag left');
+    }
+    // A delete (a clean-up of the Service) leaves what was handed back.
+    h.calls.clear();
+    await h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, service);
+    assert.ok(!h.calls.writes().some((op) => /^Delete|^Revoke/.test(op)), h.calls.writes().join());
+    // Managed again: the same NLB, its tags back, nothing made anew.
+    h.calls.clear();
+    assert.deepEqual(await h.ensureReady(service, h.nodes()), status);
+    assert.ok(!h.calls.writes().some((op) => /^Create(?!Tags)/.test(op)), h.calls.writes().join());
+    const lbs = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
+    assert.deepEqual(
+      lbs.map((lb) => lb.LoadBalancerArn),
+      [arn],
+    );
+    assert.equal(
+      (await h.provider.listLoadBalancers!(h.ctx, clusterName)).length,
+      1,
+      'listed again',
+    );
+  });
+
   it('never touches a previous owner NLB without the opt-in', async () => {
     const service = twoPortService();
     const before = await buildCloudProviderAwsNlb(clusterName, h.account, service);
