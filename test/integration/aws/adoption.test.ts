@@ -31,11 +31,19 @@ const builders: Record<Owner, typeof buildCloudProviderAwsNlb> = {
   'aws-load-balancer-controller': buildLoadBalancerControllerNlb,
 };
 
+/** aws-load-balancer-controller's Services say so (and ask for internet-facing: not its default). */
+const albcAnnotations = {
+  'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
+  'service.beta.kubernetes.io/aws-load-balancer-nlb-target-type': 'instance',
+  'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
+};
+
 function twoPortService(owner?: Owner): V1Service {
   return newService(
     'web',
     tweakAddPorts({ name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 }),
     tweakAnnotations(owner ? { [adoptFromAnnotation]: owner } : {}),
+    tweakAnnotations(owner === 'aws-load-balancer-controller' ? albcAnnotations : {}),
   );
 }
 
@@ -131,6 +139,11 @@ describe('aws provider: adopting an NLB in place', function () {
           [[before.arn, before.dnsName, before.name]],
         );
         assert.ok(h.events.some((e) => e.reason === 'Adopted'));
+        if (owner === 'aws-load-balancer-controller') {
+          // Served as an NLB of instance targets; the target-type annotation is not served.
+          const warned = h.events.filter((e) => e.reason === 'UnsupportedAnnotation');
+          assert.match(warned[0]?.message ?? '', /nlb-target-type/);
+        }
         const adopted = await readInventory();
         assert.equal(adopted.loadBalancers[0]!.tags[adoptedFromTag], owner);
 
