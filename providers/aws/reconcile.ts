@@ -365,8 +365,10 @@ export async function updateNlbTargets(
 ): Promise<void> {
   const { elb, ec2 } = env.clients;
   const instanceIds = targetsWithWarnings(ctx, nodes);
-  const lb = (await locate(env, service))?.lb;
-  if (!lb) return;
+  const located = await locate(env, service);
+  // An adoption not yet committed is ensure's to finish: the previous owner's groups stay its.
+  if (!located || located.adopting) return;
+  const { lb } = located;
   const desired = desiredLoadBalancer(env.clusterName, service);
   // With the user's groups on the NLB too, ours is found by name (security-groups: none).
   const mixed = desired.settings.userSecurityGroups !== undefined;
