@@ -300,6 +300,17 @@ describe('aws provider: adopting an NLB in place', function () {
     );
   });
 
+  it("adopts every Service's NLB with the cloud-config's adoptFrom", async () => {
+    await h.provider.close?.();
+    h.provider = await newProvider(h.calls, clusterName, { adoptFrom: 'cloud-provider-aws' });
+    const service = twoPortService();
+    const before = await buildCloudProviderAwsNlb(clusterName, h.account, service);
+    const status = await h.ensureReady(service, h.nodes());
+    assert.deepEqual(status.ingress, [{ hostname: before.dnsName }]);
+    assert.equal((await readInventory()).loadBalancers.length, 1);
+    await freshInstall(service);
+  });
+
   it('never touches a previous owner NLB without the opt-in', async () => {
     const service = twoPortService();
     const before = await buildCloudProviderAwsNlb(clusterName, h.account, service);

@@ -206,9 +206,10 @@ export function useAwsHarness(): Harness {
 export async function newProvider(
   calls: CloudCallGate,
   cluster = clusterName,
+  config: Record<string, unknown> = {},
 ): Promise<LoadBalancerProvider> {
   const provider = await createAwsProvider({
-    config: {},
+    config,
     clusterName: cluster,
     logger: noopLogger,
     cloudCalls: calls,
