@@ -111,8 +111,13 @@ export function parseAnnotations(service: Readonly<V1Service>): {
   };
 
   const type = a[annotation.type];
-  if (type !== undefined && type !== 'nlb') {
-    fail(annotation.type, `"${type}" is not supported: this provider creates NLBs ("nlb")`);
+  // "external" is aws-load-balancer-controller's word for an NLB it makes: a Service moving
+  // from it (docs/migration.md) keeps the annotation. "nlb-ip" asks for IP targets: refused.
+  if (type !== undefined && type !== 'nlb' && type !== 'external') {
+    fail(
+      annotation.type,
+      `"${type}" is not supported: this provider creates NLBs with instance targets ("nlb", or "external" as aws-load-balancer-controller spells it)`,
+    );
   }
 
   const internal = a[annotation.internal];

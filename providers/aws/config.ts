@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ProviderConfigError } from '../../contract/errors.js';
 import { mapping, parseConfig } from '../config-schema.js';
+import { previousOwners, type PreviousOwner } from './adoption.js';
 
 export interface AwsConfig {
   /** Overrides the SDK's region chain (`AWS_REGION`, shared config, instance metadata). */
@@ -15,6 +16,8 @@ export interface AwsConfig {
   readonly endpoint?: string;
   /** Limits subnet discovery to one VPC; without it the cluster tag alone selects subnets. */
   readonly vpcId?: string;
+  /** Adopt every Service's NLB built by this previous owner (adoption.ts); per Service: annotation. */
+  readonly adoptFrom?: PreviousOwner;
 }
 
 const text = (pattern: RegExp, expected: string, description: string) =>
@@ -40,6 +43,13 @@ export const awsConfigSchema = mapping({
     error: 'expected an http(s) URL',
   }),
   vpcId: text(/^vpc-[0-9a-f]+$/, 'a VPC ID (vpc-...)', 'limits subnet discovery to one VPC'),
+  adoptFrom: z
+    .enum(previousOwners, { error: `expected one of ${previousOwners.join(', ')}` })
+    .optional()
+    .meta({
+      description: 'takes over, in place, the NLBs this previous owner built (docs/migration.md)',
+      range: previousOwners.join(' or '),
+    }),
 });
 
 /** Validates the parsed cloud-config; throws `ProviderConfigError` naming the first bad key. */

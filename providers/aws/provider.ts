@@ -13,12 +13,14 @@ import type {
   OwnedLoadBalancer,
   PlannedChange,
 } from '../../contract/provider.js';
+import { validateAdoptFrom } from './adoption.js';
 import { BackendGroups } from './backend-group.js';
 import { awsCallBudgets, whileSignal } from './clients.js';
 import { targetNodes, validate } from './desired.js';
 import { loadBalancerName } from './names.js';
 import { planNlb } from './plan.js';
 import { ensureNlb, nlbStatus, updateNlbTargets, type AwsEnv } from './reconcile.js';
+import { releaseNlb } from './release.js';
 import { deleteNlb, listOwned } from './teardown.js';
 import { UnsupportedAnnotationWarnings } from './unsupported.js';
 
@@ -50,7 +52,7 @@ export class AwsProvider implements LoadBalancerProvider {
   }
 
   validateService(service: Readonly<V1Service>): readonly FieldError[] {
-    return validate(service, this.env.clusterName);
+    return [...validate(service, this.env.clusterName), ...validateAdoptFrom(service)];
   }
 
   async getLoadBalancer(
@@ -103,6 +105,16 @@ export class AwsProvider implements LoadBalancerProvider {
     service: Readonly<V1Service>,
   ): Promise<void> {
     await whileSignal(ctx.signal, () => deleteNlb(this.#env(clusterName), ctx, service));
+    this.#unsupported.forget(service.metadata?.uid);
+  }
+
+  /** Leaves every resource; removes kube-lbc's tags, restoring an adopted NLB's previous owner's. */
+  async releaseLoadBalancer(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<void> {
+    await whileSignal(ctx.signal, () => releaseNlb(this.#env(clusterName), ctx, service));
     this.#unsupported.forget(service.metadata?.uid);
   }
 

@@ -4,6 +4,7 @@
  * between two writes is finished by the next run, never duplicated.
  */
 import {
+  AddTagsCommand,
   SetSecurityGroupsCommand,
   SetSubnetsCommand,
   type ElasticLoadBalancingV2Client,
@@ -14,6 +15,16 @@ import {
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { CloudError, InvalidServiceError, RetryAfterError } from '../../contract/errors.js';
 import type { CallContext, LoadBalancerStatus } from '../../contract/provider.js';
+import {
+  adoptedFromTag,
+  adoptFromAnnotation,
+  dropForeignTags,
+  locateNlb,
+  retireForeignGroups,
+  retirePreviousOwner,
+  type LocatedNlb,
+  type PreviousOwner,
+} from './adoption.js';
 import { reconcileTargetGroupAttributes } from './attributes.js';
 import { annotation } from './annotations.js';
 import type { AwsClients } from './clients.js';
@@ -56,7 +67,7 @@ import {
 } from './security.js';
 import { fixedAtCreationChanged, nlbSubnetMappings, type Placement } from './subnet-mappings.js';
 import { chooseSubnets, type SubnetChoice } from './subnets.js';
-import { fromAwsTags, ownedBy, retiringTag } from './tags.js';
+import { fromAwsTags, ownedBy, retiringTag, toAwsTags } from './tags.js';
 import {
   createTargetGroup,
   deleteTargetGroup,
@@ -99,12 +110,12 @@ export async function ensureNlb(
   const instanceIds = targetsWithWarnings(ctx, nodes);
   const post: PostSynthesize[] = [];
 
-  const { lb, groupId, backendGroupId, replaced } = await synthesizeLoadBalancer(
-    env,
-    ctx,
-    service,
-    desired,
-  );
+  const { lb, groupId, backendGroupId, replaced, adopting, finalGroups } =
+    await synthesizeLoadBalancer(env, ctx, service, desired);
+  // Runs last (post runs in reverse): the previous owner's parts go, then the commit.
+  if (adopting) {
+    post.push(() => finishAdoption(env, ctx, service, desired, lb, adopting, finalGroups));
+  }
   const groupIds = { frontend: groupId, backend: backendGroupId };
   const { live, stale } = await openNodes(env, ctx, desired, groupIds, instanceIds);
   // Only once no listener forwards to their NodePorts, and the backend admission is in place.
@@ -112,7 +123,7 @@ export async function ensureNlb(
   // security-groups took the place of kube-lbc's own group: the NLB no longer holds it.
   if (replaced) post.push(() => retireFrontendGroup(env, ctx, replaced));
   await reconcileAttributes(elb, lb, desired);
-  const groups = await synthesizeTargetGroups(env, ctx, service, desired, lb, live);
+  const groups = await synthesizeTargetGroups(env, ctx, service, desired, lb, live, !!adopting);
   post.push(groups.retire);
   await reconcileListeners(
     elb,
@@ -137,11 +148,33 @@ async function synthesizeLoadBalancer(
   desired: DesiredLoadBalancer,
 ): Promise<MadeLoadBalancer> {
   const { ec2, elb } = env.clients;
-  let lb = await findLoadBalancer(elb, desired.name);
+  const located = await locateNlb(
+    { elb, clusterName: env.clusterName, config: env.config },
+    service,
+  );
+  let lb = located?.lb;
   const fixed = lb && (await fixedAtCreationChanged(elb, lb, desired));
+  if (located?.lb.LoadBalancerName !== desired.name && fixed) {
+    // A new NLB would mean a new DNS name: the very thing adoption is for avoiding.
+    throw new InvalidServiceError([
+      {
+        field: `metadata.annotations[${adoptFromAnnotation}]`,
+        message: `the adopted NLB ${located!.lb.LoadBalancerName}'s ${fixed} differs from the Service's, and cannot change in place`,
+      },
+    ]);
+  }
   if (lb && !fixed) {
     const user = await resolveUserGroups(ec2, desired.settings, lb.VpcId!);
-    return reconcileExisting(env, service, desired, lb, user);
+    if (located?.tags && located.tags[adoptedFromTag] && !located.adopting) {
+      // Committed by a run that died before dropping the previous owner's own keys.
+      await dropForeignTags(
+        elb,
+        located.tags[adoptedFromTag] as PreviousOwner,
+        lb.LoadBalancerArn!,
+        located.tags,
+      );
+    }
+    return reconcileExisting(env, service, desired, lb, user, located?.adopting);
   }
   // Where the new one goes is settled (its addresses and the user's groups checked) first, so
   // "no subnets for it", a bad address or an unknown group never costs the Service its NLB.
@@ -208,6 +241,8 @@ async function synthesizeTargetGroups(
   desired: DesiredLoadBalancer,
   lb: LoadBalancer,
   live: readonly string[],
+  /** The NLB is not tagged yet: its tags are the adoption's commit point. */
+  adopting = false,
 ): Promise<TargetGroupPlan> {
   const { elb } = env.clients;
   const lbArn = lb.LoadBalancerArn!;
@@ -224,7 +259,7 @@ async function synthesizeTargetGroups(
   const untagged = pool.map((tg) => tg.TargetGroupArn!).filter((arn) => !tags.has(arn));
   for (const [arn, t] of await describeTags(elb, untagged)) tags.set(arn, t);
   // Groups created above already carry desired.tags.
-  const existing = new Set([lbArn, ...arns.values()]);
+  const existing = new Set([...(adopting ? [] : [lbArn]), ...arns.values()]);
   await reconcileTags(elb, new Map([...tags].filter(([arn]) => existing.has(arn))), desired.tags);
   for (const arn of arns.values()) {
     ctx.signal.throwIfAborted();
@@ -330,8 +365,10 @@ export async function updateNlbTargets(
 ): Promise<void> {
   const { elb, ec2 } = env.clients;
   const instanceIds = targetsWithWarnings(ctx, nodes);
-  const lb = await findLoadBalancer(elb, loadBalancerName(env.clusterName, service));
-  if (!lb) return;
+  const located = await locate(env, service);
+  // An adoption not yet committed is ensure's to finish: the previous owner's groups stay its.
+  if (!located || located.adopting) return;
+  const { lb } = located;
   const desired = desiredLoadBalancer(env.clusterName, service);
   // With the user's groups on the NLB too, ours is found by name (security-groups: none).
   const mixed = desired.settings.userSecurityGroups !== undefined;
@@ -368,7 +405,7 @@ export async function nlbStatus(
   env: AwsEnv,
   service: Readonly<V1Service>,
 ): Promise<LoadBalancerStatus | undefined> {
-  const lb = await findLoadBalancer(env.clients.elb, loadBalancerName(env.clusterName, service));
+  const lb = (await locate(env, service))?.lb;
   return lb?.DNSName ? { ingress: [{ hostname: lb.DNSName }] } : undefined;
 }
 
@@ -442,6 +479,10 @@ interface MadeLoadBalancer {
   readonly backendGroupId: string;
   /** kube-lbc's own frontend group, which security-groups replaced: to delete. */
   readonly replaced?: string;
+  /** The previous owner, while an adoption is under way. */
+  readonly adopting?: PreviousOwner;
+  /** The groups the NLB holds once an adoption is done. */
+  readonly finalGroups?: readonly string[];
 }
 
 async function create(
@@ -470,17 +511,32 @@ async function reconcileExisting(
   desired: DesiredLoadBalancer,
   lb: LoadBalancer,
   user: UserGroups,
+  adopting?: PreviousOwner,
 ): Promise<MadeLoadBalancer> {
   const { elb, ec2 } = env.clients;
   const made = await env.backend.use(ec2, env.clusterName, lb.VpcId!, async (backendGroupId) => {
     const held = lb.SecurityGroups ?? [];
+    if (held.length === 0 && lb.LoadBalancerName !== desired.name) {
+      // Adopted, built without security groups (cloud-provider-aws's default): AWS refuses
+      // SetSecurityGroups on such an NLB, so it stays without, and the previous owner's node
+      // rules, its only way in, stay too (retirePreviousOwner).
+      return {
+        lb,
+        groupId: undefined,
+        backendGroupId,
+        finalGroups: [],
+        ...(adopting ? { adopting } : {}),
+      };
+    }
     const groupId = user.own
       ? await ensureFrontendSecurityGroup(ec2, frontendSpec(env, service, desired, lb.VpcId!))
       : undefined;
     // Our own group, which security-groups replaces: deleted once the NLB no longer holds it.
     // Looked for on every run, so one a crash or a slow release left is deleted the next time.
     const replaced = user.own ? undefined : await ownGroup(env, service, lb.VpcId);
-    const wanted = nlbGroups(groupId, user, backendGroupId);
+    const finalGroups = nlbGroups(groupId, user, backendGroupId);
+    // Adopting: kube-lbc's groups join the previous owner's, which go only at the end.
+    const wanted = adopting ? [...new Set([...held, ...finalGroups])] : finalGroups;
     if (held.length !== wanted.length || wanted.some((g) => !held.includes(g))) {
       // An NLB from before the backend group, a group deleted out of band and made again, or
       // the Service's security-groups or extra-security-groups changed.
@@ -491,7 +547,14 @@ async function reconcileExisting(
         }),
       );
     }
-    return { lb, groupId, backendGroupId, ...(replaced ? { replaced } : {}) };
+    return {
+      lb,
+      groupId,
+      backendGroupId,
+      finalGroups,
+      ...(replaced ? { replaced } : {}),
+      ...(adopting ? { adopting } : {}),
+    };
   });
   if (desired.settings.subnets) {
     const wanted = await subnetsFor(env, desired, lb.VpcId);
@@ -539,6 +602,62 @@ function frontendSpec(
     sourceRanges: desired.sourceRanges,
     listeners: desired.listeners,
   };
+}
+
+function locate(env: AwsEnv, service: Readonly<V1Service>): Promise<LocatedNlb | undefined> {
+  return locateNlb(
+    { elb: env.clients.elb, clusterName: env.clusterName, config: env.config },
+    service,
+  );
+}
+
+/**
+ * The last step of an adoption, once kube-lbc's groups serve every listener: the previous
+ * owner's target groups and rules go, the NLB keeps only kube-lbc's security groups, then
+ * kube-lbc's tags (the commit), then the previous owner's own keys.
+ */
+async function finishAdoption(
+  env: AwsEnv,
+  ctx: CallContext,
+  service: Readonly<V1Service>,
+  desired: DesiredLoadBalancer,
+  lb: LoadBalancer,
+  owner: PreviousOwner,
+  finalGroups: readonly string[] | undefined,
+): Promise<void> {
+  const { elb, ec2 } = env.clients;
+  await retirePreviousOwner(elb, ec2, owner, env.clusterName, service, lb);
+  ctx.signal.throwIfAborted();
+  if (finalGroups && finalGroups.length > 0) {
+    await elb.send(
+      new SetSecurityGroupsCommand({
+        LoadBalancerArn: lb.LoadBalancerArn,
+        SecurityGroups: [...finalGroups],
+      }),
+    );
+  }
+  ctx.signal.throwIfAborted();
+  const left = await retireForeignGroups(elb, ec2, owner, env.clusterName, service);
+  if (left.length > 0) {
+    ctx.logger.warn({ groups: left }, "previous owner's security groups still in use; left");
+  }
+  ctx.signal.throwIfAborted();
+  await elb.send(
+    new AddTagsCommand({
+      ResourceArns: [lb.LoadBalancerArn!],
+      Tags: toAwsTags({ ...desired.tags, [adoptedFromTag]: owner }),
+    }),
+  );
+  const tags = (await describeTags(elb, [lb.LoadBalancerArn!])).get(lb.LoadBalancerArn!) ?? {};
+  await dropForeignTags(elb, owner, lb.LoadBalancerArn!, tags);
+  ctx.recordEvent('Normal', 'Adopted', `NLB ${lb.LoadBalancerName} adopted from ${owner}`);
+  if ((lb.SecurityGroups ?? []).length === 0) {
+    ctx.recordEvent(
+      'Warning',
+      'AdoptedWithoutSecurityGroups',
+      `NLB ${lb.LoadBalancerName} was built without security groups and AWS cannot add them: ${owner}'s node rules for it stay, and new ports or source ranges need them by hand`,
+    );
+  }
 }
 
 /** Honest status: the hostname is published at once, Ready only once the NLB is `active`. */

@@ -16,6 +16,7 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
+  CreateTagsCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
   RevokeSecurityGroupIngressCommand,
@@ -27,7 +28,7 @@ import { InvalidServiceError } from '../../contract/errors.js';
 import { annotation, type AwsServiceSettings } from './annotations.js';
 import { hasCloudCode, isNotFound } from './errors.js';
 import type { DesiredListener } from './desired.js';
-import { toAwsTags } from './tags.js';
+import { fromAwsTags, isReservedTagKey, toAwsTags } from './tags.js';
 
 export interface FrontendGroupSpec {
   readonly name: string;
@@ -61,7 +62,9 @@ export async function ensureFrontendSecurityGroup(
   ec2: EC2Client,
   spec: FrontendGroupSpec,
 ): Promise<string> {
-  const group = (await findSecurityGroup(ec2, spec.name, spec.vpcId)) ?? (await create(ec2, spec));
+  const found = await findSecurityGroup(ec2, spec.name, spec.vpcId);
+  const group = found ?? (await create(ec2, spec));
+  if (found) await retag(ec2, found, spec.tags);
   const desired = desiredRules(spec);
   const actual = actualRules(group.IpPermissions ?? []);
   const missing = [...desired].filter((k) => !actual.has(k));
@@ -83,6 +86,26 @@ export async function ensureFrontendSecurityGroup(
     );
   }
   return group.GroupId!;
+}
+
+/**
+ * Puts back the ownership tags a hand-back removed (release.ts) when the Service is managed
+ * again. Only those: additional-resource-tags stay as the group was created, as before.
+ */
+async function retag(
+  ec2: EC2Client,
+  group: SecurityGroup,
+  tags: Readonly<Record<string, string>>,
+): Promise<void> {
+  const have = fromAwsTags(group.Tags);
+  const missing = Object.entries(tags).filter(([k, v]) => isReservedTagKey(k) && have[k] !== v);
+  if (missing.length === 0) return;
+  await ec2.send(
+    new CreateTagsCommand({
+      Resources: [group.GroupId!],
+      Tags: missing.map(([Key, Value]) => ({ Key, Value })),
+    }),
+  );
 }
 
 async function create(ec2: EC2Client, spec: FrontendGroupSpec): Promise<SecurityGroup> {

@@ -13,9 +13,16 @@ import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import type { V1Service } from '@kubernetes/client-node';
 import { RetryAfterError } from '../../contract/errors.js';
 import type { CallContext, OwnedLoadBalancer } from '../../contract/provider.js';
+import {
+  adoptedFromTag,
+  locateNlb,
+  previousOwnerNames,
+  previousOwners,
+  type PreviousOwner,
+} from './adoption.js';
 import { isNotFound } from './errors.js';
 import { describeListeners } from './listeners.js';
-import { deleteLoadBalancer, describeTags, findLoadBalancer } from './load-balancer.js';
+import { deleteLoadBalancer, describeTags } from './load-balancer.js';
 import { loadBalancerName, securityGroupName, targetGroupPrefix } from './names.js';
 import type { AwsEnv } from './reconcile.js';
 import { revokeNodeAccess } from './node-access.js';
@@ -33,7 +40,7 @@ export async function deleteNlb(
 ): Promise<void> {
   const { elb, ec2 } = env.clients;
   const uid = service.metadata!.uid!;
-  const lb = await findLoadBalancer(elb, loadBalancerName(env.clusterName, service));
+  const lb = await ownedNlb(env, service);
   if (lb) {
     for (const listener of await describeListeners(elb, lb.LoadBalancerArn!)) {
       ctx.signal.throwIfAborted();
@@ -64,6 +71,22 @@ export async function deleteNlb(
   await deleteFrontendGroup(env, service, uid);
   // Last: the cluster's backend group goes once no NLB holds it (this one was the last).
   await env.backend.release(ec2, elb, env.clusterName);
+}
+
+/**
+ * The Service's NLB if it carries kube-lbc's tags for the Service: never one an adoption has not
+ * committed, nor one handed back (release.ts).
+ */
+async function ownedNlb(env: AwsEnv, service: Readonly<V1Service>) {
+  const { elb } = env.clients;
+  const located = await locateNlb(
+    { elb, clusterName: env.clusterName, config: env.config },
+    service,
+  );
+  if (!located || located.adopting) return undefined;
+  const arn = located.lb.LoadBalancerArn!;
+  const tags = located.tags ?? (await describeTags(elb, [arn])).get(arn) ?? {};
+  return ownedBy(tags, env.clusterName, service.metadata!.uid!) ? located.lb : undefined;
 }
 
 async function deleteFrontendGroup(
@@ -104,7 +127,7 @@ export async function listOwned(env: AwsEnv, _ctx: CallContext): Promise<OwnedLo
   } while (Marker);
   const found = new Map<string, OwnedLoadBalancer>();
   for (const [arn, tags] of await describeTags(elb, [...names.keys()]))
-    add(found, env.clusterName, tags, (uid) => names.get(arn) === nameFor(env, uid));
+    add(found, env.clusterName, tags, (uid) => namedFor(env, names.get(arn), uid, tags));
 
   let NextToken: string | undefined;
   do {
@@ -124,8 +147,20 @@ export async function listOwned(env: AwsEnv, _ctx: CallContext): Promise<OwnedLo
   return [...found.values()];
 }
 
-const nameFor = (env: AwsEnv, uid: string) =>
-  loadBalancerName(env.clusterName, { metadata: { uid } });
+/** kube-lbc's name for the UID, or for an adopted NLB its previous owner's. */
+function namedFor(
+  env: AwsEnv,
+  name: string | undefined,
+  uid: string,
+  tags: Readonly<Record<string, string>>,
+): boolean {
+  if (name === loadBalancerName(env.clusterName, { metadata: { uid } })) return true;
+  const owner = tags[adoptedFromTag];
+  if (!owner || !(previousOwners as readonly string[]).includes(owner)) return false;
+  const [namespace = '', svcName = ''] = (tags[serviceNameTag] ?? '/').split('/');
+  const service = { metadata: { uid, namespace, name: svcName } };
+  return previousOwnerNames(owner as PreviousOwner, env.clusterName, service).includes(name ?? '');
+}
 const groupFor = (env: AwsEnv, uid: string) =>
   securityGroupName(env.clusterName, { metadata: { uid } });
 

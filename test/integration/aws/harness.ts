@@ -28,6 +28,8 @@
  *   come back), and takes allocation IDs that do not exist and private addresses outside the
  *   subnet (AWS refuses both). kube-lbc checks those itself before any write, the tests read
  *   what it sent from the command input, and the mappings an NLB has are known from its tag.
+ * - SetSecurityGroups on an NLB created without security groups succeeds (AWS refuses it), so
+ *   the adoption tests check that kube-lbc never sends it to such an NLB.
  * - ModifyTargetGroupAttributes takes any key, and preserve_client_ip.enabled=false on a UDP
  *   group (AWS refuses both); DescribeTargetGroupAttributes lists fewer keys than AWS.
  */
@@ -204,9 +206,10 @@ export function useAwsHarness(): Harness {
 export async function newProvider(
   calls: CloudCallGate,
   cluster = clusterName,
+  config: Record<string, unknown> = {},
 ): Promise<LoadBalancerProvider> {
   const provider = await createAwsProvider({
-    config: {},
+    config,
     clusterName: cluster,
     logger: noopLogger,
     cloudCalls: calls,

@@ -163,6 +163,9 @@ describe('the IAM policy grants exactly what the aws provider calls', function (
     await h.ensureReady(pinned, h.nodes());
 
     assert.equal((await h.provider.listLoadBalancers!(h.ctx, clusterName)).length, 1);
+    // Handed back and taken back again (the same NLB), then deleted.
+    await h.provider.releaseLoadBalancer!(h.ctx, clusterName, pinned);
+    await h.ensureReady(pinned, h.nodes());
     for (let attempt = 1; ; attempt++) {
       try {
         await h.provider.ensureLoadBalancerDeleted(h.ctx, clusterName, pinned);

@@ -133,7 +133,7 @@ const refused: { provider: keyof typeof parsers; yaml: string; key: string; mess
     provider: 'aws',
     yaml: 'vpcid: vpc-1',
     key: 'vpcid',
-    message: /unknown key \(known: region, endpoint, vpcId\)/,
+    message: /unknown key \(known: region, endpoint, vpcId, adoptFrom\)/,
   },
 ];
 
