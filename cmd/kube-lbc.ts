@@ -148,6 +148,38 @@ program
   );
 
 program
+  .command('release')
+  .argument('<service>', 'the Service, as <namespace>/<name>')
+  .description(
+    "hand a Service's load balancer back without deleting it: sets kube-lbc.io/release and waits until the finalizer is gone (exit 0: released, 1: error or timeout)",
+  )
+  .option(
+    '--kubeconfig <path>',
+    'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)',
+  )
+  .option('--timeout <duration>', 'how long to wait for the controller', '60s')
+  .action(async (service: string, opts: { kubeconfig?: string; timeout: string }) => {
+    try {
+      const { parseDuration } = await import('../app/options/duration.js');
+      const timeoutMs = parseDuration(opts.timeout);
+      if (!Number.isFinite(timeoutMs))
+        throw new ConfigError([
+          `--timeout: expected a duration such as 60s, got ${quote(opts.timeout)}`,
+        ]);
+      const { runRelease } = await import('../app/release.js');
+      process.exitCode = await runRelease({
+        ...(opts.kubeconfig && { kubeconfig: opts.kubeconfig }),
+        service,
+        timeoutMs,
+      });
+    } catch (err) {
+      const messages = err instanceof ConfigError ? err.errors : [errorMessage(err)];
+      for (const m of messages) process.stderr.write(`kube-lbc release: ${m}\n`);
+      process.exit(1);
+    }
+  });
+
+program
   .command('sandbox')
   .description(
     'run the whole thing with no cluster: an embedded API server, the controller, the local load balancer and a sample Service',

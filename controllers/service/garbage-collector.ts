@@ -20,7 +20,7 @@ import type {
   OwnedLoadBalancer,
 } from '../../contract/provider.js';
 import type { Logger } from '../../contract/logger.js';
-import { hasCleanupFinalizer } from './predicates.js';
+import { hasCleanupFinalizer, releaseRequest } from './predicates.js';
 
 export interface GarbageCollectorDeps {
   readonly provider: LoadBalancerProvider;
@@ -53,6 +53,8 @@ export async function collectGarbage(deps: GarbageCollectorDeps): Promise<number
       // Terminating without our finalizer, it is gone soon and collected as an orphan; with it,
       // nothing else removes the finalizer if the Service's class no longer says it was ours.
       const leaving = svc.metadata?.deletionTimestamp != null && !hasCleanupFinalizer(svc);
+      // A released Service's load balancer is no longer ours to delete, whatever its type.
+      if (releaseRequest(svc) !== 'managed') continue;
       if (svc.spec?.type !== 'LoadBalancer' && !leaving) {
         logger.info(
           { service: `${svc.metadata?.namespace}/${svc.metadata?.name}`, uid: lb.serviceUID },

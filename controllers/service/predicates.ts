@@ -22,6 +22,19 @@ export function wantsLoadBalancer(svc: Readonly<V1Service>, filter: ClassFilter)
   return svc.spec?.type === 'LoadBalancer' && isOurClass(svc, filter);
 }
 
+/** `"true"` hands the load balancer back (`kube-lbc release`): kube-lbc stops managing it. */
+export const RELEASE_ANNOTATION = 'kube-lbc.io/release';
+
+/**
+ * What the release annotation asks for: `released` ("true"), `managed` (absent or "false"), or
+ * `invalid` (any other value, which must change nothing until it is fixed).
+ */
+export function releaseRequest(svc: Readonly<V1Service>): 'released' | 'managed' | 'invalid' {
+  const value = svc.metadata?.annotations?.[RELEASE_ANNOTATION];
+  if (value === undefined || value === 'false') return 'managed';
+  return value === 'true' ? 'released' : 'invalid';
+}
+
 export function hasCleanupFinalizer(svc: Readonly<V1Service>): boolean {
   return svc.metadata?.finalizers?.includes(LOAD_BALANCER_CLEANUP_FINALIZER) ?? false;
 }

@@ -24,7 +24,10 @@ import type { ServiceMetrics, SyncOperation, SyncResult } from './metrics.js';
 import { allocateNodePorts, portsMissingNodePort, type NodePortRange } from './nodeports.js';
 import {
   hasCleanupFinalizer,
+  isOurClass,
   needsCleanup,
+  RELEASE_ANNOTATION,
+  releaseRequest,
   serviceFingerprint,
   wantsLoadBalancer,
   type ClassFilter,
@@ -98,6 +101,8 @@ export class ServiceSyncer {
     const svc = this.#deps.services.get(key);
     if (!svc) return this.#syncVanished(key);
     const madeByUs = this.#madeByUs.has(key, svc);
+    const release = releaseRequest(svc);
+    if (release !== 'managed') return this.#timed('noop', () => this.#release(key, svc, release));
     if (needsCleanup(svc, this.#deps.classes, madeByUs))
       return this.#timed('delete', () => this.#delete(key, svc));
     // Going away without our finalizer: we made nothing (or our finalizer was stripped, and the
@@ -112,6 +117,59 @@ export class ServiceSyncer {
       return this.#timed('noop', async () => ({}));
     }
     return this.#ensureOrUpdate(key, svc);
+  }
+
+  /**
+   * The release annotation is set: no ensure, no delete, no host update while it stays. A Service
+   * still carrying our finalizer is handed back first (the provider removes its marks), then the
+   * finalizer goes; a Service being deleted meanwhile is released too, as its user asked to keep
+   * the load balancer, and its deletion then proceeds.
+   */
+  async #release(
+    key: string,
+    svc: V1Service,
+    request: 'released' | 'invalid',
+  ): Promise<SyncOutcome> {
+    const { api, provider, recorder, clusterName } = this.#deps;
+    const ours = isOurClass(svc, this.#deps.classes) || this.#madeByUs.has(key, svc);
+    if (request === 'invalid' && ours) {
+      const value = svc.metadata?.annotations?.[RELEASE_ANNOTATION];
+      const message = `Invalid annotation ${RELEASE_ANNOTATION}: ${JSON.stringify(value)} (want "true" or "false"); load balancer left unchanged`;
+      this.#deps.logger.warn(
+        { service: key, field: `metadata.annotations[${RELEASE_ANNOTATION}]` },
+        message,
+      );
+      recorder.record(svc, 'Warning', 'SyncLoadBalancerFailed', message);
+      return {};
+    }
+    if (!ours || !hasCleanupFinalizer(svc)) {
+      this.#forget(key);
+      return {};
+    }
+    const releaseLoadBalancer = provider.releaseLoadBalancer?.bind(provider);
+    if (!releaseLoadBalancer) {
+      recorder.record(
+        svc,
+        'Warning',
+        'ReleaseUnsupported',
+        `Provider ${provider.name} cannot release a load balancer; ${RELEASE_ANNOTATION} ignored, nothing changed`,
+      );
+      return {};
+    }
+    this.#deps.signal.throwIfAborted();
+    await this.#callProvider(key, svc, 'releaseLoadBalancer', (ctx) =>
+      releaseLoadBalancer(ctx, clusterName, svc),
+    );
+    await removeFinalizer(api, svc);
+    this.#forget(key);
+    this.#deps.logger.info({ service: key }, 'released load balancer');
+    recorder.record(
+      svc,
+      'Normal',
+      'Released',
+      'Released load balancer; kube-lbc no longer manages it',
+    );
+    return {};
   }
 
   /** Gone from the cluster: if our finalizer was stripped by hand, clean up what we made. */

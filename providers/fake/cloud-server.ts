@@ -19,6 +19,7 @@ const methods = new Set([
   'createLoadBalancer',
   'updateLoadBalancer',
   'updateHosts',
+  'setTags',
   'deleteLoadBalancer',
 ]);
 

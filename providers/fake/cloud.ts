@@ -20,12 +20,14 @@ export type FakeOperation =
   | 'CreateLoadBalancer'
   | 'UpdateLoadBalancer'
   | 'UpdateHosts'
+  | 'SetTags'
   | 'DeleteLoadBalancer';
 
 const writes: ReadonlySet<FakeOperation> = new Set([
   'CreateLoadBalancer',
   'UpdateLoadBalancer',
   'UpdateHosts',
+  'SetTags',
   'DeleteLoadBalancer',
 ]);
 
@@ -89,6 +91,8 @@ export interface FakeCloudApi {
   ): Promise<FakeLoadBalancer>;
   updateLoadBalancer(name: string, spec: FakeListenerSpec, service: string): Promise<void>;
   updateHosts(name: string, nodes: readonly string[], service: string): Promise<void>;
+  /** Replaces the ownership tags: empty ones hand the load balancer back (release). */
+  setTags(name: string, tags: FakeLoadBalancer['tags'], service: string): Promise<void>;
   deleteLoadBalancer(name: string, service: string): Promise<void>;
 }
 
@@ -231,6 +235,13 @@ export class FakeCloud implements FakeCloudApi {
     // A frozen list is the provider's shared one: kept as it is, not copied per load balancer.
     this.#loadBalancers.set(name, { ...lb, nodes: Object.isFrozen(nodes) ? nodes : [...nodes] });
     this.#answer('UpdateHosts');
+  }
+
+  async setTags(name: string, tags: FakeLoadBalancer['tags'], service: string): Promise<void> {
+    await this.#enter({ method: 'SetTags', service, write: true });
+    const lb = this.#mustFind(name, 'SetTags');
+    this.#loadBalancers.set(name, { ...lb, tags: { ...tags } });
+    this.#answer('SetTags');
   }
 
   async deleteLoadBalancer(name: string, service: string): Promise<void> {

@@ -138,6 +138,17 @@ export class FakeProvider implements LoadBalancerProvider {
         setToValue,
       );
     }
+    // Released earlier (its tags emptied) and now managed again: take it back in place.
+    const tags = ownerTags(clusterName, service);
+    if (JSON.stringify(lb.tags) !== JSON.stringify(tags)) {
+      ctx.signal.throwIfAborted();
+      await this.#calls.call(
+        'default',
+        'SetTags',
+        () => this.#cloud.setTags(name, tags, key),
+        setToValue,
+      );
+    }
     await this.#updateHosts(ctx, name, lb, wantedNodes, key);
     return this.#statusOrProvisioning(lb);
   }
@@ -164,6 +175,8 @@ export class FakeProvider implements LoadBalancerProvider {
         description: `update the listeners of ${name}`,
       });
     }
+    if (JSON.stringify(lb.tags) !== JSON.stringify(ownerTags(clusterName, service)))
+      changes.push({ operation: 'SetTags', description: `take ${name} back (tag it as ours)` });
     if (!sameList(lb.nodes, wantedNodes)) {
       changes.push({
         operation: 'UpdateHosts',
@@ -206,6 +219,25 @@ export class FakeProvider implements LoadBalancerProvider {
       // Never made, or deleted first by another replica or a retry whose answer was lost.
       if (!findCause(err, CloudError)?.notFound) throw err;
     }
+  }
+
+  /** Empties the ownership tags: the load balancer stays and serves, but is no longer listed. */
+  async releaseLoadBalancer(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<void> {
+    const lb = await this.#describe(clusterName, service);
+    if (!lb || lb.tags.cluster === '') return;
+    const name = this.loadBalancerName(clusterName, service);
+    ctx.signal.throwIfAborted();
+    await this.#calls.call(
+      'default',
+      'SetTags',
+      () => this.#cloud.setTags(name, released, namespacedName(service)),
+      setToValue,
+    );
+    ctx.logger.info({ loadBalancer: name }, 'released load balancer');
   }
 
   async listLoadBalancers(
@@ -295,6 +327,13 @@ export class FakeProvider implements LoadBalancerProvider {
 
 /** Reads, and writes that set a value (so sending one twice is sending it once). */
 const setToValue = { idempotent: true } as const;
+
+const released: FakeLoadBalancer['tags'] = Object.freeze({
+  cluster: '',
+  serviceUID: '',
+  namespace: '',
+  serviceName: '',
+});
 
 function ownerTags(clusterName: string, service: Readonly<V1Service>): FakeLoadBalancer['tags'] {
   return {

@@ -58,6 +58,10 @@ export class RemoteFakeCloud implements FakeCloudApi {
     await this.#call('updateHosts', [name, nodes, service]);
   }
 
+  async setTags(name: string, tags: FakeLoadBalancer['tags'], service: string): Promise<void> {
+    await this.#call('setTags', [name, tags, service]);
+  }
+
   async deleteLoadBalancer(name: string, service: string): Promise<void> {
     await this.#call('deleteLoadBalancer', [name, service]);
   }

@@ -190,6 +190,23 @@ export class LocalProvider implements LoadBalancerProvider {
     }
   }
 
+  /**
+   * Nothing to unmark: the local balancer keeps no ownership record outside this process (it has
+   * no `listLoadBalancers`, so no garbage collector deletes its listeners). The listeners keep
+   * serving and the address stays claimed, so no other Service is given it while it answers;
+   * both end when the process stops, or when the Service is managed again and deleted.
+   */
+  async releaseLoadBalancer(
+    ctx: CallContext,
+    _clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<void> {
+    ctx.logger.info(
+      { address: this.#addressOf(service) },
+      'released load balancer; its listeners keep serving',
+    );
+  }
+
   async close(): Promise<void> {
     if (this.#ownsDataPath) await this.#dataPath?.close();
   }

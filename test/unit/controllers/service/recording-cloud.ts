@@ -13,7 +13,7 @@ import type {
 
 export const INGRESS_IP = '192.0.2.10';
 
-export type CloudCall = 'ensure' | 'update hosts' | 'delete';
+export type CloudCall = 'ensure' | 'update hosts' | 'delete' | 'release';
 
 export class RecordingCloud implements LoadBalancerProvider {
   readonly name = 'recording';
@@ -49,6 +49,11 @@ export class RecordingCloud implements LoadBalancerProvider {
     this.#enter('delete');
     this.exists = false;
   }
+
+  /** A field, not a method, so a test can take it away (a provider that cannot release). */
+  releaseLoadBalancer?: () => Promise<void> = async () => {
+    this.#enter('release');
+  };
 
   #enter(call: CloudCall): void {
     this.calls.push(call);

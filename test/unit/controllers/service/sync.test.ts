@@ -31,6 +31,11 @@ const tweakDeleting: Tweak<V1Service> = (s) => {
 const tweakNoFinalizer: Tweak<V1Service> = (s) => {
   s.metadata!.finalizers = [];
 };
+const tweakRelease =
+  (value: string): Tweak<V1Service> =>
+  (s) => {
+    s.metadata!.annotations = { ...s.metadata!.annotations, 'kube-lbc.io/release': value };
+  };
 const tweakHttps = tweakAddPorts({ name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 });
 const tweakSctp = tweakAddPorts({ name: 'sctp', port: 9, protocol: 'SCTP', nodePort: 30009 });
 const cloudError = () =>
@@ -55,7 +60,11 @@ interface Case {
   readonly service: readonly Tweak<V1Service>[] | 'gone';
   /** @default ['node-1', 'node-2'] */
   readonly nodes?: readonly string[];
-  readonly cloud?: { readonly exists?: boolean; readonly err?: Error };
+  readonly cloud?: {
+    readonly exists?: boolean;
+    readonly err?: Error;
+    readonly noRelease?: boolean;
+  };
   readonly want: {
     /** `operation/result` as the sync metric counts it. */
     readonly op: string;
@@ -195,6 +204,74 @@ const cases: Case[] = [
     want: { op: 'noop/success', calls: [], writes: [], events: [], exists: true },
   },
   {
+    desc: 'releases a load balancer asked to be released, keeping it and its ingress',
+    before: [{ tweaks: [] }],
+    service: [tweakFinalizer, tweakRelease('true')],
+    want: {
+      op: 'noop/success',
+      calls: ['release'],
+      writes: ['remove finalizer'],
+      events: ['Normal Released'],
+      exists: true,
+    },
+  },
+  {
+    desc: 'makes no call at all for a Service already released',
+    before: [{ tweaks: [] }, { tweaks: [tweakRelease('true')] }],
+    service: [tweakNoFinalizer, tweakRelease('true'), tweakHttps],
+    want: { op: 'noop/success', calls: [], writes: [], events: [], exists: true },
+  },
+  {
+    desc: 'releases a Service deleted before its release finished, then lets it go',
+    before: [{ tweaks: [] }],
+    service: [tweakFinalizer, tweakRelease('true'), tweakDeleting],
+    want: {
+      op: 'noop/success',
+      calls: ['release'],
+      writes: ['remove finalizer'],
+      events: ['Normal Released'],
+      exists: true,
+    },
+  },
+  {
+    desc: 'takes a Service back when its release annotation is removed',
+    before: [{ tweaks: [] }, { tweaks: [tweakRelease('true')] }],
+    service: [tweakNoFinalizer, tweakRelease('false')],
+    want: {
+      op: 'ensure/success',
+      calls: ['ensure'],
+      // The ingress stayed through the release, so the status is already right.
+      writes: ['add finalizer'],
+      events: ensured,
+      exists: true,
+    },
+  },
+  {
+    desc: 'refuses a release the provider cannot make, changing nothing',
+    before: [{ tweaks: [] }],
+    service: [tweakFinalizer, tweakRelease('true')],
+    cloud: { noRelease: true },
+    want: {
+      op: 'noop/success',
+      calls: [],
+      writes: [],
+      events: ['Warning ReleaseUnsupported'],
+      exists: true,
+    },
+  },
+  {
+    desc: 'refuses a release annotation that is neither true nor false, changing nothing',
+    before: [{ tweaks: [] }],
+    service: [tweakFinalizer, tweakRelease('yes'), tweakHttps],
+    want: {
+      op: 'noop/success',
+      calls: [],
+      writes: [],
+      events: ['Warning SyncLoadBalancerFailed'],
+      exists: true,
+    },
+  },
+  {
     desc: 'publishes a provisioning load balancer and asks to be synced after the delay',
     service: [],
     cloud: {
@@ -289,6 +366,7 @@ describe('ServiceSyncer.sync', () => {
       else api.put(newService('web', sameUid, ...c.service));
       cloud.exists = c.cloud?.exists ?? cloud.exists;
       cloud.err = c.cloud?.err;
+      if (c.cloud?.noRelease) cloud.releaseLoadBalancer = undefined;
 
       const sync = syncer.sync(KEY);
       if (c.want.throws) await assert.rejects(sync, c.want.throws);
