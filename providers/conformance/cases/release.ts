@@ -9,11 +9,16 @@ import type { Harness } from '../harness.js';
 /** Words that name a write destroying something; a release must make none of them. */
 const deleteVerbs = new Set(['delete', 'deregister', 'terminate', 'destroy']);
 
+/** Removing tags or labels is what a release does (EC2's `DeleteTags`): it destroys nothing. */
+const markWords = new Set(['tag', 'tags', 'label', 'labels']);
+
 function isDeleteClass(operation: string): boolean {
-  return operation
+  const words = operation
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .split(/[^A-Za-z]+/)
-    .some((w) => deleteVerbs.has(w.toLowerCase()));
+    .map((w) => w.toLowerCase());
+  if (words.some((w) => markWords.has(w))) return false;
+  return words.some((w) => deleteVerbs.has(w));
 }
 
 export function describeRelease(harness: () => Harness): void {
