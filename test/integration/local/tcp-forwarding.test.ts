@@ -11,7 +11,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Balancer } from '../../../providers/local/balancer.js';
 import { canAdoptReads, readsTo } from '../../../providers/local/relay.js';
-import { TcpListener } from '../../../providers/local/tcp-proxy.js';
+import { TcpListener, type TcpForwarding } from '../../../providers/local/tcp-proxy.js';
 import { noopLogger } from '../../../contract/logger.js';
 
 const host = '127.243.2.1';
@@ -132,7 +132,7 @@ async function readToEnd(socket: net.Socket): Promise<Buffer> {
 
 async function openListener(
   backendPort: number,
-  forwarding: 'relay' | 'pipe',
+  forwarding: TcpForwarding,
   idleTimeoutMs = 30_000,
 ): Promise<TcpListener> {
   const balancer = new Balancer({ scheduler: 'rr' });
@@ -155,7 +155,7 @@ function dial(): net.Socket {
   return socket;
 }
 
-for (const forwarding of ['relay', 'pipe'] as const) {
+for (const forwarding of ['native', 'relay', 'pipe'] as const) {
   describe(`TCP listener forwarding by ${forwarding}`, () => {
     let backend: TestServer | undefined;
     let listener: TcpListener | undefined;
