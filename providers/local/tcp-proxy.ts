@@ -232,6 +232,7 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
       if (flow.native) client.destroy();
       else if (hadError) client.destroy();
       else client.end();
+      flow.upstream = undefined;
       this.#finish(flow);
     });
     client.once('close', (hadError) => {
@@ -241,10 +242,12 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
     });
   }
 
-  /** Counts a flow out once both of its sockets are closed. */
+  /**
+   * Counts a flow out once its client is closed and its upstream's 'close' has given the backend
+   * back (it clears `flow.upstream`), so a listener's count never runs ahead of the balancer's.
+   */
   #finish(flow: Flow): void {
-    if (flow.done || !flow.client.destroyed) return;
-    if (flow.upstream && !flow.upstream.destroyed) return;
+    if (flow.done || !flow.client.destroyed || flow.upstream) return;
     flow.done = true;
     this.#flows.delete(flow);
     this.#stats.bytesIn += flow.client.bytesRead + (flow.native?.bytesIn ?? 0);
