@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all build typecheck format format-check test test-unit test-integration test-aws demo bench bench-scale soak clean
+.PHONY: all build native typecheck format format-check test test-unit test-integration test-aws demo bench bench-scale soak clean
 
 all: build
 
@@ -13,6 +13,18 @@ node_modules: package-lock.json
 # The package's build: the application only (tests and benchmarks run from source with tsx).
 build: node_modules
 	tsc -p tsconfig.build.json
+
+# The local balancer's native TCP relay (Linux; the data path relays in JavaScript without it).
+# npm's own node-gyp, against the running Node's headers (--nodedir: nothing is downloaded);
+# Node-API is ABI-stable, so a build serves later Nodes too.
+NATIVE_RELAY := native/splice-relay/build/Release/splice_relay.node
+NODE_DIR = $(shell dirname "$$(dirname "$$(command -v node)")")
+
+native: $(NATIVE_RELAY)
+
+$(NATIVE_RELAY): native/splice-relay/relay.c native/splice-relay/binding.gyp
+	@if [ "$$(uname -s)" = Linux ]; then npm run --silent build:native -- --nodedir="$(NODE_DIR)" --loglevel=warn; \
+	else echo "native relay skipped: not Linux"; fi
 
 typecheck: node_modules
 	tsc -p tsconfig.json --noEmit
@@ -27,7 +39,7 @@ format-check: node_modules
 format: node_modules
 	prettier --write --log-level warn '**/*.ts'
 
-test: node_modules typecheck format-check
+test: node_modules native typecheck format-check
 	mocha $(TEST_SPECS)
 
 # The AWS provider's suites only (its unit tests, then its integration tests against an AWS API):
@@ -43,7 +55,7 @@ demo: build
 
 # Benchmarks print figures; none is a pass/fail test. The local balancer's needs haproxy and wrk
 # (apt-get install haproxy wrk), the AWS one moto_server.
-bench: node_modules
+bench: node_modules native
 	tsx bench/controller-scale.ts
 	tsx bench/aws-calls.ts
 	tsx bench/gcp-calls.ts
@@ -63,7 +75,7 @@ soak: build
 	tsx bench/soak.ts --dist
 
 clean:
-	rm -rf dist
+	rm -rf dist native/splice-relay/build
 
 # Builds Kubernetes 1.20's kube-apiserver from Debian's source (cached in .cache/; needs root
 # for apt-get), starts it with etcd on loopback, and runs the contract suite and the controller's

@@ -6,8 +6,10 @@
  *
  *   npx tsx bench/local-balancer.ts [--seconds 3] [--connections 50] [--rounds 3] [--pipe]
  *
- * `--pipe` adds the local balancer forwarding by `pipe` (its fallback where Node does not allow
- * the shared read buffer), in the same process, to show what the relay saves.
+ * Two rows for the local balancer, in one process: `local native` (the data path's default where
+ * `make native` built the native relay; the row is left out, saying so, where it is not) and
+ * `local js` (the JavaScript relay, its fallback). `--pipe` adds the JavaScript listener
+ * forwarding by `pipe` (the fallback where Node does not allow the shared read buffer).
  *
  * A shared machine is noisy, so each target runs `rounds` times, interleaved (direct, local,
  * haproxy, direct, ...), and the table shows medians. It also shows each proxy's CPU time per
@@ -25,7 +27,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Balancer } from '../providers/local/balancer.js';
 import { DataPath } from '../providers/local/data-path.js';
-import { TcpListener } from '../providers/local/tcp-proxy.js';
+import { nativeRelayProblem } from '../providers/local/native-relay.js';
+import { TcpListener, type TcpForwarding } from '../providers/local/tcp-proxy.js';
 import { noopLogger } from '../contract/logger.js';
 
 const { values: args } = parseArgs({
@@ -179,7 +182,7 @@ function toBytes(text: string | undefined): number {
 
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
-  let pipeListener: TcpListener | undefined;
+  const listeners: TcpListener[] = [];
   const dataPath = new DataPath({
     maxConnections: 10_000,
     tcpIdleTimeoutMs: 300_000,
@@ -214,15 +217,20 @@ async function main(): Promise<void> {
     const haproxy = await startHaproxy(haproxyPort, backends.ports);
     children.push(haproxy);
 
-    const targets = [
+    const jsRelay = await openListener(backends.ports, 'relay');
+    listeners.push(jsRelay.listener);
+    const targets: { name: string; port: number; cpu: CpuClock | undefined }[] = [
       { name: 'direct', port: backends.ports[0]!, cpu: undefined },
-      { name: 'kube-lbc local', port: localPort, cpu: ownCpu },
+      { name: 'local js', port: jsRelay.port, cpu: ownCpu },
       { name: 'haproxy', port: haproxyPort, cpu: childCpu(haproxy.pid!) },
     ];
+    if (dataPath.tcpForwarding === 'native') {
+      targets.splice(1, 0, { name: 'local native', port: localPort, cpu: ownCpu });
+    } else console.log(`no native relay row: the native relay is ${nativeRelayProblem}`);
     if (args.pipe) {
-      const pipe = await openPipeListener(backends.ports);
-      pipeListener = pipe.listener;
-      targets.splice(2, 0, { name: 'local (pipe)', port: pipe.port, cpu: ownCpu });
+      const pipe = await openListener(backends.ports, 'pipe');
+      listeners.push(pipe.listener);
+      targets.splice(targets.length - 1, 0, { name: 'local pipe', port: pipe.port, cpu: ownCpu });
     }
     const workloads = [
       { name: 'small responses (3 B)', path: '/' },
@@ -243,14 +251,15 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const child of children) child.kill();
-    await pipeListener?.close(false);
+    for (const listener of listeners) await listener.close(false);
     await dataPath.close();
   }
 }
 
-/** The local balancer's listener as the data path opens it, but forwarding by `pipe`. */
-async function openPipeListener(
+/** The local balancer's listener as the data path opens it, with the given forwarding. */
+async function openListener(
   backendPorts: number[],
+  forwarding: TcpForwarding,
 ): Promise<{ listener: TcpListener; port: number }> {
   const balancer = new Balancer({ scheduler: 'rr' });
   balancer.setBackends(backendPorts.map((port) => ({ host, port, weight: 1 })));
@@ -263,7 +272,7 @@ async function openPipeListener(
     sourceRanges: [],
     maxConnections: 10_000,
     idleTimeoutMs: 300_000,
-    forwarding: 'pipe',
+    forwarding,
   });
   return { listener, port };
 }
@@ -311,10 +320,11 @@ function printTable(title: string, results: Map<string, WrkResult>): void {
     ];
     console.log(name.padEnd(16) + cells.map((c) => c.padStart(11)).join(''));
   }
-  const cpuRatio = haproxy.cpuUsPerRequest / results.get('kube-lbc local')!.cpuUsPerRequest;
-  console.log(
-    `kube-lbc local does ${(100 * cpuRatio).toFixed(0)}% of HAProxy's work per CPU second`,
-  );
+  for (const [name, r] of results) {
+    if (!name.startsWith('local')) continue;
+    const cpuRatio = haproxy.cpuUsPerRequest / r.cpuUsPerRequest;
+    console.log(`${name} does ${(100 * cpuRatio).toFixed(0)}% of HAProxy's work per CPU second`);
+  }
 }
 
 function pct(r: WrkResult, base: WrkResult): string {

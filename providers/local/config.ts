@@ -22,6 +22,13 @@ import { parseCidr, parseRange, type IpRange } from './ipv4.js';
  */
 export type LocalMode = 'in-process' | 'controller';
 
+/**
+ * How the TCP data path moves bytes: `auto` by the native relay (epoll and splice on a thread,
+ * Linux, `make native`) where it is built and in JavaScript elsewhere; `native` refuses to start
+ * without it; `js` always in JavaScript.
+ */
+export type TcpRelay = 'auto' | 'native' | 'js';
+
 export interface HealthCheckConfig {
   readonly intervalMs: number;
   readonly timeoutMs: number;
@@ -42,6 +49,7 @@ export interface LocalConfig {
   readonly udpIdleTimeoutMs: number;
   /** Added to each Service port when binding: lets an unprivileged sandbox serve port 80. */
   readonly listenPortOffset: number;
+  readonly tcpRelay: TcpRelay;
   readonly healthCheck: HealthCheckConfig;
 }
 
@@ -79,6 +87,10 @@ export const localConfigSchema = mapping({
     description:
       'added to each Service port when binding (lets an unprivileged sandbox serve port 80)',
   }).default(0),
+  tcpRelay: oneOf(['auto', 'native', 'js'], {
+    description:
+      'how TCP bytes move: auto takes the native relay (Linux, `make native`) where built, else JavaScript; native refuses to start without it',
+  }).default('auto'),
   healthCheck: mapping({
     intervalSeconds: seconds(0.01, 'time between two checks of a backend').default(5),
     timeoutSeconds: seconds(0.01, 'a check not answered in this time failed').default(2),
@@ -100,6 +112,7 @@ export function parseLocalConfig(raw: Readonly<Record<string, unknown>>): LocalC
     tcpIdleTimeoutMs: 1000 * c.tcpIdleTimeoutSeconds,
     udpIdleTimeoutMs: 1000 * c.udpIdleTimeoutSeconds,
     listenPortOffset: c.listenPortOffset,
+    tcpRelay: c.tcpRelay,
     healthCheck: Object.freeze({
       intervalMs: 1000 * c.healthCheck.intervalSeconds,
       timeoutMs: 1000 * c.healthCheck.timeoutSeconds,

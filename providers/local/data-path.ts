@@ -8,7 +8,10 @@ import { Balancer, type Backend } from './balancer.js';
 import type { HealthCheckConfig } from './config.js';
 import type { ListenerSnapshot } from './listener-stats.js';
 import { HealthChecker, healthTargetKey, type HealthTarget } from './health.js';
-import { TcpListener } from './tcp-proxy.js';
+import { TcpListener, type TcpForwarding } from './tcp-proxy.js';
+import { nativeRelay, nativeRelayProblem } from './native-relay.js';
+import { ProviderConfigError } from '../../contract/errors.js';
+import type { TcpRelay } from './config.js';
 import { UdpListener } from './udp-proxy.js';
 import type { VirtualBackend, VirtualServiceSpec } from './virtual-service.js';
 
@@ -25,6 +28,13 @@ export interface DataPathOptions {
   readonly now?: () => number;
   /** @default Math.random */
   readonly random?: () => number;
+  /**
+   * How TCP bytes move: `native` requires the native relay (the constructor throws a
+   * `ProviderConfigError` where it is not available), `js` relays in JavaScript, `auto` takes
+   * the native relay where it is built.
+   * @default 'auto'
+   */
+  readonly tcpRelay?: TcpRelay;
 }
 
 export type Listener = TcpListener | UdpListener;
@@ -51,6 +61,7 @@ export class DataPath {
   readonly health: HealthChecker;
   readonly #options: DataPathOptions;
   readonly #logger: Logger;
+  readonly #forwarding: TcpForwarding;
   /** Service key -> `address:port/protocol` -> what serves it. */
   readonly #services = new Map<string, Map<string, PortState>>();
   /** Closed TCP listeners whose connections are still draining; cut on shutdown. */
@@ -63,7 +74,28 @@ export class DataPath {
   constructor(options: DataPathOptions) {
     this.#options = options;
     this.#logger = (options.logger ?? noopLogger).child({ component: 'data-path' });
+    const wanted = options.tcpRelay ?? 'auto';
+    if (wanted === 'native' && !nativeRelay) {
+      throw new ProviderConfigError(
+        'tcpRelay',
+        `native, but the native relay is ${nativeRelayProblem ?? 'not available'}`,
+      );
+    }
+    this.#forwarding = wanted !== 'js' && nativeRelay ? 'native' : 'relay';
+    this.#logger.info(
+      this.#forwarding === 'native'
+        ? { tcpRelay: 'native' }
+        : { tcpRelay: 'js', native: wanted === 'js' ? 'not wanted' : nativeRelayProblem },
+      this.#forwarding === 'native'
+        ? 'TCP relay: native (epoll and splice on a relay thread)'
+        : 'TCP relay: JavaScript',
+    );
     this.health = new HealthChecker(options.healthCheck, this.#logger);
+  }
+
+  /** Which relay the TCP listeners use: `native` or `relay` (JavaScript). */
+  get tcpForwarding(): TcpForwarding {
+    return this.#forwarding;
   }
 
   /** Service keys currently served. */
@@ -243,7 +275,11 @@ export class DataPath {
     };
     const listener =
       protocol === 'TCP'
-        ? await TcpListener.open({ ...common, idleTimeoutMs: this.#options.tcpIdleTimeoutMs })
+        ? await TcpListener.open({
+            ...common,
+            idleTimeoutMs: this.#options.tcpIdleTimeoutMs,
+            forwarding: this.#forwarding,
+          })
         : await UdpListener.open({
             ...common,
             idleTimeoutMs: this.#options.udpIdleTimeoutMs,

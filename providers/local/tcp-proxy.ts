@@ -1,10 +1,10 @@
 /**
  * The TCP data path: one listening socket per virtual address:port, each accepted connection
- * relayed both ways to a backend (relay.ts: reads into a shared buffer, or `pipe` where this
- * Node does not allow that). Either gives backpressure (a slow reader pauses the fast writer, so
- * nothing buffers beyond the high-water marks) and keeps JavaScript at one callback per chunk,
- * never per byte. Half-close is forwarded (`allowHalfOpen`), so a client that shuts down its
- * write side still gets the whole response.
+ * relayed both ways to a backend: by the native relay where it is built (native-relay.ts: a
+ * thread with splice, no JavaScript per chunk), else in JavaScript (relay.ts: reads into a shared
+ * buffer, or `pipe` where this Node does not allow that). Each gives backpressure (a slow reader
+ * pauses the fast writer, so nothing buffers beyond a bound) and forwards a half-close, so a
+ * client that shuts down its write side still gets the whole response.
  */
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
@@ -12,6 +12,7 @@ import type { Logger } from '../../contract/logger.js';
 import type { Balancer } from './balancer.js';
 import { inRanges, ipToInt, unmapIPv4, type IpRange } from './ipv4.js';
 import { adoptReads, canAdoptReads, readsTo } from './relay.js';
+import { nativeRelay, relayNatively, type NativeFlow } from './native-relay.js';
 import { isIPv4 } from 'node:net';
 import { ListenerStats, type ListenerSnapshot } from './listener-stats.js';
 
@@ -34,11 +35,19 @@ export interface ListenerOptions extends ListenerLimits {
 
 export interface TcpListenerOptions extends ListenerOptions {
   /**
-   * `relay` reads into a shared buffer where this Node allows it and pipes where not; `pipe`
-   * always pipes (tests cover that fallback with it).
-   * @default 'relay'
+   * `native` hands connected sockets to the native relay (or, where it is not built, does as
+   * `relay`); `relay` reads into a shared buffer in JavaScript where this Node allows it and pipes
+   * where not; `pipe` always pipes (tests cover each fallback with these).
+   * @default 'native'
    */
-  readonly forwarding?: 'relay' | 'pipe';
+  readonly forwarding?: TcpForwarding;
+}
+
+export type TcpForwarding = 'native' | 'relay' | 'pipe';
+
+/** What `forwarding` comes to on this machine: `native` only where the relay is built. */
+export function effectiveForwarding(forwarding: TcpForwarding = 'native'): TcpForwarding {
+  return forwarding === 'native' && !nativeRelay ? 'relay' : forwarding;
 }
 
 /** A connection attempt may move to another backend this many times after a refused connect. */
@@ -53,6 +62,8 @@ export function sourceAllowed(ranges: readonly IpRange[], remote: string | undef
 interface Flow {
   readonly client: net.Socket;
   upstream: net.Socket | undefined;
+  /** Set while the native relay owns both sockets' traffic. */
+  native: NativeFlow | undefined;
   done: boolean;
 }
 
@@ -104,9 +115,9 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
   snapshot(): ListenerSnapshot {
     let bytesIn = this.#stats.bytesIn;
     let bytesOut = this.#stats.bytesOut;
-    for (const { client } of this.#flows) {
-      bytesIn += client.bytesRead;
-      bytesOut += client.bytesWritten;
+    for (const flow of this.#flows) {
+      bytesIn += flow.client.bytesRead + (flow.native?.bytesIn ?? 0);
+      bytesOut += flow.client.bytesWritten + (flow.native?.bytesOut ?? 0);
     }
     const { opened, rejected } = this.#stats;
     return { active: this.#flows.size, opened, bytesIn, bytesOut, rejected: { ...rejected } };
@@ -124,6 +135,10 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
     this.#closed ??= new Promise<void>((resolve) => this.#server.close(() => resolve()));
     if (drain) return;
     for (const flow of this.#flows) {
+      if (flow.native) {
+        flow.native.abort();
+        continue;
+      }
       flow.client.destroy();
       flow.upstream?.destroy();
     }
@@ -140,7 +155,7 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
       this.#reject(client, 'limit');
       return;
     }
-    const flow: Flow = { client, upstream: undefined, done: false };
+    const flow: Flow = { client, upstream: undefined, native: undefined, done: false };
     this.#flows.add(flow);
     this.#stats.opened++;
     client.setTimeout(this.#options.idleTimeoutMs, () => client.destroy());
@@ -159,7 +174,8 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
       client.destroy();
       return;
     }
-    const relay = this.#options.forwarding !== 'pipe' && canAdoptReads(client);
+    const forwarding = effectiveForwarding(this.#options.forwarding);
+    const relay = forwarding !== 'pipe' && canAdoptReads(client);
     const upstream: net.Socket = net.connect({
       host: backend.host,
       port: backend.port,
@@ -174,12 +190,22 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
     upstream.once('connect', () => {
       connected = true;
       upstream.setTimeout(this.#options.idleTimeoutMs, () => upstream.destroy());
-      if (relay) {
+      if (forwarding === 'native') {
+        // Client first: the upstream's 'close' then finds it destroyed and counts the flow out.
+        flow.native = relayNatively(client, upstream, this.#options.idleTimeoutMs, () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      if (flow.native) {
+        // Traffic is the relay thread's now; the sockets only close, when it says so.
+      } else if (relay) {
         const toUpstream = readsTo(upstream, () => client);
         adoptReads(client, toUpstream);
         client.once('end', () => upstream.end());
         upstream.once('end', () => client.end());
         client.resume();
+        upstream.resume(); // paused where a native hand-off was tried and declined
       } else {
         client.pipe(upstream);
         upstream.pipe(client);
@@ -203,24 +229,29 @@ export class TcpListener extends EventEmitter<TcpListenerEvents> {
         return;
       }
       // A clean close has already forwarded its end to the client; let that flush.
-      if (hadError) client.destroy();
+      if (flow.native) client.destroy();
+      else if (hadError) client.destroy();
       else client.end();
+      flow.upstream = undefined;
       this.#finish(flow);
     });
     client.once('close', (hadError) => {
-      if (!connected || hadError) upstream.destroy();
+      if (flow.native) upstream.destroy();
+      else if (!connected || hadError) upstream.destroy();
       else upstream.end();
     });
   }
 
-  /** Counts a flow out once both of its sockets are closed. */
+  /**
+   * Counts a flow out once its client is closed and its upstream's 'close' has given the backend
+   * back (it clears `flow.upstream`), so a listener's count never runs ahead of the balancer's.
+   */
   #finish(flow: Flow): void {
-    if (flow.done || !flow.client.destroyed) return;
-    if (flow.upstream && !flow.upstream.destroyed) return;
+    if (flow.done || !flow.client.destroyed || flow.upstream) return;
     flow.done = true;
     this.#flows.delete(flow);
-    this.#stats.bytesIn += flow.client.bytesRead;
-    this.#stats.bytesOut += flow.client.bytesWritten;
+    this.#stats.bytesIn += flow.client.bytesRead + (flow.native?.bytesIn ?? 0);
+    this.#stats.bytesOut += flow.client.bytesWritten + (flow.native?.bytesOut ?? 0);
     this.emit('closed');
   }
 

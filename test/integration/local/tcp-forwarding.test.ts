@@ -5,13 +5,14 @@
  * proxy hold, and close idle connections.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Balancer } from '../../../providers/local/balancer.js';
 import { canAdoptReads, readsTo } from '../../../providers/local/relay.js';
-import { TcpListener } from '../../../providers/local/tcp-proxy.js';
+import { nativeRelay, nativeRelayProblem } from '../../../providers/local/native-relay.js';
+import { TcpListener, type TcpForwarding } from '../../../providers/local/tcp-proxy.js';
 import { noopLogger } from '../../../contract/logger.js';
 
 const host = '127.243.2.1';
@@ -132,10 +133,10 @@ async function readToEnd(socket: net.Socket): Promise<Buffer> {
 
 async function openListener(
   backendPort: number,
-  forwarding: 'relay' | 'pipe',
+  forwarding: TcpForwarding,
   idleTimeoutMs = 30_000,
+  balancer = new Balancer({ scheduler: 'rr' }),
 ): Promise<TcpListener> {
-  const balancer = new Balancer({ scheduler: 'rr' });
   balancer.setBackends([{ host, port: backendPort, weight: 1 }]);
   return TcpListener.open({
     address: host,
@@ -149,13 +150,23 @@ async function openListener(
   });
 }
 
+/** Writes `text` and waits until it comes back. */
+async function echoOnce(socket: net.Socket, text: string): Promise<void> {
+  let got = '';
+  const onData = (chunk: Buffer) => (got += chunk.toString());
+  socket.on('data', onData);
+  socket.write(text);
+  while (got.length < text.length) await once(socket, 'data');
+  socket.off('data', onData);
+}
+
 function dial(): net.Socket {
   const socket = net.connect({ host, port: listenPort, allowHalfOpen: true });
   socket.on('error', () => {});
   return socket;
 }
 
-for (const forwarding of ['relay', 'pipe'] as const) {
+for (const forwarding of ['native', 'relay', 'pipe'] as const) {
   describe(`TCP listener forwarding by ${forwarding}`, () => {
     let backend: TestServer | undefined;
     let listener: TcpListener | undefined;
@@ -208,6 +219,74 @@ for (const forwarding of ['relay', 'pipe'] as const) {
       assert.ok(source.isSent(await readToEnd(socket.resume())), 'every byte, in order');
     });
 
+    it('carries 64 MiB each way at once, intact, and counts the bytes', async () => {
+      backend = await echoServer();
+      listener = await openListener(backend.port, forwarding);
+      const payload = randomBytes(64 * MiB);
+      const socket = dial();
+      const reply = readToEnd(socket);
+      socket.end(payload);
+      const got = await reply;
+      assert.equal(got.length, payload.length);
+      assert.ok(got.equals(payload), 'every byte, in order');
+      await once(socket.resume(), 'close');
+      while (listener.connections > 0) await once(listener, 'closed');
+      const { bytesIn, bytesOut } = listener.snapshot();
+      assert.deepEqual({ bytesIn, bytesOut }, { bytesIn: 64 * MiB, bytesOut: 64 * MiB });
+    });
+
+    it('closes the client when the backend resets, and gives the backend back (lc at zero)', async () => {
+      backend = await serve((socket) => socket.once('data', () => socket.resetAndDestroy()));
+      const balancer = new Balancer({ scheduler: 'lc' });
+      listener = await openListener(backend.port, forwarding, 30_000, balancer);
+      const socket = dial();
+      socket.write('anything');
+      await once(socket.resume(), 'end'); // half-open: the client may still write, to nobody
+      while (listener.connections > 0) await once(listener, 'closed');
+      assert.equal(balancer.backends[0]!.activeConnections, 0);
+    });
+
+    it('closes the backend side when the client resets, and gives the backend back (lc at zero)', async () => {
+      const backendSide: net.Socket[] = [];
+      backend = await serve((socket) => {
+        backendSide.push(socket);
+        socket.resume();
+        socket.write('hello');
+      });
+      const balancer = new Balancer({ scheduler: 'lc' });
+      listener = await openListener(backend.port, forwarding, 30_000, balancer);
+      const socket = dial();
+      await once(socket, 'data');
+      assert.equal(balancer.backends[0]!.activeConnections, 1);
+      const ended = once(backendSide[0]!, 'end');
+      socket.resetAndDestroy();
+      await ended;
+      while (listener.connections > 0) await once(listener, 'closed');
+      assert.equal(balancer.backends[0]!.activeConnections, 0);
+    });
+
+    it('brings lc counts back to zero after connections end every way, and after close', async () => {
+      backend = await echoServer();
+      const balancer = new Balancer({ scheduler: 'lc' });
+      listener = await openListener(backend.port, forwarding, 30_000, balancer);
+      const sockets = Array.from({ length: 30 }, dial);
+      await Promise.all(sockets.map((s) => echoOnce(s, 'ping')));
+      assert.equal(balancer.backends[0]!.activeConnections, 30);
+      for (const [i, s] of sockets.slice(0, 20).entries()) {
+        if (i % 3 === 0) s.end();
+        else if (i % 3 === 1) s.destroy();
+        else s.resetAndDestroy();
+        s.resume();
+      }
+      while (listener.connections > 10) await once(listener, 'closed');
+      assert.equal(balancer.backends[0]!.activeConnections, 10);
+      // The rest are cut by the listener's close.
+      await listener.close(false);
+      while (listener.connections > 0) await once(listener, 'closed');
+      assert.equal(balancer.backends[0]!.activeConnections, 0);
+      for (const s of sockets) s.destroy();
+    });
+
     it('closes a connection nobody talks on after the idle timeout', async () => {
       backend = await serve((socket) => socket.resume());
       listener = await openListener(backend.port, forwarding, 150);
@@ -221,6 +300,13 @@ for (const forwarding of ['relay', 'pipe'] as const) {
     });
   });
 }
+
+describe('native relay', () => {
+  it('is built on Linux (make native), so the data path relays natively by default', () => {
+    if (process.platform !== 'linux') return;
+    assert.ok(nativeRelay, `the native relay is ${nativeRelayProblem}`);
+  });
+});
 
 describe('relay: reads into one shared buffer', () => {
   it('can take over accepted sockets on this Node (else the listener silently pipes)', async () => {
