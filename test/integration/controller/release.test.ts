@@ -1,7 +1,8 @@
 /**
- * The hand-back (`kube-lbc.io/release`) end to end: the real controller over the API emulator and
- * the fake provider. What is asserted is what a user would see: the Service's finalizer, status
- * and Events, the load balancers in the cloud, and every provider method the core called.
+ * The hand-back (`kube-lbc.io/release`) end to end: the real controller over the API emulator,
+ * with the fake provider and with the local one serving real sockets. What is asserted is what a
+ * user would see: the Service's finalizer, status and Events, the load balancers in the cloud (or
+ * who answers at the address), and every provider method the core called.
  */
 import assert from 'node:assert/strict';
 import {
@@ -19,7 +20,9 @@ import {
   type FakeCloud,
 } from '../../../providers/fake/index.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
-import { newNode, newPostedService } from '../../fixtures/builders.js';
+import { newNode, newPostedService, tweakNodeAddress } from '../../fixtures/builders.js';
+import { createLocalProvider } from '../../../providers/local/index.js';
+import { startBackends, whoAnswers, type NamedBackend } from '../local/helpers.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';
@@ -81,8 +84,8 @@ describe('releasing a load balancer (kube-lbc.io/release)', function () {
     });
   }
 
-  async function create(name: string): Promise<V1Service> {
-    await c.core.createNamespacedService({ namespace: 'default', body: newPostedService(name) });
+  async function create(name: string, body = newPostedService(name)): Promise<V1Service> {
+    await c.core.createNamespacedService({ namespace: 'default', body });
     const svc = await c.until(() => {
       const s = c.cached('default', name);
       return (
@@ -122,167 +125,234 @@ describe('releasing a load balancer (kube-lbc.io/release)', function () {
     return list.items.filter((e) => e.involvedObject.name === name);
   }
 
-  beforeEach(start);
+  describe('with the fake provider', () => {
+    beforeEach(start);
 
-  it('removes the finalizer, records Released, keeps the ingress and the load balancer', async () => {
-    const before = await create('web');
-    const lbBefore = lbOf('web')!;
-    calls.length = 0;
-    c.cloud.clearCalls();
+    it('removes the finalizer, records Released, keeps the ingress and the load balancer', async () => {
+      const before = await create('web');
+      const lbBefore = lbOf('web')!;
+      calls.length = 0;
+      c.cloud.clearCalls();
 
-    const after = await release('web');
-    assert.deepEqual(after.metadata?.finalizers ?? [], []);
-    assert.deepEqual(after.status?.loadBalancer?.ingress, before.status?.loadBalancer?.ingress);
-    assert.deepEqual(
-      callsFor('web').map((call) => call.method),
-      ['releaseLoadBalancer'],
-    );
-    assert.deepEqual(
-      c.cloud.writes().map((w) => w.method),
-      ['SetTags'],
-      'the only write removes the ownership marks',
-    );
-    const lb = lbOf('')!;
-    assert.equal(c.cloud.loadBalancers().length, 1);
-    assert.equal(lb.name, lbBefore.name);
-    assert.deepEqual(lb.ingress, lbBefore.ingress);
-    assert.deepEqual(lb.nodes, lbBefore.nodes);
-    assert.deepEqual(lb.ports, lbBefore.ports);
-    assert.equal(lb.tags.cluster, '', 'no longer marked as this cluster’s');
-
-    const released = (await events('web')).filter((e) => e.reason === 'Released');
-    assert.equal(released.length, 1);
-    assert.equal(released[0]!.type, 'Normal');
-    assert.equal(released[0]!.involvedObject.uid, before.metadata?.uid);
-
-    // The finalizer removal was synced too (idle above): it called nothing.
-    assert.deepEqual(
-      callsFor('web').map((call) => call.method),
-      ['releaseLoadBalancer'],
-    );
-  });
-
-  it('calls the provider for nothing while released: spec changes, resyncs, repairs and node changes', async () => {
-    await create('web');
-    await create('witness');
-    await release('web');
-    const lbReleased = structuredClone(lbOf('')!);
-    calls.length = 0;
-    c.cloud.clearCalls();
-
-    await c.core.patchNamespacedService(
-      {
-        name: 'web',
-        namespace: 'default',
-        body: {
-          metadata: { annotations: { [optionAnnotation]: 'enabled' } },
-          spec: { ports: [{ name: 'http', port: 81, targetPort: 8080, protocol: 'TCP' }] },
-        },
-      },
-      mergePatch,
-    );
-    await c.until(
-      () => c.cached('default', 'web')?.spec?.ports?.[0]?.port === 81,
-      'the port change in the cache',
-    );
-    await c.idle();
-
-    let syncs = c.syncs.length;
-    c.controller.resyncAll();
-    await c.syncsAfter(syncs, 2);
-    syncs = c.syncs.length;
-    c.controller.repairAll();
-    await c.syncsAfter(syncs, 2);
-    await c.idle();
-
-    // A node joins: the witness's load balancer gets it, in the same pass the released one is synced.
-    await c.core.createNode({ body: newPostedNode('node-3') });
-    await c.until(() => lbOf('witness')?.nodes.length === 3, 'node-3 on the witness');
-    await c.idle();
-
-    assert.deepEqual(callsFor('web'), []);
-    assert.ok(
-      c.cloud.calls.every((call) => call.service !== 'default/web'),
-      'no cloud call for the released Service',
-    );
-    assert.deepEqual(lbOf(''), lbReleased, 'the released load balancer is as it was left');
-    assert.deepEqual(c.cached('default', 'web')?.metadata?.finalizers ?? [], []);
-  });
-
-  it('deletes nothing in the cloud when a released Service is deleted, nor does the garbage collector', async () => {
-    await create('web');
-    await release('web');
-    const lbReleased = structuredClone(lbOf('')!);
-    calls.length = 0;
-    c.cloud.clearCalls();
-
-    await c.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
-    await c.until(() => c.cached('default', 'web') === undefined, 'the Service to go');
-    await c.idle();
-    assert.equal(await c.controller.collectGarbage(), 0);
-
-    assert.deepEqual(calls, []);
-    assert.deepEqual(c.cloud.writes(), []);
-    assert.deepEqual(c.cloud.loadBalancers(), [lbReleased]);
-    const reasons = (await events('web')).map((e) => e.reason);
-    assert.ok(!reasons.includes('DeletingLoadBalancer'), reasons.join());
-  });
-
-  it('takes the same load balancer back in place when the annotation is removed', async () => {
-    const before = await create('web');
-    const lbBefore = structuredClone(lbOf('web')!);
-    await release('web');
-    calls.length = 0;
-    c.cloud.clearCalls();
-
-    await annotate('web', null);
-    const back = await c.until(() => {
-      const s = c.cached('default', 'web');
-      return (
-        s && s.metadata?.finalizers?.includes(FINALIZER) && !s.metadata.annotations?.[RELEASE] && s
+      const after = await release('web');
+      assert.deepEqual(after.metadata?.finalizers ?? [], []);
+      assert.deepEqual(after.status?.loadBalancer?.ingress, before.status?.loadBalancer?.ingress);
+      assert.deepEqual(
+        callsFor('web').map((call) => call.method),
+        ['releaseLoadBalancer'],
       );
-    }, 'the finalizer back');
-    await c.until(() => lbOf('web'), 'the ownership tags back');
-    await c.idle();
+      assert.deepEqual(
+        c.cloud.writes().map((w) => w.method),
+        ['SetTags'],
+        'the only write removes the ownership marks',
+      );
+      const lb = lbOf('')!;
+      assert.equal(c.cloud.loadBalancers().length, 1);
+      assert.equal(lb.name, lbBefore.name);
+      assert.deepEqual(lb.ingress, lbBefore.ingress);
+      assert.deepEqual(lb.nodes, lbBefore.nodes);
+      assert.deepEqual(lb.ports, lbBefore.ports);
+      assert.equal(lb.tags.cluster, '', 'no longer marked as this cluster’s');
 
-    assert.deepEqual(back.metadata?.finalizers, [FINALIZER]);
-    assert.deepEqual(c.cloud.loadBalancers(), [lbBefore], 'the same load balancer, tags and all');
-    assert.deepEqual(
-      c.cloud.writes().map((w) => w.method),
-      ['SetTags'],
-      'no create: only the ownership marks are written back',
-    );
-    const now = c.cached('default', 'web')!;
-    assert.deepEqual(now.status?.loadBalancer?.ingress, before.status?.loadBalancer?.ingress);
-    assert.equal(findReadyCondition(now)?.reason, 'Ready');
+      const released = (await events('web')).filter((e) => e.reason === 'Released');
+      assert.equal(released.length, 1);
+      assert.equal(released[0]!.type, 'Normal');
+      assert.equal(released[0]!.involvedObject.uid, before.metadata?.uid);
 
-    // Managed again: a delete now deletes it.
-    await c.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
-    await c.until(() => c.cached('default', 'web') === undefined, 'the Service to go');
-    assert.deepEqual(c.cloud.loadBalancers(), []);
+      // The finalizer removal was synced too (idle above): it called nothing.
+      assert.deepEqual(
+        callsFor('web').map((call) => call.method),
+        ['releaseLoadBalancer'],
+      );
+    });
+
+    it('calls the provider for nothing while released: spec changes, resyncs, repairs and node changes', async () => {
+      await create('web');
+      await create('witness');
+      await release('web');
+      const lbReleased = structuredClone(lbOf('')!);
+      calls.length = 0;
+      c.cloud.clearCalls();
+
+      await c.core.patchNamespacedService(
+        {
+          name: 'web',
+          namespace: 'default',
+          body: {
+            metadata: { annotations: { [optionAnnotation]: 'enabled' } },
+            spec: { ports: [{ name: 'http', port: 81, targetPort: 8080, protocol: 'TCP' }] },
+          },
+        },
+        mergePatch,
+      );
+      await c.until(
+        () => c.cached('default', 'web')?.spec?.ports?.[0]?.port === 81,
+        'the port change in the cache',
+      );
+      await c.idle();
+
+      let syncs = c.syncs.length;
+      c.controller.resyncAll();
+      await c.syncsAfter(syncs, 2);
+      syncs = c.syncs.length;
+      c.controller.repairAll();
+      await c.syncsAfter(syncs, 2);
+      await c.idle();
+
+      // A node joins: the witness's load balancer gets it, in the same pass the released one is synced.
+      await c.core.createNode({ body: newPostedNode('node-3') });
+      await c.until(() => lbOf('witness')?.nodes.length === 3, 'node-3 on the witness');
+      await c.idle();
+
+      assert.deepEqual(callsFor('web'), []);
+      assert.ok(
+        c.cloud.calls.every((call) => call.service !== 'default/web'),
+        'no cloud call for the released Service',
+      );
+      assert.deepEqual(lbOf(''), lbReleased, 'the released load balancer is as it was left');
+      assert.deepEqual(c.cached('default', 'web')?.metadata?.finalizers ?? [], []);
+    });
+
+    it('deletes nothing in the cloud when a released Service is deleted, nor does the garbage collector', async () => {
+      await create('web');
+      await release('web');
+      const lbReleased = structuredClone(lbOf('')!);
+      calls.length = 0;
+      c.cloud.clearCalls();
+
+      await c.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
+      await c.until(() => c.cached('default', 'web') === undefined, 'the Service to go');
+      await c.idle();
+      assert.equal(await c.controller.collectGarbage(), 0);
+
+      assert.deepEqual(calls, []);
+      assert.deepEqual(c.cloud.writes(), []);
+      assert.deepEqual(c.cloud.loadBalancers(), [lbReleased]);
+      const reasons = (await events('web')).map((e) => e.reason);
+      assert.ok(!reasons.includes('DeletingLoadBalancer'), reasons.join());
+    });
+
+    it('takes the same load balancer back in place when the annotation is removed', async () => {
+      const before = await create('web');
+      const lbBefore = structuredClone(lbOf('web')!);
+      await release('web');
+      calls.length = 0;
+      c.cloud.clearCalls();
+
+      await annotate('web', null);
+      const back = await c.until(() => {
+        const s = c.cached('default', 'web');
+        return (
+          s &&
+          s.metadata?.finalizers?.includes(FINALIZER) &&
+          !s.metadata.annotations?.[RELEASE] &&
+          s
+        );
+      }, 'the finalizer back');
+      await c.until(() => lbOf('web'), 'the ownership tags back');
+      await c.idle();
+
+      assert.deepEqual(back.metadata?.finalizers, [FINALIZER]);
+      assert.deepEqual(c.cloud.loadBalancers(), [lbBefore], 'the same load balancer, tags and all');
+      assert.deepEqual(
+        c.cloud.writes().map((w) => w.method),
+        ['SetTags'],
+        'no create: only the ownership marks are written back',
+      );
+      const now = c.cached('default', 'web')!;
+      assert.deepEqual(now.status?.loadBalancer?.ingress, before.status?.loadBalancer?.ingress);
+      assert.equal(findReadyCondition(now)?.reason, 'Ready');
+
+      // Managed again: a delete now deletes it.
+      await c.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
+      await c.until(() => c.cached('default', 'web') === undefined, 'the Service to go');
+      assert.deepEqual(c.cloud.loadBalancers(), []);
+    });
+
+    it('warns naming the annotation on a value other than "true" or "false", and leaves the cloud alone', async () => {
+      const before = await create('web');
+      const lbBefore = structuredClone(lbOf('web')!);
+      calls.length = 0;
+      c.cloud.clearCalls();
+
+      await annotate('web', 'yes');
+      await c.until(
+        () => c.cached('default', 'web')?.metadata?.annotations?.[RELEASE] === 'yes',
+        'the annotation in the cache',
+      );
+      const warnings = (await events('web')).filter((e) => e.type === 'Warning');
+      assert.equal(warnings.length, 1, JSON.stringify(warnings.map((e) => e.message)));
+      assert.match(warnings[0]!.message!, /kube-lbc\.io\/release: "yes"/);
+
+      assert.deepEqual(calls, []);
+      assert.deepEqual(c.cloud.calls, []);
+      assert.deepEqual(c.cloud.loadBalancers(), [lbBefore]);
+      const svc = c.cached('default', 'web')!;
+      assert.deepEqual(svc.metadata?.finalizers, [FINALIZER], 'still managed');
+      assert.deepEqual(svc.status?.loadBalancer?.ingress, before.status?.loadBalancer?.ingress);
+    });
   });
 
-  it('warns naming the annotation on a value other than "true" or "false", and leaves the cloud alone', async () => {
-    const before = await create('web');
-    const lbBefore = structuredClone(lbOf('web')!);
-    calls.length = 0;
-    c.cloud.clearCalls();
+  describe('with the local provider, in-process', () => {
+    const port = 18090;
+    let backends: NamedBackend[] = [];
+    afterEach(async () => {
+      await Promise.all(backends.map((b) => b.stop()));
+      backends = [];
+    });
 
-    await annotate('web', 'yes');
-    await c.until(
-      () => c.cached('default', 'web')?.metadata?.annotations?.[RELEASE] === 'yes',
-      'the annotation in the cache',
-    );
-    const warnings = (await events('web')).filter((e) => e.type === 'Warning');
-    assert.equal(warnings.length, 1, JSON.stringify(warnings.map((e) => e.message)));
-    assert.match(warnings[0]!.message!, /kube-lbc\.io\/release: "yes"/);
+    const localService = (name: string) =>
+      newPostedService(name, (s) => (s.spec!.ports = [{ name: 'http', port, protocol: 'TCP' }]));
 
-    assert.deepEqual(calls, []);
-    assert.deepEqual(c.cloud.calls, []);
-    assert.deepEqual(c.cloud.loadBalancers(), [lbBefore]);
-    const svc = c.cached('default', 'web')!;
-    assert.deepEqual(svc.metadata?.finalizers, [FINALIZER], 'still managed');
-    assert.deepEqual(svc.status?.loadBalancer?.ingress, before.status?.loadBalancer?.ingress);
+    /** `name`, ready, with a backend answering on its NodePort through the listener. */
+    async function serving(name: string): Promise<{ ip: string; svc: V1Service }> {
+      const svc = await create(name, localService(name));
+      const ip = svc.status!.loadBalancer!.ingress![0]!.ip!;
+      const nodePort = svc.spec!.ports![0]!.nodePort!;
+      backends.push(...(await startBackends('127.243.91', ['node-1'], nodePort)));
+      assert.equal(await whoAnswers(ip, port), 'node-1');
+      return { ip, svc };
+    }
+
+    beforeEach(async () => {
+      c = await startTestCluster({
+        provider: createLocalProvider,
+        cloudConfig: { addresses: ['127.243.90.1-127.243.90.2'] },
+        nodes: [newNode('node-1', tweakNodeAddress('127.243.91.1'))],
+      });
+    });
+
+    it('keeps serving at the same address, still claimed, and takes it back in place', async () => {
+      const { ip } = await serving('web');
+      const released = await release('web');
+      assert.equal(released.status?.loadBalancer?.ingress?.[0]?.ip, ip);
+      assert.equal(await whoAnswers(ip, port), 'node-1', 'the listener keeps serving');
+
+      const other = await create('other', localService('other'));
+      assert.notEqual(
+        other.status?.loadBalancer?.ingress?.[0]?.ip,
+        ip,
+        'the released address is not given to another Service',
+      );
+
+      await annotate('web', null);
+      const back = await c.until(() => {
+        const s = c.cached('default', 'web');
+        return s?.metadata?.finalizers?.includes(FINALIZER) && s;
+      }, 'the finalizer back');
+      await c.idle();
+      assert.equal(back.status?.loadBalancer?.ingress?.[0]?.ip, ip);
+      assert.equal(await whoAnswers(ip, port), 'node-1');
+    });
+
+    it('keeps serving a released Service after it is deleted (until kube-lbc stops)', async () => {
+      const { ip } = await serving('web');
+      await release('web');
+      await c.core.deleteNamespacedService({ name: 'web', namespace: 'default' });
+      await c.until(() => c.cached('default', 'web') === undefined, 'the Service to go');
+      await c.idle();
+      assert.equal(await whoAnswers(ip, port), 'node-1');
+    });
   });
 });
 
