@@ -151,7 +151,7 @@ program
   .command('release')
   .argument('<service>', 'the Service, as <namespace>/<name>')
   .description(
-    "hand a Service's load balancer back without deleting it: sets kube-lbc.io/release and waits until the finalizer is gone (exit 0: released, 1: error or timeout)",
+    "hand a Service's load balancer back without deleting it: sets kube-lbc.io/release and waits until the finalizer is gone (exit 0: released or already released; 1: not managed by kube-lbc, not found, deleted, refused or timed out)",
   )
   .option(
     '--kubeconfig <path>',

@@ -1,8 +1,8 @@
 /**
  * `kube-lbc release` end to end: the real command, in its own process, against the API emulator
  * with the controller (fake provider) running in this one. Released: exit 0 and the address kept;
- * already released: exit 0 and no write; not kube-lbc's, not found, deleted while waiting, or the
- * timeout: exit 1 with a message saying which.
+ * already released: exit 0 and no write; not kube-lbc's, not found, deleted while waiting, refused
+ * by the controller, or the timeout: exit 1 with a message saying which.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import { findReadyCondition } from '../../controllers/service/status.js';
+import { createFakeCloud, createFakeProvider } from '../../providers/fake/index.js';
 import { startTestCluster, type TestCluster } from '../support/cluster.js';
 import { newNode, newPostedService, tweakClass, tweakType } from '../fixtures/builders.js';
 
@@ -46,7 +47,7 @@ describe('kube-lbc release', function () {
     writeFileSync(kubeconfig, c.api.kubeconfigYaml());
   });
   after(async () => {
-    if (!c.real) await c.stop();
+    if (c && !c.real) await c.stop();
   });
 
   const release = (service: string, timeout = '30s') =>
@@ -166,5 +167,47 @@ describe('kube-lbc release', function () {
     const { code, out } = await waiting;
     assert.equal(code, 1, out);
     assert.match(out, /^default\/gone: not released: the Service was deleted while waiting/m);
+  });
+});
+
+describe('kube-lbc release, with a provider that cannot release', function () {
+  this.timeout(60_000);
+  let c: TestCluster;
+
+  before(async () => {
+    const cloud = createFakeCloud();
+    const inner = createFakeProvider(cloud);
+    c = await startTestCluster({
+      nodes: [newNode('node-1')],
+      cloud,
+      provider: async (options) => {
+        const p = await inner(options);
+        // As the gcp provider is: no releaseLoadBalancer at all.
+        (p as { releaseLoadBalancer?: unknown }).releaseLoadBalancer = undefined;
+        return p;
+      },
+    });
+  });
+  after(async () => c?.stop());
+
+  it("exits 1 with the controller's refusal, the finalizer and the load balancer kept", async function () {
+    if (c.real) this.skip();
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kube-lbc-release-')), 'kubeconfig');
+    writeFileSync(kubeconfig, c.api.kubeconfigYaml());
+    await c.core.createNamespacedService({ namespace: 'default', body: newPostedService('web') });
+    await c.until(
+      () => findReadyCondition(c.cached('default', 'web') ?? {})?.reason === 'Ready',
+      'web to be ready',
+    );
+    await c.idle();
+    c.cloud.clearCalls();
+
+    const { code, out } = await kubeLbc(['release', 'default/web', '--kubeconfig', kubeconfig]);
+    assert.equal(code, 1, out);
+    assert.match(out, /^default\/web: not released: Provider fake cannot release a load balancer/m);
+    const svc = await c.core.readNamespacedService({ name: 'web', namespace: 'default' });
+    assert.deepEqual(svc.metadata?.finalizers, [FINALIZER]);
+    assert.equal(c.cloud.loadBalancers()[0]?.tags.serviceName, 'web', 'still ours');
+    assert.deepEqual(c.cloud.writes(), []);
   });
 });
