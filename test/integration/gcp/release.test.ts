@@ -3,7 +3,8 @@
  * backend service, health check and firewalls get cloud-provider-gcp's description, the
  * forwarding rules and the address (whose descriptions GCE fixes at creation) the
  * `kube-lbc-released` label; the listing and the garbage collector no longer claim it; a second
- * release reads only; a later ensure takes the same resources back, and a delete then removes all.
+ * release reads only; a later ensure takes the same resources back (as its plan said), and a
+ * delete then removes all.
  */
 import assert from 'node:assert/strict';
 import type { V1Service } from '@kubernetes/client-node';
@@ -152,7 +153,18 @@ describe('gcp releaseLoadBalancer on the Compute emulator', function () {
     const madeIds = ids();
     await release(svc);
 
+    const planned = await provider.planLoadBalancer!(ctx, clusterName, svc, nodes());
+    assert.match(
+      planned.map((c) => c.description).join('\n'),
+      /^set the labels of forwarding rule \S+-tcp$/m,
+    );
+    const before = calls.writes().length;
     await provider.ensureLoadBalancer(ctx, clusterName, svc, nodes());
+    assert.deepEqual(
+      calls.writes().slice(before),
+      planned.map((c) => c.operation),
+      'the take-back made other writes than planned',
+    );
     assert.deepEqual(inventoryOf(emu), made, 'not restored to what ensure made');
     assert.deepEqual(ids(), madeIds, 'taken back by making something anew');
     assert.deepEqual(
