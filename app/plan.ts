@@ -1,15 +1,22 @@
 /**
  * `kube-lbc plan`: reads the cluster once and asks the provider, per Service, what a sync would
  * change now (`planLoadBalancer`), behind a gate that refuses every call not marked read-only;
- * then the load balancers the garbage collector would delete. Exit 0: nothing would change;
+ * then the load balancers the garbage collector would delete. A Service carrying the release
+ * annotation is planned as the sync treats it: never an ensure. Exit 0: nothing would change;
  * 2: changes pending; 1: an error (as `terraform plan -detailed-exitcode`).
  */
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { InvalidServiceError, errorMessage, findCause } from '../contract/errors.js';
 import { noopLogger } from '../contract/logger.js';
 import { isEligibleNode } from '../contract/nodes.js';
-import type { CallContext, PlannedChange } from '../contract/provider.js';
-import { wantsLoadBalancer, type ClassFilter } from '../controllers/service/predicates.js';
+import type { CallContext, LoadBalancerProvider, PlannedChange } from '../contract/provider.js';
+import {
+  hasCleanupFinalizer,
+  RELEASE_ANNOTATION,
+  releaseRequest,
+  wantsLoadBalancer,
+  type ClassFilter,
+} from '../controllers/service/predicates.js';
 import { createProvider } from '../providers/registry.js';
 import { CloudCallGate } from '../runtime/cloud-calls.js';
 import { ReadOnlyCloudCalls } from '../runtime/read-only-calls.js';
@@ -80,6 +87,11 @@ export async function plan(options: PlanOptions): Promise<PlanReport> {
       (s) => wantsLoadBalancer(s, options.classes) && !s.metadata?.deletionTimestamp,
     )) {
       const name = key(svc);
+      const release = releaseRequest(svc);
+      if (release !== 'managed') {
+        planned.push(releasePlan(provider, svc, release));
+        continue;
+      }
       if (!provider.planLoadBalancer) {
         planned.push({ service: name, changes: [], note: `provider ${provider.name} cannot plan` });
         continue;
@@ -133,6 +145,41 @@ export function formatPlan(report: PlanReport): string {
     `${pending} changes in ${report.services.filter((s) => s.changes.length > 0).length} Services, ${report.orphans.length} orphans; ${report.calls.reads} cloud reads, no writes`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A Service with the release annotation, as the sync's `#release` treats it: no ensure, no
+ * delete; a release still to do (our finalizer is on) is the one provider call it makes, a
+ * release done (the finalizer gone) is nothing, and a bad value changes nothing.
+ */
+function releasePlan(
+  provider: LoadBalancerProvider,
+  svc: Readonly<V1Service>,
+  request: 'released' | 'invalid',
+): ServicePlan {
+  const service = key(svc);
+  if (request === 'invalid') {
+    const value = JSON.stringify(svc.metadata?.annotations?.[RELEASE_ANNOTATION]);
+    return { service, changes: [], note: `invalid ${RELEASE_ANNOTATION} ${value}, left as it is` };
+  }
+  if (!hasCleanupFinalizer(svc))
+    return { service, changes: [], note: 'released, kube-lbc leaves it alone' };
+  if (!provider.releaseLoadBalancer) {
+    return {
+      service,
+      changes: [],
+      note: `to be released, but provider ${provider.name} cannot release: nothing changes`,
+    };
+  }
+  return {
+    service,
+    changes: [
+      {
+        operation: 'releaseLoadBalancer',
+        description: "release the load balancer: kube-lbc's ownership marks go, nothing is deleted",
+      },
+    ],
+  };
 }
 
 const key = (s: Readonly<V1Service>) => `${s.metadata?.namespace}/${s.metadata?.name}`;

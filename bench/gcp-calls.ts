@@ -1,6 +1,7 @@
 /**
  * Cloud calls the GCP provider makes per create, per no-op resync, per node joining, per second
- * Service and per delete, counted at the shared gate against the Compute emulator. Run:
+ * Service, per release (and its take-back) and per delete, counted at the shared gate against
+ * the Compute emulator. Run:
  * `npx tsx bench/gcp-calls.ts`. Counts, not timings: the emulator answers in a millisecond,
  * Compute Engine in tens to hundreds, so calls are what carry over. Operation waits are counted
  * as calls (each write is followed by at least one).
@@ -70,6 +71,11 @@ try {
   );
   await row('node joins (second Service)', () =>
     provider.updateLoadBalancerHosts(ctx, clusterName, other, nodes(6)),
+  );
+  await row('release', () => provider.releaseLoadBalancer!(ctx, clusterName, svc));
+  await row('release again', () => provider.releaseLoadBalancer!(ctx, clusterName, svc));
+  await row('take back (ensure after release)', () =>
+    provider.ensureLoadBalancer(ctx, clusterName, svc, nodes(6)),
   );
   await row('delete (another Service left)', () =>
     provider.ensureLoadBalancerDeleted(ctx, clusterName, other),

@@ -322,6 +322,8 @@ function describeWrite(operation: string, method: string, request: Record<string
       return `add ${body?.instances?.length ?? 0} instances to ${kind} ${name}${zone}`;
     case 'removeInstances':
       return `remove ${body?.instances?.length ?? 0} instances from ${kind} ${name}${zone}`;
+    case 'setLabels':
+      return `set the labels of ${kind} ${name}`;
     default:
       return `${method} ${kind} ${name}`.trim();
   }

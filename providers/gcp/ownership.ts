@@ -1,7 +1,10 @@
 /**
- * Ownership in descriptions: GCE load-balancing resources carry no labels, so each one's
- * description is a JSON object naming the Service and cluster, as cloud-provider-gcp writes
- * `{"kubernetes.io/service-name":...}` into its own.
+ * Ownership in descriptions: most GCE load-balancing resources carry no labels (backend
+ * services, health checks, firewalls), so each one's description is a JSON object naming the
+ * Service and cluster, as cloud-provider-gcp writes `{"kubernetes.io/service-name":...}` into
+ * its own. A release cuts a description back to cloud-provider-gcp's shape; where it is fixed
+ * at creation (addresses, forwarding rules, which do carry labels), the `kube-lbc-released`
+ * label says the claim is given up instead.
  */
 import type { V1Service } from '@kubernetes/client-node';
 
@@ -15,6 +18,20 @@ export function serviceDescription(clusterName: string, service: Readonly<V1Serv
     [serviceUidKey]: service.metadata?.uid ?? '',
     [clusterKey]: clusterName,
   });
+}
+
+/** What a release leaves: cloud-provider-gcp's shape, the Service only, no cluster to claim it. */
+export function releasedDescription(service: Readonly<V1Service>): string {
+  return JSON.stringify({
+    [serviceNameKey]: `${service.metadata?.namespace ?? 'default'}/${service.metadata?.name ?? ''}`,
+  });
+}
+
+/** On an address or forwarding rule whose description still names the cluster: no claim. */
+export const releasedLabel = 'kube-lbc-released';
+
+export function isReleased(labels: Readonly<Record<string, string>> | null | undefined): boolean {
+  return labels?.[releasedLabel] === 'true';
 }
 
 /** For the shared instance groups: the cluster only. */

@@ -1,7 +1,7 @@
 /**
  * The GCP provider: Services of type LoadBalancer as Compute Engine passthrough network load
  * balancers built on a regional backend service, as GKE builds them. A thin adapter over the
- * modules that do the work (reconcile.ts, teardown.ts).
+ * modules that do the work (reconcile.ts, teardown.ts, release.ts).
  */
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { InvalidServiceError } from '../../contract/errors.js';
@@ -19,6 +19,7 @@ import { validate } from './desired.js';
 import type { GcpEnv } from './env.js';
 import { baseName } from './names.js';
 import { ensureLoadBalancer, loadBalancerStatus, updateHosts } from './reconcile.js';
+import { releaseLoadBalancer } from './release.js';
 import { deleteLoadBalancer, listOwned } from './teardown.js';
 
 export class GcpProvider implements LoadBalancerProvider {
@@ -83,6 +84,15 @@ export class GcpProvider implements LoadBalancerProvider {
     service: Readonly<V1Service>,
   ): Promise<void> {
     await whileSignal(ctx.signal, () => deleteLoadBalancer(this.#env(clusterName), ctx, service));
+  }
+
+  /** Every resource stays; kube-lbc's claim on each goes (release.ts). */
+  async releaseLoadBalancer(
+    ctx: CallContext,
+    clusterName: string,
+    service: Readonly<V1Service>,
+  ): Promise<void> {
+    await whileSignal(ctx.signal, () => releaseLoadBalancer(this.#env(clusterName), ctx, service));
   }
 
   /** The real ensure with every write kept instead of sent (clients.ts `whilePlanning`). */

@@ -2,7 +2,9 @@
  * Brings one Service's passthrough load balancer in line with the Service and the nodes: read
  * everything by name, compare with the desired state, write only what differs, in dependency
  * order (address and groups, health check, backend service, forwarding rules, firewalls). A run
- * that died between two writes is finished by the next one, never duplicated.
+ * that died between two writes is finished by the next one, never duplicated. A load balancer
+ * released earlier (release.ts) is taken back in place: its descriptions are put back and its
+ * `kube-lbc-released` labels taken off.
  */
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import type { protos } from '@google-cloud/compute';
@@ -18,6 +20,7 @@ import { networkPath, regionPath, rel, sameSet, subnetworkPath, type GcpEnv } fr
 import { isPlanning } from './clients.js';
 import { ensureFirewalls } from './firewalls.js';
 import { clusterGroupZones, deleteUnusedGroups, ensureGroups, zoneOf } from './instance-groups.js';
+import { markReleased } from './labels.js';
 import { serviceNames, type RuleKind } from './names.js';
 
 type Rule = protos.google.cloud.compute.v1.IForwardingRule;
@@ -58,8 +61,12 @@ export async function ensureLoadBalancer(
   for (const want of d.rules) {
     ctx.signal.throwIfAborted();
     const have = rules.get(want.kind);
-    if (!have) await insertRule(env, d, want, ip);
-    else if (d.settings.internal && Boolean(have.allowGlobalAccess) !== d.settings.globalAccess) {
+    if (!have) {
+      await insertRule(env, d, want, ip);
+      continue;
+    }
+    await markReleased(env, 'forwardingRules', have, false);
+    if (d.settings.internal && Boolean(have.allowGlobalAccess) !== d.settings.globalAccess) {
       await env.calls.write('forwardingRules.patch', { region: env.region }, (requestId) =>
         env.calls.clients.forwardingRules.patch({
           project: env.project,
@@ -206,7 +213,10 @@ async function ensureAddress(env: GcpEnv, d: Desired, rules: Map<RuleKind, Rule>
       ? rel(own.subnetwork) === rel(subnetworkPath(env, d.settings.subnet))
       : (own.networkTier ?? 'PREMIUM') === d.settings.networkTier) &&
     (!d.requestedIP || own.address === d.requestedIP);
-  if (own && fits) return own.address!;
+  if (own && fits) {
+    await markReleased(env, 'addresses', own, false);
+    return own.address!;
+  }
   if (own) {
     for (const [kind, rule] of rules) {
       await deleteRule(env, rule.name!);
@@ -280,18 +290,25 @@ async function ensureHealthCheck(env: GcpEnv, d: Desired): Promise<void> {
         },
       }),
     );
-  } else if (
+    return;
+  }
+  const probeDiffers =
     have.type !== 'HTTP' ||
     have.httpHealthCheck?.port !== httpHealthCheck.port ||
-    have.httpHealthCheck?.requestPath !== httpHealthCheck.requestPath
-  ) {
+    have.httpHealthCheck?.requestPath !== httpHealthCheck.requestPath;
+  const change = {
+    ...(probeDiffers ? { type: 'HTTP', httpHealthCheck } : {}),
+    // A release left cloud-provider-gcp's description: taking it back puts kube-lbc's back.
+    ...(have.description !== d.description ? { description: d.description } : {}),
+  };
+  if (Object.keys(change).length > 0) {
     await calls.write('regionHealthChecks.patch', { region }, (requestId) =>
       healthChecks.patch({
         project,
         region,
         healthCheck: name,
         requestId,
-        healthCheckResource: { type: 'HTTP', httpHealthCheck },
+        healthCheckResource: change,
       }),
     );
   }
@@ -359,7 +376,7 @@ async function ensureBackendService(
 }
 
 /** A patch carrying the fingerprint read: if another writer got in between, GCE answers 412. */
-async function patchBackendService(
+export async function patchBackendService(
   env: GcpEnv,
   bs: BackendService,
   change: BackendService,

@@ -2,7 +2,7 @@
  * Deleting a Service's resources whatever state a crash left them in, in dependency order
  * (forwarding rules, firewalls, backend service, health check, address, then the cluster's
  * groups nothing uses any more); a 404 counts as done. And finding owned resources whose Service
- * is gone, for the garbage collector.
+ * is gone, for the garbage collector; released ones (release.ts) are not owned.
  */
 import type { V1Service } from '@kubernetes/client-node';
 import type { CallContext, OwnedLoadBalancer } from '../../contract/provider.js';
@@ -10,7 +10,7 @@ import type { GcpEnv } from './env.js';
 import { deleteFirewalls } from './firewalls.js';
 import { clusterGroupZones, deleteUnusedGroups } from './instance-groups.js';
 import { clusterPrefix, serviceNames } from './names.js';
-import { ownedBy, parseOwner } from './ownership.js';
+import { isReleased, ownedBy, parseOwner } from './ownership.js';
 import { deleteRule } from './reconcile.js';
 
 export async function deleteLoadBalancer(
@@ -62,7 +62,11 @@ export async function deleteLoadBalancer(
   await deleteUnusedGroups(env, zones);
 }
 
-/** Every collection a Service's resources live in, listed by the cluster's name prefix. */
+/**
+ * Every collection a Service's resources live in, listed by the cluster's name prefix. A
+ * released resource claims nothing: its description no longer names the cluster, or (where the
+ * description is fixed) it carries the `kube-lbc-released` label.
+ */
 export async function listOwned(env: GcpEnv): Promise<OwnedLoadBalancer[]> {
   const { calls, project, region } = env;
   const filter = `name eq ${clusterPrefix(env.clusterName)}.*`;
@@ -82,7 +86,11 @@ export async function listOwned(env: GcpEnv): Promise<OwnedLoadBalancer[]> {
   ];
   const found = new Map<string, OwnedLoadBalancer>();
   for (const [items] of lists) {
-    for (const item of items as { description?: string | null }[]) {
+    for (const item of items as {
+      description?: string | null;
+      labels?: Record<string, string> | null;
+    }[]) {
+      if (isReleased(item.labels)) continue;
       const owner = parseOwner(item.description);
       if (owner?.cluster !== env.clusterName || !owner.uid || found.has(owner.uid)) continue;
       found.set(owner.uid, {

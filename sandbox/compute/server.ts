@@ -173,7 +173,14 @@ export class ComputeEmulator {
     for (const { scope, collection, item } of this.state.all()) {
       if (collection === 'instances' || collection === 'networks' || collection === 'subnetworks')
         continue;
-      const { id: _id, creationTimestamp: _t, fingerprint: _f, selfLink: _s, ...rest } = item;
+      const {
+        id: _id,
+        creationTimestamp: _t,
+        fingerprint: _f,
+        labelFingerprint: _lf,
+        selfLink: _s,
+        ...rest
+      } = item;
       const members = Array.isArray(rest.members)
         ? (rest.members as string[]).map((m) => m.split('/').pop()).sort()
         : undefined;

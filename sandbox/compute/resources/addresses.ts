@@ -1,6 +1,7 @@
 /** Regional static addresses: external (a tier's pool) or internal (from a subnetwork). */
 import { checkQuota, oneOf, optionalString, type Collection } from '../collection.js';
 import { alreadyExists, invalidField } from '../errors.js';
+import { insertLabels, setLabels } from '../labels.js';
 import type { ComputeState, Resource, Scope } from '../state.js';
 
 /** External addresses come from TEST-NET-3, internal ones from the subnetwork's range. */
@@ -13,7 +14,12 @@ export const addresses: Collection = {
   create(state, scope, body, base) {
     checkQuota(state, scope, 'addresses', state.quotas.get('addresses'), 'STATIC_ADDRESSES');
     const addressType = oneOf(body, 'addressType', ['EXTERNAL', 'INTERNAL'] as const, 'EXTERNAL');
-    const item: Resource = { ...base, addressType, ipVersion: 'IPV4' };
+    const item: Resource = {
+      ...base,
+      addressType,
+      ipVersion: 'IPV4',
+      ...insertLabels(state, body),
+    };
     if (addressType === 'EXTERNAL') {
       item.networkTier = oneOf(body, 'networkTier', ['PREMIUM', 'STANDARD'] as const, 'PREMIUM');
       if (body.subnetwork)
@@ -49,6 +55,8 @@ export const addresses: Collection = {
       .map((fr) => fr.selfLink);
     return { ...item, status: users.length > 0 ? 'IN_USE' : 'RESERVED', users };
   },
+  // No patch: an address's description and everything else but its labels are fixed at insert.
+  verbs: { setLabels },
 };
 
 /** The lowest free address of the pool: deterministic, so two clean runs allocate alike. */

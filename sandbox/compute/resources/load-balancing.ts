@@ -5,6 +5,7 @@
 import { checkQuota, oneOf, optionalString, stringList, type Collection } from '../collection.js';
 import { invalidField, required } from '../errors.js';
 import type { ComputeState, Resource, Scope } from '../state.js';
+import { insertLabels, setLabels } from '../labels.js';
 import { addresses } from './addresses.js';
 
 const healthCheckFields = [
@@ -165,7 +166,11 @@ export const forwardingRules: Collection = {
       state.quotas.get('forwardingRules'),
       'FORWARDING_RULES',
     );
-    const item: Resource = { ...base, ...pick(body, forwardingRuleFields) };
+    const item: Resource = {
+      ...base,
+      ...pick(body, forwardingRuleFields),
+      ...insertLabels(state, body),
+    };
     const protocol = oneOf(item, 'IPProtocol', ['TCP', 'UDP', 'L3_DEFAULT'] as const, 'TCP');
     const scheme = oneOf(
       item,
@@ -235,7 +240,9 @@ export const forwardingRules: Collection = {
     item.IPAddress = address(state, scope, item);
     return item;
   },
+  // GCE patches a forwarding rule's networkTier and global access only: not its description.
   patchable: ['allowGlobalAccess'],
+  verbs: { setLabels },
   refs(state, scope, item) {
     const addr = state.list(scope, 'addresses').find((a) => a.address === item.IPAddress);
     return [String(item.backendService), ...(addr ? [addr.selfLink] : [])];

@@ -3,13 +3,16 @@
  * the registry, as `kube-lbc run` loads it) against the Compute emulator. A user creates a
  * Service and the controller publishes the forwarding rules' address; nodes join and leave and
  * the instance groups follow; an externalTrafficPolicy switch moves the health check; source
- * ranges reach the firewall; the Service goes and nothing is left.
+ * ranges reach the firewall; the Service goes and nothing is left. A released Service's load
+ * balancer stays, unclaimed, also once the Service is deleted.
  */
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
+import { hasCleanupFinalizer } from '../../../controllers/service/predicates.js';
 import { findReadyCondition } from '../../../controllers/service/status.js';
 import { createProvider } from '../../../providers/registry.js';
+import { testCallContext as ctx } from '../../../contract/testing.js';
 import type { ProviderFactory } from '../../../contract/provider.js';
 import { startApiServer } from '../../../sandbox/apiserver/index.js';
 import type { ComputeEmulator } from '../../../sandbox/compute/index.js';
@@ -116,6 +119,41 @@ describe('kube-lbc with the gcp provider, end to end against the Compute emulato
     await cluster.core.deleteNamespacedService({ namespace: 'default', name: 'web' });
     await cluster.until(() => !cluster.cached('default', 'web'), 'web to be gone');
     assert.deepEqual(emu.inventory(), [], 'nothing is left, the shared groups included');
+  });
+
+  it('hands the load balancer back on kube-lbc.io/release, and leaves it when the Service goes', async () => {
+    const cluster = c!;
+    await cluster.core.createNamespacedService({
+      namespace: 'default',
+      body: newPostedService('web'),
+    });
+    await cluster.until(
+      () => findReadyCondition(cluster.cached('default', 'web') ?? {})?.reason === 'Ready',
+      'web to be Ready',
+    );
+    const serving = () => emu.inventory().map(({ description: _d, labels: _l, ...rest }) => rest);
+    const made = serving();
+
+    await cluster.core.patchNamespacedService(
+      {
+        namespace: 'default',
+        name: 'web',
+        body: { metadata: { annotations: { 'kube-lbc.io/release': 'true' } } },
+      },
+      mergePatch,
+    );
+    await cluster.until(() => {
+      const s = cluster.cached('default', 'web');
+      return s && !hasCleanupFinalizer(s);
+    }, 'the finalizer to go with the release');
+    assert.deepEqual(serving(), made, 'the release changed what serves traffic');
+    assert.deepEqual(items('forwardingRules')[0]!.labels, { 'kube-lbc-released': 'true' });
+    assert.deepEqual(await cluster.provider.listLoadBalancers!(ctx(), clusterName), []);
+
+    await cluster.core.deleteNamespacedService({ namespace: 'default', name: 'web' });
+    await cluster.until(() => !cluster.cached('default', 'web'), 'web to be gone');
+    await cluster.idle();
+    assert.deepEqual(serving(), made, 'deleting the released Service deleted cloud resources');
   });
 
   it('garbage-collects what a Service deleted while kube-lbc was down left', async () => {

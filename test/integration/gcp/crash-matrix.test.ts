@@ -1,6 +1,7 @@
 /**
  * The crash matrix: create, port change (mixed TCP+UDP to TCP only, new source ranges), node
- * change (nodes joining and leaving in two zones) and delete, each stopped after its k-th write
+ * change (nodes joining and leaving in two zones), delete, release and the ensure that takes a
+ * released load balancer back, each stopped after its k-th write
  * for every k, then run again by a fresh provider. The emulator must end exactly as one
  * uninterrupted run leaves it. Two ways to stop: the process dies (the gate throws once the write
  * reached the cloud, before its Operation is waited for), and the lease is lost (ctx.signal
@@ -34,9 +35,9 @@ changed.spec!.ports = [
 ];
 changed.spec!.loadBalancerSourceRanges = ['10.1.0.0/16'];
 
-type Op = 'create' | 'port change' | 'node change' | 'delete';
+type Op = 'create' | 'port change' | 'node change' | 'delete' | 'release' | 'take back';
 
-describe('gcp provider crash matrix against the Compute emulator: every write of create, port change, node change, delete', function () {
+describe('gcp provider crash matrix against the Compute emulator: every write of create, port change, node change, delete, release, take-back', function () {
   this.timeout(300_000);
   let emu: ComputeEmulator;
   const ctx: CallContext = {
@@ -91,6 +92,12 @@ describe('gcp provider crash matrix against the Compute emulator: every write of
         return withProvider(calls, firstNodes(), (p) =>
           p.ensureLoadBalancerDeleted(c, clusterName, svc),
         );
+      case 'release':
+        return withProvider(calls, firstNodes(), (p) =>
+          p.releaseLoadBalancer!(c, clusterName, svc),
+        );
+      case 'take back':
+        return run('create', calls, c);
     }
   }
 
@@ -98,6 +105,7 @@ describe('gcp provider crash matrix against the Compute emulator: every write of
   async function start(op: Op): Promise<void> {
     emu.reset();
     if (op !== 'create') await run('create', new RecordingCalls(), ctx);
+    if (op === 'take back') await run('release', new RecordingCalls(), ctx);
   }
 
   const snapshot = () =>
@@ -107,7 +115,8 @@ describe('gcp provider crash matrix against the Compute emulator: every write of
         .sort(),
     );
 
-  for (const op of ['create', 'port change', 'node change', 'delete'] as const) {
+  const ops = ['create', 'port change', 'node change', 'delete', 'release', 'take back'] as const;
+  for (const op of ops) {
     for (const mode of ['crash', 'lost lease'] as const) {
       it(`${op}: stopped by a ${mode} after each write k, a fresh provider ends where one clean run does`, async () => {
         await start(op);

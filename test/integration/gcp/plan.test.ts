@@ -3,18 +3,31 @@
  * the names of what they touch, makes none itself (counted at the gate, and the emulator's
  * inventory is unchanged), and ensure right after makes exactly the listed writes.
  * deploy/gcp/role-readonly.yaml grants exactly the permissions plans and their orphan listing use.
+ * `kube-lbc plan` plans a Service annotated `kube-lbc.io/release: "true"` as the sync treats it.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { plan, type PlanOptions } from '../../../app/plan.js';
 import type { LoadBalancerProvider } from '../../../contract/provider.js';
 import { testCallContext } from '../../../contract/testing.js';
 import { noopLogger } from '../../../contract/logger.js';
 import { ReadOnlyCloudCalls } from '../../../runtime/read-only-calls.js';
+import { startApiServer } from '../../../sandbox/apiserver/index.js';
 import type { ComputeEmulator } from '../../../sandbox/compute/index.js';
-import { newService, tweakAddPorts } from '../../fixtures/builders.js';
+import {
+  newPostedService,
+  newService,
+  tweakAddPorts,
+  tweakAnnotations,
+  tweakFinalizer,
+} from '../../fixtures/builders.js';
 import {
   clusterName,
+  gcpConfig,
   inventoryOf,
   newGcpProvider,
   nodesOf,
@@ -94,6 +107,58 @@ describe('gcp planLoadBalancer on the Compute emulator', function () {
     assert.deepEqual([...needed].filter((p) => !granted.has(p)).sort(), [], 'used, not granted');
     assert.deepEqual([...granted].filter((p) => !needed.has(p)).sort(), [], 'granted, unused');
     for (const p of granted) assert.match(p, /^compute\.[A-Za-z]+\.(get|list)$/);
+  });
+
+  it('plans a released Service as the sync does: the release while the finalizer is on, then nothing', async () => {
+    const api = await startApiServer();
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'kube-lbc-gcp-plan-'));
+      const options: PlanOptions = {
+        kubeconfig: join(dir, 'kubeconfig'),
+        cloudConfig: join(dir, 'cloud.json'),
+        cloudProvider: 'gcp',
+        clusterName,
+        classes: { loadBalancerClasses: [], handleUnclassed: true },
+        output: 'text',
+      };
+      await writeFile(options.kubeconfig!, api.kubeconfigYaml());
+      await writeFile(options.cloudConfig!, JSON.stringify(gcpConfig(emu)));
+      const core = api.kubeConfig().makeApiClient(CoreV1Api);
+      const svc = await core.createNamespacedService({
+        namespace: 'default',
+        body: newPostedService(
+          'web',
+          tweakFinalizer,
+          tweakAnnotations({ 'kube-lbc.io/release': 'true' }),
+        ),
+      });
+      const applier = await newGcpProvider(emu);
+      await applier.ensureLoadBalancer(ctx, clusterName, svc, nodesOf(emu, 1, 4));
+
+      const pending = await plan(options);
+      assert.deepEqual(
+        pending.services.map((s) => [s.service, s.changes.map((c) => c.operation)]),
+        [['default/web', ['releaseLoadBalancer']]],
+      );
+      assert.deepEqual(pending.calls.refused, []);
+
+      await applier.releaseLoadBalancer!(ctx, clusterName, svc);
+      await applier.close?.();
+      await core.patchNamespacedService(
+        { namespace: 'default', name: 'web', body: { metadata: { finalizers: [] } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      const before = inventoryOf(emu);
+      const done = await plan(options);
+      // Not the take-back an ensure would make (labels off, descriptions back), nor an orphan.
+      assert.deepEqual(done.services, [
+        { service: 'default/web', changes: [], note: 'released, kube-lbc leaves it alone' },
+      ]);
+      assert.deepEqual(done.orphans, []);
+      assert.deepEqual(inventoryOf(emu), before);
+    } finally {
+      await api.close();
+    }
   });
 });
 

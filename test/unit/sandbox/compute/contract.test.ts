@@ -224,6 +224,95 @@ describe('Compute emulator contract, through @google-cloud/compute', () => {
     assert.equal(after.sessionAffinity, 'CLIENT_IP');
   });
 
+  // https://cloud.google.com/compute/docs/reference/rest/v1/forwardingRules/setLabels (and
+  // addresses/setLabels): "You must always provide an up-to-date fingerprint hash when updating
+  // or changing labels, otherwise the request will fail with error 412 conditionNotMet." The
+  // labels given replace all of them; a read shows labelFingerprint, and labels only when set.
+  it('sets labels on addresses and forwarding rules only with the current labelFingerprint', async () => {
+    await lb();
+    await done(
+      (
+        await c.addresses.insert({
+          project,
+          region,
+          addressResource: { name: 'labelled', labels: { team: 'web' } },
+        })
+      )[0],
+    );
+    const [labelled] = await c.addresses.get({ project, region, address: 'labelled' });
+    assert.deepEqual(labelled.labels, { team: 'web' });
+
+    const [rule] = await c.forwardingRules.get({ project, region, forwardingRule: 'fr' });
+    assert.deepEqual(rule.labels ?? {}, {}, 'a rule made without labels shows none');
+    assert.ok(rule.labelFingerprint, 'every labelled kind shows a labelFingerprint');
+    const setRule = (labels: Record<string, string>, labelFingerprint: string) =>
+      c.forwardingRules.setLabels({
+        project,
+        region,
+        resource: 'fr',
+        regionSetLabelsRequestResource: { labels, labelFingerprint },
+      });
+    await done((await setRule({ 'kube-lbc-released': 'true' }, rule.labelFingerprint!))[0]);
+    const [set] = await c.forwardingRules.get({ project, region, forwardingRule: 'fr' });
+    assert.deepEqual(set.labels, { 'kube-lbc-released': 'true' });
+    assert.notEqual(set.labelFingerprint, rule.labelFingerprint, 'the fingerprint moves on');
+    assert.equal(set.fingerprint, rule.fingerprint, "labels do not change the rule's fingerprint");
+
+    await expectError(setRule({}, rule.labelFingerprint!), 412, 'conditionNotMet');
+    const message = await expectError(setRule({ Bad: 'x' }, set.labelFingerprint!), 400, 'invalid');
+    assert.match(message, /labels\.key/);
+    await done((await setRule({}, set.labelFingerprint!))[0]);
+    // The client shows an absent map as {}: what GCE sends is read at the emulator.
+    const cleared = emu.inventory().find((r) => r.name === 'fr')!;
+    assert.ok(!('labels' in cleared), 'no labels left, none shown');
+
+    const [addr] = await c.addresses.get({ project, region, address: 'ip' });
+    await expectError(
+      c.addresses.setLabels({
+        project,
+        region,
+        resource: 'ip',
+        regionSetLabelsRequestResource: { labels: { a: 'b' } },
+      }),
+      412,
+      'conditionNotMet',
+    );
+    await done(
+      (
+        await c.addresses.setLabels({
+          project,
+          region,
+          resource: 'ip',
+          regionSetLabelsRequestResource: {
+            labels: { a: 'b' },
+            labelFingerprint: addr.labelFingerprint!,
+          },
+        })
+      )[0],
+    );
+    assert.deepEqual((await c.addresses.get({ project, region, address: 'ip' }))[0].labels, {
+      a: 'b',
+    });
+  });
+
+  // forwardingRules/patch: "Currently, you can only patch the networkTier field" (and global
+  // access); addresses have no patch method at all. Their descriptions are fixed at insert.
+  it('refuses to change the description of a forwarding rule in place', async () => {
+    await lb();
+    const [rule] = await c.forwardingRules.get({ project, region, forwardingRule: 'fr' });
+    const message = await expectError(
+      c.forwardingRules.patch({
+        project,
+        region,
+        forwardingRule: 'fr',
+        forwardingRuleResource: { description: 'changed', fingerprint: rule.fingerprint! },
+      }),
+      400,
+      'invalid',
+    );
+    assert.match(message, /resource\.description/);
+  });
+
   // https://cloud.google.com/compute/docs/reference/rest/v1/forwardingRules: "ports ... You can
   // specify a list of up to five ports"; the backend service's protocol must match IPProtocol,
   // UNSPECIFIED going with L3_DEFAULT (which sets allPorts).
