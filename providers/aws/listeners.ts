@@ -104,7 +104,10 @@ function keptFirst(onPort: readonly Listener[], targetGroupArn: string): Listene
   return kept ? [kept, ...onPort.filter((l) => l !== kept)] : [];
 }
 
-async function deleteListener(elb: ElasticLoadBalancingV2Client, listener: Listener) {
+async function deleteListener(
+  elb: ElasticLoadBalancingV2Client,
+  listener: Listener,
+): Promise<void> {
   try {
     await elb.send(new DeleteListenerCommand({ ListenerArn: listener.ListenerArn }));
   } catch (err) {
