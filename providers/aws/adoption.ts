@@ -19,14 +19,11 @@ import {
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import {
-  DescribeSecurityGroupsCommand,
-  RevokeSecurityGroupIngressCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
+import { DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { V1Service } from '@kubernetes/client-node';
 import type { FieldError } from '../../contract/provider.js';
 import { isNotFound } from './errors.js';
+import { revokeIngress } from './ingress-rules.js';
 import { describeListeners, forwardsTo } from './listeners.js';
 import { describeTags, findLoadBalancer } from './load-balancer.js';
 import { loadBalancerName } from './names.js';
@@ -244,9 +241,7 @@ async function revokeLegacyNodeRules(
       }))
       .filter((p) => p.IpRanges.length + p.Ipv6Ranges.length > 0);
     if (perms.length === 0) continue;
-    await ec2.send(
-      new RevokeSecurityGroupIngressCommand({ GroupId: group.GroupId, IpPermissions: perms }),
-    );
+    await revokeIngress(ec2, group.GroupId!, perms);
   }
 }
 
@@ -309,9 +304,7 @@ async function revokeRulesNaming(ec2: EC2Client, sourceGroupId: string): Promise
       }))
       .filter((p) => p.UserIdGroupPairs.length > 0);
     if (perms.length === 0) continue;
-    await ec2.send(
-      new RevokeSecurityGroupIngressCommand({ GroupId: group.GroupId, IpPermissions: perms }),
-    );
+    await revokeIngress(ec2, group.GroupId!, perms);
   }
 }
 

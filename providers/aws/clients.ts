@@ -6,6 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import {
+  DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -55,26 +56,36 @@ export function budgetFor(client: 'elb' | 'ec2', commandName: string): keyof typ
  * Which calls the gate may send again after a transient failure (a 5xx, a lost connection, a
  * timeout). The rule is the one the cloud gives: repeating must have the effect of sending once.
  * - Reads, always.
- * - ELBv2 documents its creates as idempotent for the same settings (a repeated
- *   CreateTargetGroup or CreateListener returns what the first made); where an API answers a
- *   repeat with Duplicate* instead (moto does, and EC2's CreateSecurityGroup), the provider
- *   already takes that answer as "made by the attempt whose answer was lost" and reads it.
+ * - ELBv2 documents CreateTargetGroup as idempotent for the same settings (a repeat returns what
+ *   the first made); where an API answers a repeat with Duplicate* instead (moto does, and EC2's
+ *   CreateSecurityGroup), the provider already takes that answer as "made by the attempt whose
+ *   answer was lost" and reads it.
+ * - Security group rule changes, which the provider only makes through ingress-rules.ts: it
+ *   takes the InvalidPermission.Duplicate or .NotFound a repeat gets as done.
  * - Set-to-this-value writes (Modify*, Set*, tags, target (de)registration) and
  *   DeleteLoadBalancer, which AWS documents as succeeding when the NLB is already gone.
- * - CreateLoadBalancer is verified by a read first: a describe by name returns the NLB an earlier
- *   attempt made (moto, unlike AWS, would make a second one of the same name).
- * Every other write (security group rules, the other deletes) fails through to the provider,
- * whose next sync reads before it writes again, as before.
+ * - CreateLoadBalancer and CreateListener are verified by a read first: a describe by name
+ *   returns the NLB, a describe of the NLB's listeners the one on that port, that an earlier
+ *   attempt made. A repeat would not be safe everywhere: moto makes a second NLB of the same
+ *   name, and a second listener on the port (listeners.ts deletes one it ever finds).
+ * Every other write (the other deletes) fails through to the provider, whose next sync reads
+ * before it writes again, as before.
  */
 export function repeatPolicy(
   client: 'elb' | 'ec2',
   operation: string,
 ): 'idempotent' | 'verify' | undefined {
   if (/^Describe/.test(operation)) return 'idempotent';
-  if (client === 'ec2') return operation === 'CreateSecurityGroup' ? 'idempotent' : undefined;
-  if (operation === 'CreateLoadBalancer') return 'verify';
+  if (client === 'ec2') {
+    return /^(CreateSecurityGroup|AuthorizeSecurityGroupIngress|RevokeSecurityGroupIngress)$/.test(
+      operation,
+    )
+      ? 'idempotent'
+      : undefined;
+  }
+  if (operation === 'CreateLoadBalancer' || operation === 'CreateListener') return 'verify';
   if (
-    /^(Create(TargetGroup|Listener)|Modify|Set|AddTags|RemoveTags|RegisterTargets|DeregisterTargets|DeleteLoadBalancer$)/.test(
+    /^(CreateTargetGroup|Modify|Set|AddTags|RemoveTags|RegisterTargets|DeregisterTargets|DeleteLoadBalancer$)/.test(
       operation,
     )
   ) {
@@ -210,22 +221,51 @@ function callOptions(
   const policy = repeatPolicy(kind, operation);
   if (policy === 'idempotent') return { idempotent: true };
   if (policy !== 'verify') return {};
-  const name = (args as { input?: { Name?: string } }).input?.Name;
-  if (!name) return {};
-  return {
-    // What the middleware would have returned: the NLB, as CreateLoadBalancer's output holds it.
-    verify: async () => {
-      const elb = client as ElasticLoadBalancingV2Client;
-      try {
-        const out = await elb.send(new DescribeLoadBalancersCommand({ Names: [name] }));
-        const found = out.LoadBalancers?.find((lb) => lb.LoadBalancerName === name);
-        return found ? { output: { LoadBalancers: [found] }, response: undefined } : undefined;
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
-  };
+  const input = (args as { input?: Record<string, unknown> }).input ?? {};
+  const verify = verifier(client as ElasticLoadBalancingV2Client, operation, input);
+  return verify ? { verify } : {};
+}
+
+/**
+ * For a create `repeatPolicy` verifies: the read that finds what an attempt whose answer was lost
+ * made, answered as the create's own output would hold it, or undefined to create again.
+ */
+function verifier(
+  elb: ElasticLoadBalancingV2Client,
+  operation: string,
+  input: Record<string, unknown>,
+): (() => Promise<unknown>) | undefined {
+  const found = (output: unknown) => ({ output, response: undefined });
+  if (operation === 'CreateLoadBalancer' && typeof input.Name === 'string') {
+    const name = input.Name;
+    return async () => {
+      const out = await absentIfNotFound(
+        elb.send(new DescribeLoadBalancersCommand({ Names: [name] })),
+      );
+      const lb = out?.LoadBalancers?.find((l) => l.LoadBalancerName === name);
+      return lb ? found({ LoadBalancers: [lb] }) : undefined;
+    };
+  }
+  if (operation === 'CreateListener' && typeof input.LoadBalancerArn === 'string') {
+    const { LoadBalancerArn, Port } = input;
+    return async () => {
+      const out = await absentIfNotFound(
+        elb.send(new DescribeListenersCommand({ LoadBalancerArn })),
+      );
+      const listener = out?.Listeners?.find((l) => l.Port === Port);
+      return listener ? found({ Listeners: [listener] }) : undefined;
+    };
+  }
+  return undefined;
+}
+
+async function absentIfNotFound<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 /** At the initialize step, so one gate entry covers one whole request (signing, sending). */

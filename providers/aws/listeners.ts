@@ -33,7 +33,9 @@ export function forwardsTo(listener: Listener): string | undefined {
 
 /**
  * Creates missing listeners, repoints or re-protocols changed ones, deletes those for ports the
- * Service no longer has. `arnOf` maps a desired target group name to its ARN.
+ * Service no longer has. `arnOf` maps a desired target group name to its ARN. A second listener
+ * on a port (moto makes one for a repeated CreateListener; AWS would refuse it) is deleted too,
+ * keeping the one that forwards to the port's target group.
  */
 export async function reconcileListeners(
   elb: ElasticLoadBalancingV2Client,
@@ -43,11 +45,14 @@ export async function reconcileListeners(
   arnOf: (targetGroupName: string) => string,
   tags: Readonly<Record<string, string>>,
 ): Promise<void> {
-  const byPort = new Map(actual.map((l) => [l.Port, l]));
   for (const want of desired) {
     const targetGroupArn = arnOf(want.targetGroupName);
     const DefaultActions = [{ Type: 'forward' as const, TargetGroupArn: targetGroupArn }];
-    const have = byPort.get(want.port);
+    const [have, ...extra] = keptFirst(
+      actual.filter((l) => l.Port === want.port),
+      targetGroupArn,
+    );
+    for (const l of extra) await deleteListener(elb, l);
     const Protocol = want.tls ? 'TLS' : want.protocol;
     const tls = want.tls
       ? {
@@ -89,12 +94,24 @@ export async function reconcileListeners(
   }
   const wantedPorts = new Set(desired.map((l) => l.port));
   for (const l of actual) {
-    if (wantedPorts.has(l.Port!)) continue;
-    try {
-      await elb.send(new DeleteListenerCommand({ ListenerArn: l.ListenerArn }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    if (!wantedPorts.has(l.Port!)) await deleteListener(elb, l);
+  }
+}
+
+/** One port's listeners, the one to keep first: it forwards to `targetGroupArn`, or is first. */
+function keptFirst(onPort: readonly Listener[], targetGroupArn: string): Listener[] {
+  const kept = onPort.find((l) => forwardsTo(l) === targetGroupArn) ?? onPort[0];
+  return kept ? [kept, ...onPort.filter((l) => l !== kept)] : [];
+}
+
+async function deleteListener(
+  elb: ElasticLoadBalancingV2Client,
+  listener: Listener,
+): Promise<void> {
+  try {
+    await elb.send(new DeleteListenerCommand({ ListenerArn: listener.ListenerArn }));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
   }
 }
 

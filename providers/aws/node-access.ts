@@ -13,16 +13,14 @@
  * backend group existed) are revoked only once the backend admission is in place.
  */
 import {
-  AuthorizeSecurityGroupIngressCommand,
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
-  RevokeSecurityGroupIngressCommand,
   type EC2Client,
   type IpPermission,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { kubeProxyHealthPort, type DesiredLoadBalancer } from './desired.js';
-import { hasCloudCode } from './errors.js';
+import { authorizeIngress, revokeIngress } from './ingress-rules.js';
 import { clusterTag } from './tags.js';
 
 /** `tcp|30080`: one protocol and port the NLB must reach on every node. */
@@ -149,39 +147,12 @@ export async function ensureNodeAccess(
     const actual = rulesFrom(group.IpPermissions ?? [], sourceGroupId);
     const missing = [...rules].filter((r) => !actual.has(r));
     const extra = [...actual].filter((r) => !rules.has(r));
-    if (missing.length > 0) await authorize(ec2, group.GroupId!, missing, sourceGroupId);
+    // The backend group's rules are shared: another ensure may have added one since we looked,
+    // which authorizeIngress takes as done.
+    await authorizeIngress(ec2, group.GroupId!, toPermissions(missing, sourceGroupId));
     if (extra.length > 0) stale.push({ groupId: group.GroupId!, rules: extra });
   }
   return stale;
-}
-
-/**
- * Adds `rules`. The backend group's rules are shared, so another ensure may have added one since
- * we looked: AWS then refuses the whole call, and the rules are added one at a time instead.
- */
-async function authorize(
-  ec2: EC2Client,
-  groupId: string,
-  rules: readonly Rule[],
-  sourceGroupId: string,
-): Promise<void> {
-  const send = (some: readonly Rule[]) =>
-    ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: toPermissions(some, sourceGroupId),
-      }),
-    );
-  try {
-    await send(rules);
-  } catch (err) {
-    if (!hasCloudCode(err, 'InvalidPermission.Duplicate')) throw err;
-    for (const rule of rules.length > 1 ? rules : []) {
-      await send([rule]).catch((e: unknown) => {
-        if (!hasCloudCode(e, 'InvalidPermission.Duplicate')) throw e;
-      });
-    }
-  }
 }
 
 export async function revokeStaleNodeAccess(
@@ -190,12 +161,7 @@ export async function revokeStaleNodeAccess(
   stale: StaleNodeAccess,
 ): Promise<void> {
   for (const { groupId, rules } of stale) {
-    await ec2.send(
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: toPermissions(rules, sourceGroupId),
-      }),
-    );
+    await revokeIngress(ec2, groupId, toPermissions(rules, sourceGroupId));
   }
 }
 
@@ -208,13 +174,7 @@ export async function revokeNodeAccess(ec2: EC2Client, sourceGroupId: string): P
   );
   for (const group of out.SecurityGroups ?? []) {
     const ours = [...rulesFrom(group.IpPermissions ?? [], sourceGroupId)];
-    if (ours.length === 0) continue;
-    await ec2.send(
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: group.GroupId,
-        IpPermissions: toPermissions(ours, sourceGroupId),
-      }),
-    );
+    await revokeIngress(ec2, group.GroupId!, toPermissions(ours, sourceGroupId));
   }
 }
 

@@ -14,12 +14,10 @@
  * kube-lbc only reads those (resolveUserGroups), never edits or deletes them.
  */
 import {
-  AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteSecurityGroupCommand,
   DescribeSecurityGroupsCommand,
-  RevokeSecurityGroupIngressCommand,
   type EC2Client,
   type IpPermission,
   type SecurityGroup,
@@ -27,6 +25,7 @@ import {
 import { InvalidServiceError } from '../../contract/errors.js';
 import { annotation, type AwsServiceSettings } from './annotations.js';
 import { hasCloudCode, isNotFound } from './errors.js';
+import { authorizeIngress, revokeIngress } from './ingress-rules.js';
 import type { DesiredListener } from './desired.js';
 import { fromAwsTags, isReservedTagKey, toAwsTags } from './tags.js';
 
@@ -69,22 +68,8 @@ export async function ensureFrontendSecurityGroup(
   const actual = actualRules(group.IpPermissions ?? []);
   const missing = [...desired].filter((k) => !actual.has(k));
   const extra = [...actual].filter((k) => !desired.has(k));
-  if (missing.length > 0) {
-    await ec2.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: group.GroupId,
-        IpPermissions: toPermissions(missing),
-      }),
-    );
-  }
-  if (extra.length > 0) {
-    await ec2.send(
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: group.GroupId,
-        IpPermissions: toPermissions(extra),
-      }),
-    );
-  }
+  await authorizeIngress(ec2, group.GroupId!, toPermissions(missing));
+  await revokeIngress(ec2, group.GroupId!, toPermissions(extra));
   return group.GroupId!;
 }
 

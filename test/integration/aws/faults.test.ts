@@ -5,7 +5,7 @@
  * and within the test's timeout (`bench/aws-faults.ts` measures how long it takes).
  */
 import assert from 'node:assert/strict';
-import type { V1Node } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
 import { findReadyCondition } from '../../../controllers/service/status.js';
 import { createAwsClients, type AwsHttpTimeouts } from '../../../providers/aws/clients.js';
 import { parseAwsConfig } from '../../../providers/aws/config.js';
@@ -112,16 +112,20 @@ describe('kube-lbc with the aws provider behind a faulty endpoint', function () 
     assert.equal(inventory.loadBalancers.length, names.length, 'one NLB per Service, no duplicate');
   });
 
-  it('retries transient 503s inside the gate: no sync fails, and a lost create answer makes no duplicate', async () => {
+  it('retries transient 503s and lost answers inside the gate: no sync fails, and a lost create answer makes no duplicate', async () => {
     const seen = new Set<string>();
-    // The first request of each action is refused, but for the rule writes that are not repeated;
-    // the first CreateLoadBalancer and CreateTargetGroup are made, and their answers lost.
+    // The first request of each action is refused; the first CreateLoadBalancer, CreateTargetGroup
+    // and security group rule writes are made, and their answers lost.
+    const lost = new Set([
+      'CreateLoadBalancer',
+      'CreateTargetGroup',
+      'AuthorizeSecurityGroupIngress',
+      'RevokeSecurityGroupIngress',
+    ]);
     proxy.fault = (action): Fault => {
-      if (seen.has(action) || action === 'AuthorizeSecurityGroupIngress') return undefined;
+      if (seen.has(action)) return undefined;
       seen.add(action);
-      return action === 'CreateLoadBalancer' || action === 'CreateTargetGroup'
-        ? 'lose'
-        : 'unavailable';
+      return lost.has(action) ? 'lose' : 'unavailable';
     };
     c = await startTestCluster({
       provider: providerVia(proxy, {}),
@@ -136,17 +140,34 @@ describe('kube-lbc with the aws provider behind a faulty endpoint', function () 
     });
     await cluster.until(() => isReady(cluster, 'web'), 'web to be Ready');
     await cluster.idle();
+    // Narrowing the source ranges revokes the rule for everyone: the first Revoke.
+    const before = cluster.syncs.length;
+    await cluster.core.patchNamespacedService(
+      {
+        namespace: 'default',
+        name: 'web',
+        body: { spec: { loadBalancerSourceRanges: ['10.0.0.0/8'] } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await cluster.syncsAfter(before, 1);
+    await cluster.idle();
     assert.ok(
-      proxy.counts.unavailable >= 3 && proxy.counts.lost === 2,
+      proxy.counts.unavailable >= 3 && proxy.counts.lost === lost.size,
       JSON.stringify(proxy.counts),
     );
+    assert.ok(seen.has('RevokeSecurityGroupIngress'), 'a Revoke was sent');
     assert.deepEqual(
       cluster.syncs.filter((s) => s.result === 'error'),
       [],
-      'no sync saw a transient failure',
+      'no sync saw a transient failure or a lost answer',
     );
     const inventory = await readInventory();
     assert.equal(inventory.loadBalancers.length, 1, 'one NLB');
     assert.equal(inventory.targetGroups.length, 1, 'one target group');
+    const clientRules = inventory.securityGroups
+      .flatMap((g) => g.ingress)
+      .filter((r) => / from [0-9.]+\/\d+$/.test(r));
+    assert.deepEqual(clientRules, ['tcp/80 from 10.0.0.0/8'], 'only the narrowed client rule');
   });
 });

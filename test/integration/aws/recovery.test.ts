@@ -6,13 +6,17 @@
 import assert from 'node:assert/strict';
 import {
   AddTagsCommand,
+  CreateListenerCommand,
   CreateTargetGroupCommand,
+  DeleteListenerCommand,
   DeleteTargetGroupCommand,
+  DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   DescribeTargetGroupsCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Service } from '@kubernetes/client-node';
+import { forwardsTo } from '../../../providers/aws/listeners.js';
 import { targetGroupName } from '../../../providers/aws/names.js';
 import {
   ownershipTags,
@@ -37,6 +41,7 @@ import {
 } from './harness.js';
 import { readInventory } from './inventory.js';
 import { nodeSecurityGroupName } from '../../support/moto.js';
+import { startFaultProxy, type Fault } from '../../support/fault-proxy.js';
 
 /** Every write a create makes, in order, as seen on a clean run. */
 const createWrites = [
@@ -229,6 +234,71 @@ describe('aws provider crash recovery against moto', function () {
     h.calls.clear();
     await h.ensureReady(changed, h.nodes());
     assert.ok(h.calls.writes().includes('DeleteTargetGroup'));
+  });
+
+  it('finds the listener a CreateListener whose answer was lost made, instead of a second one', async () => {
+    const proxy = await startFaultProxy({ target: h.endpoint.url });
+    let creates = 0;
+    proxy.fault = (action): Fault => {
+      if (action !== 'CreateListener') return undefined;
+      return ++creates === 1 ? 'lose' : undefined;
+    };
+    try {
+      await h.provider.close?.();
+      h.calls = new RecordingCalls();
+      h.provider = await newProvider(h.calls, clusterName, { endpoint: proxy.url });
+      // The leak check after the test finds one listener per port, or fails.
+      await h.ensureReady(twoPorts(), h.nodes());
+      assert.deepEqual([proxy.counts.lost, creates], [1, 2], 'one create per port, no repeat');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('deletes a second listener on a port, keeping the one that forwards to its target group', async () => {
+    const svc = newService('web');
+    await h.ensureReady(svc, h.nodes());
+    const elb = new ElasticLoadBalancingV2Client({});
+    try {
+      const [lb] = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers!;
+      const LoadBalancerArn = lb!.LoadBalancerArn!;
+      const [ours] = (await elb.send(new DescribeListenersCommand({ LoadBalancerArn }))).Listeners!;
+      const forwardTo = (TargetGroupArn: string) =>
+        elb.send(
+          new CreateListenerCommand({
+            LoadBalancerArn,
+            Port: 80,
+            Protocol: 'TCP',
+            DefaultActions: [{ Type: 'forward', TargetGroupArn }],
+          }),
+        );
+      // Port 80 gets a listener to a group not ours first, then one to kube-lbc's group.
+      const [other] = (
+        await elb.send(
+          new CreateTargetGroupCommand({
+            Name: 'someone-elses',
+            Protocol: 'TCP',
+            Port: 30077,
+            VpcId: lb!.VpcId,
+            TargetType: 'instance',
+          }),
+        )
+      ).TargetGroups!;
+      await elb.send(new DeleteListenerCommand({ ListenerArn: ours!.ListenerArn }));
+      await forwardTo(other!.TargetGroupArn!);
+      const [kept] = (await forwardTo(forwardsTo(ours!)!)).Listeners!;
+      h.calls.clear();
+      await h.ensureReady(svc, h.nodes());
+      assert.deepEqual(h.calls.writes(), ['DeleteListener']);
+      const left = (await elb.send(new DescribeListenersCommand({ LoadBalancerArn }))).Listeners!;
+      assert.deepEqual(
+        left.map((l) => l.ListenerArn),
+        [kept!.ListenerArn],
+      );
+      await elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: other!.TargetGroupArn }));
+    } finally {
+      elb.destroy();
+    }
   });
 
   it('lists owned NLBs by tag for the garbage collector, and only this cluster’s', async () => {

@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AuthorizeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
+import { DeleteSecurityGroupCommand, type IpPermission } from '@aws-sdk/client-ec2';
 import {
+  CreateListenerCommand,
   CreateLoadBalancerCommand,
+  type CreateListenerCommandInput,
   DeleteListenerCommand,
   DescribeLoadBalancersCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -19,6 +21,7 @@ import {
   repeatPolicy,
   type AwsClients,
 } from '../../../../providers/aws/clients.js';
+import { authorizeIngress, revokeIngress } from '../../../../providers/aws/ingress-rules.js';
 import { CloudError } from '../../../../contract/errors.js';
 import { CloudCallGate, type CallOutcome } from '../../../../runtime/cloud-calls.js';
 
@@ -27,6 +30,23 @@ const errorXml = (code: string) =>
   `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${code}</Code><Message>nope</Message></Error><RequestId>r</RequestId></ErrorResponse>`;
 const oneNlb = (name: string) =>
   `<DescribeLoadBalancersResponse xmlns="${ns}"><DescribeLoadBalancersResult><LoadBalancers><member><LoadBalancerName>${name}</LoadBalancerName><LoadBalancerArn>arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/${name}/1</LoadBalancerArn></member></LoadBalancers></DescribeLoadBalancersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeLoadBalancersResponse>`;
+const listenersOn = (port: number) =>
+  `<DescribeListenersResponse xmlns="${ns}"><DescribeListenersResult><Listeners><member><ListenerArn>arn:listener/${port}</ListenerArn><Port>${port}</Port><Protocol>TCP</Protocol></member></Listeners></DescribeListenersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeListenersResponse>`;
+const createdListener = `<CreateListenerResponse xmlns="${ns}"><CreateListenerResult><Listeners><member><ListenerArn>arn:listener/new</ListenerArn><Port>80</Port></member></Listeners></CreateListenerResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></CreateListenerResponse>`;
+const ec2Error = (code: string) =>
+  `<Response><Errors><Error><Code>${code}</Code><Message>nope</Message></Error></Errors><RequestID>r</RequestID></Response>`;
+const rule: IpPermission = {
+  IpProtocol: 'tcp',
+  FromPort: 80,
+  ToPort: 80,
+  IpRanges: [{ CidrIp: '10.0.0.0/8' }],
+};
+const web80: CreateListenerCommandInput = {
+  LoadBalancerArn: 'arn:lb',
+  Port: 80,
+  Protocol: 'TCP',
+  DefaultActions: [{ Type: 'forward', TargetGroupArn: 'arn:tg' }],
+};
 const emptyDescribe = `<DescribeLoadBalancersResponse xmlns="${ns}"><DescribeLoadBalancersResult><LoadBalancers/></DescribeLoadBalancersResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeLoadBalancersResponse>`;
 
 describe('aws clients', () => {
@@ -160,12 +180,40 @@ describe('aws clients', () => {
   it('does not send again a write that is unsafe to repeat', async () => {
     answers = ['drop'];
     await assert.rejects(
-      clients.ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({ GroupId: 'sg-1', IpPermissions: [] }),
-      ),
+      clients.ec2.send(new DeleteSecurityGroupCommand({ GroupId: 'sg-1' })),
       (err: unknown) => err instanceof CloudError && err.retryable,
     );
     assert.equal(requests, 1);
+  });
+
+  for (const [change, code] of [
+    [authorizeIngress, 'InvalidPermission.Duplicate'],
+    [revokeIngress, 'InvalidPermission.NotFound'],
+  ] as const) {
+    it(`repeats ${change.name} after its answer was lost, and takes the repeat's ${code} as done`, async () => {
+      answers = ['drop', { status: 400, body: ec2Error(code) }];
+      await change(clients.ec2, 'sg-1', [rule]);
+      assert.equal(actions.length, 2);
+      assert.equal(new Set(actions).size, 1, 'the same call, sent again');
+    });
+  }
+
+  it('verifies a CreateListener whose answer was lost by the NLB’s listener on that port', async () => {
+    answers = ['drop', { status: 200, body: listenersOn(80) }];
+    const out = await clients.elb.send(new CreateListenerCommand(web80));
+    assert.equal(out.Listeners?.[0]?.ListenerArn, 'arn:listener/80');
+    assert.deepEqual(actions, ['CreateListener', 'DescribeListeners']);
+  });
+
+  it('sends a CreateListener again when no listener is on its port', async () => {
+    answers = [
+      'drop',
+      { status: 200, body: listenersOn(443) },
+      { status: 200, body: createdListener },
+    ];
+    const out = await clients.elb.send(new CreateListenerCommand(web80));
+    assert.equal(out.Listeners?.[0]?.ListenerArn, 'arn:listener/new');
+    assert.deepEqual(actions, ['CreateListener', 'DescribeListeners', 'CreateListener']);
   });
 
   it('verifies a CreateLoadBalancer whose answer was lost by name, instead of creating another', async () => {
@@ -177,7 +225,7 @@ describe('aws clients', () => {
     assert.deepEqual(actions, ['CreateLoadBalancer', 'DescribeLoadBalancers']);
   });
 
-  it('marks reads, creates by name and set-to-value writes safe to repeat, and no rule change', () => {
+  it('marks reads, creates by name, rule changes and set-to-value writes safe to repeat', () => {
     assert.deepEqual(
       [
         repeatPolicy('elb', 'DescribeTargetGroups'),
@@ -192,11 +240,12 @@ describe('aws clients', () => {
         repeatPolicy('ec2', 'CreateSecurityGroup'),
         repeatPolicy('ec2', 'AuthorizeSecurityGroupIngress'),
         repeatPolicy('ec2', 'RevokeSecurityGroupIngress'),
+        repeatPolicy('ec2', 'DeleteSecurityGroup'),
       ],
       [
         'idempotent',
         'idempotent',
-        'idempotent',
+        'verify',
         'verify',
         'idempotent',
         'idempotent',
@@ -204,7 +253,8 @@ describe('aws clients', () => {
         undefined,
         'idempotent',
         'idempotent',
-        undefined,
+        'idempotent',
+        'idempotent',
         undefined,
       ],
     );
