@@ -23,11 +23,13 @@ import {
   DescribeSecurityGroupsCommand,
   RevokeSecurityGroupIngressCommand,
   type EC2Client,
+  type IpPermission,
+  type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import type { V1Service } from '@kubernetes/client-node';
 import type { FieldError } from '../../contract/provider.js';
 import { isNotFound } from './errors.js';
-import { describeListeners, forwardsTo } from './listeners.js';
+import { describeListeners, forwardTargets } from './listeners.js';
 import { describeTags, findLoadBalancer } from './load-balancer.js';
 import { loadBalancerName } from './names.js';
 import { deleteSecurityGroup } from './security.js';
@@ -192,9 +194,11 @@ export async function retirePreviousOwner(
   service: Readonly<V1Service>,
   lb: LoadBalancer,
 ): Promise<void> {
-  const inUse = new Set((await describeListeners(elb, lb.LoadBalancerArn!)).map(forwardsTo));
+  const inUse = new Set(
+    (await describeListeners(elb, lb.LoadBalancerArn!)).flatMap(forwardTargets),
+  );
   const groups = (await targetGroupsNamed(elb, previousTargetGroupPrefix(service))).filter(
-    (tg) => !inUse.has(tg.TargetGroupArn),
+    (tg) => !inUse.has(tg.TargetGroupArn!),
   );
   const tags = await describeTags(
     elb,
@@ -218,8 +222,30 @@ export async function retirePreviousOwner(
 export const legacyRuleDescriptions = (lbName: string) => [
   `kubernetes.io/rule/nlb/client=${lbName}`,
   `kubernetes.io/rule/nlb/health=${lbName}`,
-  `kubernetes.io/rule/nlb/mtu=${lbName}`,
 ];
+
+/**
+ * Its path-MTU rule (ICMP 3/4) names no NLB: one per client CIDR of any of its NLBs in the
+ * group, so it goes only once no other NLB's client rule has that CIDR.
+ */
+const legacyMtuDescription = 'kubernetes.io/rule/nlb/mtu';
+const legacyClientDescription = 'kubernetes.io/rule/nlb/client';
+
+/** Whether a range of `group` is one to revoke with the NLB's rules: theirs, or an orphan MTU. */
+function legacyRuleFilter(group: SecurityGroup, marks: ReadonlySet<string>) {
+  const clientCidrs = new Set(
+    (group.IpPermissions ?? [])
+      .flatMap((p) => p.IpRanges ?? [])
+      .filter((r) => !marks.has(r.Description ?? ''))
+      .filter((r) => (r.Description ?? '').includes(legacyClientDescription))
+      .map((r) => r.CidrIp),
+  );
+  return (p: IpPermission, r: { CidrIp?: string; Description?: string }) =>
+    marks.has(r.Description ?? '') ||
+    (p.IpProtocol === 'icmp' &&
+      r.Description === legacyMtuDescription &&
+      !clientCidrs.has(r.CidrIp));
+}
 
 /** In the node groups: the ones carrying the cluster tag, as cloud-provider-aws picks them. */
 async function revokeLegacyNodeRules(
@@ -234,10 +260,11 @@ async function revokeLegacyNodeRules(
     }),
   );
   for (const group of out.SecurityGroups ?? []) {
+    const revoked = legacyRuleFilter(group, marks);
     const perms = (group.IpPermissions ?? [])
       .map((p) => ({
         ...p,
-        IpRanges: (p.IpRanges ?? []).filter((r) => marks.has(r.Description ?? '')),
+        IpRanges: (p.IpRanges ?? []).filter((r) => revoked(p, r)),
         Ipv6Ranges: (p.Ipv6Ranges ?? []).filter((r) => marks.has(r.Description ?? '')),
         UserIdGroupPairs: [],
         PrefixListIds: [],
@@ -251,9 +278,44 @@ async function revokeLegacyNodeRules(
 }
 
 /**
- * After the NLB no longer holds them: aws-load-balancer-controller's managed frontend group for
- * the Service, and its shared backend group (with the node rules naming it) once no load
- * balancer of the account holds it, that is, once the last of its Services is migrated.
+ * The name both previous owners give the Service's managed NLB security group (cloud-provider-aws
+ * copied aws-load-balancer-controller's): `k8s-<ns:8>-<name:8>-<hash:10>` of
+ * sha256(cluster, name, namespace, UID).
+ */
+export function previousManagedGroupName(
+  clusterName: string,
+  service: Readonly<V1Service>,
+): string {
+  const m = service.metadata;
+  const hash = createHash('sha256')
+    .update(clusterName)
+    .update(m?.name ?? '')
+    .update(nsOf(service))
+    .update(m?.uid ?? '')
+    .digest('hex');
+  return `${previousTargetGroupPrefix(service)}${hash.slice(0, 10)}`;
+}
+
+/** Where the previous owner's groups are: cloud-provider-aws's by name and its cluster tag. */
+function foreignGroupFilters(
+  owner: PreviousOwner,
+  clusterName: string,
+  service: Readonly<V1Service>,
+) {
+  if (owner === 'aws-load-balancer-controller') {
+    return [{ Name: 'tag:elbv2.k8s.aws/cluster', Values: [clusterName] }];
+  }
+  return [
+    { Name: 'group-name', Values: [previousManagedGroupName(clusterName, service)] },
+    { Name: `tag:${clusterTag(clusterName)}`, Values: ['owned'] },
+  ];
+}
+
+/**
+ * After the NLB no longer holds them: the previous owner's managed frontend group for the
+ * Service (cloud-provider-aws makes one in its NLBSecurityGroupMode Managed), and
+ * aws-load-balancer-controller's shared backend group (with the node rules naming it) once no
+ * load balancer of the account holds it, that is, once the last of its Services is migrated.
  */
 export async function retireForeignGroups(
   elb: ElasticLoadBalancingV2Client,
@@ -262,12 +324,12 @@ export async function retireForeignGroups(
   clusterName: string,
   service: Readonly<V1Service>,
 ): Promise<string[]> {
-  if (owner !== 'aws-load-balancer-controller') return [];
   const out = await ec2.send(
     new DescribeSecurityGroupsCommand({
-      Filters: [{ Name: 'tag:elbv2.k8s.aws/cluster', Values: [clusterName] }],
+      Filters: foreignGroupFilters(owner, clusterName, service),
     }),
   );
+  if ((out.SecurityGroups ?? []).length === 0) return [];
   const held = new Set<string>();
   let Marker: string | undefined;
   do {
@@ -279,9 +341,10 @@ export async function retireForeignGroups(
   for (const group of out.SecurityGroups ?? []) {
     const t = fromAwsTags(group.Tags);
     const mine =
-      t['service.k8s.aws/stack'] === stackOf(service) &&
-      t['service.k8s.aws/resource'] === 'ManagedLBSecurityGroup';
-    const shared = t['elbv2.k8s.aws/resource'] === 'backend-sg';
+      owner === 'cloud-provider-aws' ||
+      (t['service.k8s.aws/stack'] === stackOf(service) &&
+        t['service.k8s.aws/resource'] === 'ManagedLBSecurityGroup');
+    const shared = owner !== 'cloud-provider-aws' && t['elbv2.k8s.aws/resource'] === 'backend-sg';
     if ((!mine && !shared) || held.has(group.GroupId!)) continue;
     await revokeRulesNaming(ec2, group.GroupId!);
     if ((await deleteSecurityGroup(ec2, group.GroupId!)) === 'in-use') left.push(group.GroupId!);
