@@ -312,10 +312,11 @@ function foreignGroupFilters(
 }
 
 /**
- * After the NLB no longer holds them: the previous owner's managed frontend group for the
- * Service (cloud-provider-aws makes one in its NLBSecurityGroupMode Managed), and
- * aws-load-balancer-controller's shared backend group (with the node rules naming it) once no
- * load balancer of the account holds it, that is, once the last of its Services is migrated.
+ * After the NLB no longer holds them: aws-load-balancer-controller's managed frontend group for
+ * the Service, and its shared backend group (with the node rules naming it) once no load
+ * balancer of the account holds it, that is, once the last of its Services is migrated.
+ * Returns the groups left: in use, or cloud-provider-aws's managed one (its NLBSecurityGroupMode
+ * Managed), which kube-lbc may not delete.
  */
 export async function retireForeignGroups(
   elb: ElasticLoadBalancingV2Client,
@@ -346,6 +347,12 @@ export async function retireForeignGroups(
         t['service.k8s.aws/resource'] === 'ManagedLBSecurityGroup');
     const shared = owner !== 'cloud-provider-aws' && t['elbv2.k8s.aws/resource'] === 'backend-sg';
     if ((!mine && !shared) || held.has(group.GroupId!)) continue;
+    // iam-policy.json lets kube-lbc delete only groups carrying its service-uid tag: this one is
+    // detached and left, for the operator (named in the warning).
+    if (owner === 'cloud-provider-aws') {
+      left.push(group.GroupId!);
+      continue;
+    }
     await revokeRulesNaming(ec2, group.GroupId!);
     if ((await deleteSecurityGroup(ec2, group.GroupId!)) === 'in-use') left.push(group.GroupId!);
   }

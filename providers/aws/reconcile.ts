@@ -639,7 +639,10 @@ async function finishAdoption(
   ctx.signal.throwIfAborted();
   const left = await retireForeignGroups(elb, ec2, owner, env.clusterName, service);
   if (left.length > 0) {
-    ctx.logger.warn({ groups: left }, "previous owner's security groups still in use; left");
+    ctx.logger.warn(
+      { groups: left },
+      "previous owner's security groups left: in use, or not kube-lbc's to delete",
+    );
   }
   ctx.signal.throwIfAborted();
   await elb.send(

@@ -15,7 +15,11 @@ import {
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { InvalidServiceError } from '../../../contract/errors.js';
-import { adoptFromAnnotation, adoptedFromTag } from '../../../providers/aws/adoption.js';
+import {
+  adoptFromAnnotation,
+  adoptedFromTag,
+  previousManagedGroupName,
+} from '../../../providers/aws/adoption.js';
 import { nodeSecurityGroupName, seedAccount } from '../../support/moto.js';
 import {
   newService,
@@ -361,11 +365,13 @@ describe('aws provider: adopting an NLB in place', function () {
       ].sort(),
       "only the other NLB's rules, and the path-MTU rule its client CIDR needs",
     );
-    // Its managed group went with it: the NLB holds kube-lbc's groups alone.
+    // Its managed group: off the NLB, which holds kube-lbc's groups alone, and left (kube-lbc's
+    // policy deletes only its own groups).
     const inv = await readInventory();
     const adopted = inv.loadBalancers.find((l) => l.name === before.name)!;
-    assert.ok(adopted.securityGroups.every((g) => !g.startsWith('k8s-default-web-')));
-    assert.ok(inv.securityGroups.every((g) => !g.name.startsWith('k8s-default-web-')));
+    const managed = previousManagedGroupName(clusterName, service);
+    assert.ok(!adopted.securityGroups.includes(managed));
+    assert.ok(inv.securityGroups.some((g) => g.name === managed));
     await freshInstall(service);
   });
 
