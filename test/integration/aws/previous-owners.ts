@@ -18,25 +18,19 @@
  *   networking_manager.go (the rules a TargetGroupBinding's networking adds to the nodes).
  */
 import { createHash } from 'node:crypto';
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  DescribeSecurityGroupsCommand,
-  DescribeSubnetsCommand,
-  EC2Client,
-  type IpPermission,
-} from '@aws-sdk/client-ec2';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  ElasticLoadBalancingV2Client,
-  RegisterTargetsCommand,
-  type Action,
-  type LoadBalancer,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { V1Service, V1ServicePort } from '@kubernetes/client-node';
+import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
+import type { LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { V1Service } from '@kubernetes/client-node';
 import type { SeededAccount } from '../../support/moto.js';
+import {
+  authorize,
+  cidrRule,
+  createInstanceTargetGroup,
+  createListener,
+  createNlb,
+  createSecurityGroup,
+  withClients,
+} from './nlb-builders.js';
 
 export interface PreviousNlb {
   readonly arn: string;
@@ -46,8 +40,6 @@ export interface PreviousNlb {
 }
 
 const alnum = (s: string) => s.replace(/[^A-Za-z0-9]/g, '');
-const awsTags = (t: Record<string, string>) =>
-  Object.entries(t).map(([Key, Value]) => ({ Key, Value }));
 const hex = (algo: string, parts: readonly (string | number)[]) => {
   const h = createHash(algo);
   for (const p of parts) h.update(String(p));
@@ -67,128 +59,6 @@ const clientCidrs = (service: V1Service) =>
   service.spec!.loadBalancerSourceRanges?.length
     ? service.spec!.loadBalancerSourceRanges
     : ['0.0.0.0/0'];
-
-interface Clients {
-  readonly elb: ElasticLoadBalancingV2Client;
-  readonly ec2: EC2Client;
-}
-
-async function withClients<T>(fn: (c: Clients) => Promise<T>): Promise<T> {
-  const c = { elb: new ElasticLoadBalancingV2Client({}), ec2: new EC2Client({}) };
-  try {
-    return await fn(c);
-  } finally {
-    c.elb.destroy();
-    c.ec2.destroy();
-  }
-}
-
-/** Both create the NLB with SubnetMappings (no Subnets), one subnet per zone. */
-async function createNlb(
-  elb: ElasticLoadBalancingV2Client,
-  input: { name: string; subnets: string[]; securityGroups?: string[] },
-  tags: Record<string, string>,
-): Promise<LoadBalancer> {
-  const out = await elb.send(
-    new CreateLoadBalancerCommand({
-      Name: input.name,
-      Type: 'network',
-      // cloud-provider-aws sends no Scheme for internet-facing (AWS's default); moto 5.2 would
-      // then store none, so it is sent here for both.
-      Scheme: 'internet-facing',
-      SubnetMappings: input.subnets.map((SubnetId) => ({ SubnetId })),
-      ...(input.securityGroups ? { SecurityGroups: input.securityGroups } : {}),
-      Tags: awsTags(tags),
-    }),
-  );
-  return out.LoadBalancers![0]!;
-}
-
-async function createSecurityGroup(
-  ec2: EC2Client,
-  vpcId: string,
-  name: string,
-  description: string,
-  tags: Record<string, string>,
-): Promise<string> {
-  const out = await ec2.send(
-    new CreateSecurityGroupCommand({
-      GroupName: name,
-      Description: description,
-      VpcId: vpcId,
-      TagSpecifications: [{ ResourceType: 'security-group', Tags: awsTags(tags) }],
-    }),
-  );
-  return out.GroupId!;
-}
-
-const authorize = (ec2: EC2Client, GroupId: string, IpPermissions: IpPermission[]) =>
-  ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions }));
-
-/** A rule of one port (or ICMP type/code) from each CIDR, each carrying `Description` if given. */
-const cidrRule = (
-  protocol: string,
-  from: number,
-  to: number,
-  cidrs: readonly string[],
-  Description?: string,
-): IpPermission => ({
-  IpProtocol: protocol,
-  FromPort: from,
-  ToPort: to,
-  IpRanges: cidrs.map((CidrIp) => ({ CidrIp, ...(Description ? { Description } : {}) })),
-});
-
-interface TargetGroupInput {
-  readonly name: string;
-  readonly nodePort: number;
-  readonly healthCheck: Record<string, unknown>;
-  readonly tags: Record<string, string>;
-}
-
-/** A TCP instance target group on the node port, every instance registered. */
-async function createInstanceTargetGroup(
-  elb: ElasticLoadBalancingV2Client,
-  account: SeededAccount,
-  tg: TargetGroupInput,
-): Promise<string> {
-  const out = await elb.send(
-    new CreateTargetGroupCommand({
-      Name: tg.name,
-      Protocol: 'TCP',
-      Port: tg.nodePort,
-      VpcId: account.vpcId,
-      TargetType: 'instance',
-      ...tg.healthCheck,
-      Tags: awsTags(tg.tags),
-    }),
-  );
-  const arn = out.TargetGroups![0]!.TargetGroupArn!;
-  await elb.send(
-    new RegisterTargetsCommand({
-      TargetGroupArn: arn,
-      Targets: account.instances.map((i) => ({ Id: i.id, Port: tg.nodePort })),
-    }),
-  );
-  return arn;
-}
-
-const createListener = (
-  elb: ElasticLoadBalancingV2Client,
-  lbArn: string,
-  port: V1ServicePort,
-  action: Action,
-  tags: Record<string, string>,
-) =>
-  elb.send(
-    new CreateListenerCommand({
-      LoadBalancerArn: lbArn,
-      Port: port.port,
-      Protocol: 'TCP',
-      DefaultActions: [action],
-      Tags: awsTags(tags),
-    }),
-  );
 
 const previousNlb = (lb: LoadBalancer, targetGroupArns: string[]): PreviousNlb => ({
   arn: lb.LoadBalancerArn!,
@@ -295,6 +165,8 @@ export function buildCloudProviderAwsNlb(
     }
     // updateInstanceSecurityGroupsForNLB: one call per rule kind, as it grants them.
     const nodePorts = ports.map((p) => p.nodePort!);
+    // The client rule covers health checks when it is 0.0.0.0/0 on the same TCP ports (the
+    // health check here is on the traffic port).
     const covered = cidrs.length === 1 && cidrs[0] === '0.0.0.0/0';
     if (!covered) {
       // getSubnetCidrs of the NLB's subnets: health checks come from its addresses there.
@@ -385,6 +257,7 @@ export function buildLoadBalancerControllerNlb(
         name: k8sName(service, hex('sha256', [clusterName, uid!, scheme])),
         subnets: account.publicSubnets,
         securityGroups: [frontendGroupId, backendGroupId],
+        ipv4: true, // sent always (buildSDKCreateLoadBalancerInput); cloud-provider-aws never
       },
       tagsOf('LoadBalancer'),
     );
