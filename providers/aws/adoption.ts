@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  AddTagsCommand,
   DeleteTargetGroupCommand,
   DescribeLoadBalancersCommand,
   RemoveTagsCommand,
@@ -33,7 +34,14 @@ import { describeListeners, forwardTargets } from './listeners.js';
 import { describeTags, findLoadBalancer } from './load-balancer.js';
 import { loadBalancerName } from './names.js';
 import { deleteSecurityGroup } from './security.js';
-import { clusterTag, fromAwsTags, ownedBy, serviceNameTag, serviceUidTag } from './tags.js';
+import {
+  clusterTag,
+  fromAwsTags,
+  ownedBy,
+  serviceNameTag,
+  serviceUidTag,
+  toAwsTags,
+} from './tags.js';
 import { targetGroupsNamed } from './target-groups.js';
 
 export const previousOwners = ['cloud-provider-aws', 'aws-load-balancer-controller'] as const;
@@ -385,7 +393,27 @@ async function revokeRulesNaming(ec2: EC2Client, sourceGroupId: string): Promise
   }
 }
 
-/** Drops the previous owner's own tag keys from the NLB (after the commit). */
+/**
+ * Before the commit: the NLB's listeners, modified in place, still carry only the previous
+ * owner's tags, and kube-lbc's policy changes or deletes a listener only by its cluster tag.
+ * kube-lbc's tags go on them, the previous owner's own keys off, as on a listener it made.
+ */
+export async function retagListeners(
+  elb: ElasticLoadBalancingV2Client,
+  owner: PreviousOwner,
+  lbArn: string,
+  tags: Readonly<Record<string, string>>,
+): Promise<void> {
+  const arns = (await describeListeners(elb, lbArn)).map((l) => l.ListenerArn!);
+  for (const [arn, have] of await describeTags(elb, arns)) {
+    if (Object.entries(tags).some(([k, v]) => have[k] !== v)) {
+      await elb.send(new AddTagsCommand({ ResourceArns: [arn], Tags: toAwsTags(tags) }));
+    }
+    await dropForeignTags(elb, owner, arn, have);
+  }
+}
+
+/** Drops the previous owner's own tag keys from the NLB (after the commit) or a listener. */
 export async function dropForeignTags(
   elb: ElasticLoadBalancingV2Client,
   owner: PreviousOwner,

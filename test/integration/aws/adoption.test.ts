@@ -20,6 +20,7 @@ import {
   adoptedFromTag,
   previousManagedGroupName,
 } from '../../../providers/aws/adoption.js';
+import { ownershipTags } from '../../../providers/aws/tags.js';
 import { nodeSecurityGroupName, seedAccount } from '../../support/moto.js';
 import {
   newService,
@@ -158,6 +159,18 @@ describe('aws provider: adopting an NLB in place', function () {
         }
         const adopted = await readInventory();
         assert.equal(adopted.loadBalancers[0]!.tags[adoptedFromTag], owner);
+        // Its listeners carry kube-lbc's tags alone, as listeners kube-lbc made would.
+        const listenerArns = (
+          (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: before.arn })))
+            .Listeners ?? []
+        ).map((l) => l.ListenerArn!);
+        const listenerTags = await elb.send(
+          new DescribeTagsCommand({ ResourceArns: listenerArns }),
+        );
+        for (const d of listenerTags.TagDescriptions ?? []) {
+          const tags = Object.fromEntries((d.Tags ?? []).map((t) => [t.Key!, t.Value!]));
+          assert.deepEqual(tags, ownershipTags(clusterName, service), d.ResourceArn);
+        }
 
         // Found again without the opt-in, by another process: nothing left to write.
         const plain = structuredClone(service);

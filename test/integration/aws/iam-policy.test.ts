@@ -209,27 +209,36 @@ describe('the IAM policy grants exactly what the aws provider calls', function (
     );
   });
 
-  /** The writes of adopting `service`'s NLB, handing it back included, as AWS would judge them. */
-  async function adoptionCalls(service: V1Service): Promise<CallContext[]> {
+  /**
+   * The writes of adopting `service`'s NLB (two syncs), then of what follows the commit (a port
+   * dropped, the NLB handed back), as AWS would judge them.
+   */
+  async function adoptionCalls(service: V1Service) {
     const proxy = new IamRecordingProxy(h.endpoint.url);
+    let adopting: CallContext[];
     try {
       await h.provider.close?.();
       h.provider = await newProvider(recorder, clusterName, { endpoint: await proxy.start() });
       await h.ensureReady(service, h.nodes());
       await h.ensureReady(service, h.nodes());
-      await h.provider.releaseLoadBalancer!(h.ctx, clusterName, service);
+      adopting = proxy.calls.splice(0);
+      const fewer = structuredClone(service);
+      fewer.spec!.ports!.pop();
+      await h.ensureReady(fewer, h.nodes());
+      await h.provider.releaseLoadBalancer!(h.ctx, clusterName, fewer);
     } finally {
       await proxy.stop();
     }
     assert.ok(recorder.actions.has('elasticloadbalancing:ModifyListener'), 'it adopted');
+    assert.ok(recorder.actions.has('elasticloadbalancing:DeleteListener'), 'it dropped a port');
     // Handed back, the NLB is the previous owner's again: not kube-lbc's to account for.
     await h.endpoint.reset();
     h.account = await seedAccount(clusterName);
     h.live.clear();
-    return proxy.calls;
+    return { adopting, committed: proxy.calls };
   }
   const shown = (c: CallContext) => `${c.action} on ${JSON.stringify(c.resourceTags)}`;
-  const adopting = (owner: string, annotations: Record<string, string> = {}) =>
+  const adoptingFrom = (owner: string, annotations: Record<string, string> = {}) =>
     newService(
       'web',
       tweakAddPorts({ name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 }),
@@ -239,26 +248,34 @@ describe('the IAM policy grants exactly what the aws provider calls', function (
 
   for (const mode of [undefined, 'Managed'] as const) {
     it(`grants in iam-policy.json what adopting from cloud-provider-aws needs (security groups: ${mode ?? 'none'})`, async () => {
-      const service = adopting('cloud-provider-aws');
+      const service = adoptingFrom('cloud-provider-aws');
       const options = mode ? { nlbSecurityGroupMode: mode } : {};
       await buildCloudProviderAwsNlb(clusterName, h.account, service, options);
-      const calls = await adoptionCalls(service);
+      const { adopting, committed } = await adoptionCalls(service);
       const main = await policy();
-      assert.deepEqual(calls.filter((c) => allowedBy(main, c).length === 0).map(shown), []);
+      const denied = (calls: CallContext[]) =>
+        calls.filter((c) => allowedBy(main, c).length === 0).map(shown);
+      assert.deepEqual(denied([...adopting, ...committed]), []);
     });
   }
 
   it('grants, with iam-policy-adopt-albc.json, what adopting from aws-load-balancer-controller needs beyond iam-policy.json', async () => {
-    const service = adopting('aws-load-balancer-controller', {
+    const service = adoptingFrom('aws-load-balancer-controller', {
       'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
       'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
       // Changed with the move: an attribute kube-lbc sets before its tags are on the NLB.
       [annotation.crossZone]: 'true',
     });
     await buildLoadBalancerControllerNlb(clusterName, h.account, service);
-    const calls = await adoptionCalls(service);
+    const { adopting: calls, committed } = await adoptionCalls(service);
     const main = await policy();
     const albc = await policy('deploy/aws/iam-policy-adopt-albc.json');
+    // After the commit the adoption policy is detached (docs/migration.md): not needed then.
+    assert.deepEqual(
+      committed.filter((c) => allowedBy(main, c).length === 0).map(shown),
+      [],
+      'denied after the commit without the adoption policy',
+    );
     assert.deepEqual(
       calls.filter((c) => allowedBy([...main, ...albc], c).length === 0).map(shown),
       [],
