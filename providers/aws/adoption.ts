@@ -13,22 +13,35 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  AddTagsCommand,
   DeleteTargetGroupCommand,
   DescribeLoadBalancersCommand,
   RemoveTagsCommand,
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeSecurityGroupsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeSecurityGroupsCommand,
+  type EC2Client,
+  type IpPermission,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
 import type { V1Service } from '@kubernetes/client-node';
 import type { FieldError } from '../../contract/provider.js';
 import { isNotFound } from './errors.js';
 import { revokeIngress } from './ingress-rules.js';
-import { describeListeners, forwardsTo } from './listeners.js';
+import { describeListeners, forwardTargets } from './listeners.js';
 import { describeTags, findLoadBalancer } from './load-balancer.js';
 import { loadBalancerName } from './names.js';
 import { deleteSecurityGroup } from './security.js';
-import { clusterTag, fromAwsTags, ownedBy, serviceNameTag, serviceUidTag } from './tags.js';
+import {
+  clusterTag,
+  fromAwsTags,
+  ownedBy,
+  serviceNameTag,
+  serviceUidTag,
+  toAwsTags,
+} from './tags.js';
 import { targetGroupsNamed } from './target-groups.js';
 
 export const previousOwners = ['cloud-provider-aws', 'aws-load-balancer-controller'] as const;
@@ -189,9 +202,11 @@ export async function retirePreviousOwner(
   service: Readonly<V1Service>,
   lb: LoadBalancer,
 ): Promise<void> {
-  const inUse = new Set((await describeListeners(elb, lb.LoadBalancerArn!)).map(forwardsTo));
+  const inUse = new Set(
+    (await describeListeners(elb, lb.LoadBalancerArn!)).flatMap(forwardTargets),
+  );
   const groups = (await targetGroupsNamed(elb, previousTargetGroupPrefix(service))).filter(
-    (tg) => !inUse.has(tg.TargetGroupArn),
+    (tg) => !inUse.has(tg.TargetGroupArn!),
   );
   const tags = await describeTags(
     elb,
@@ -215,8 +230,30 @@ export async function retirePreviousOwner(
 export const legacyRuleDescriptions = (lbName: string) => [
   `kubernetes.io/rule/nlb/client=${lbName}`,
   `kubernetes.io/rule/nlb/health=${lbName}`,
-  `kubernetes.io/rule/nlb/mtu=${lbName}`,
 ];
+
+/**
+ * Its path-MTU rule (ICMP 3/4) names no NLB: one per client CIDR of any of its NLBs in the
+ * group, so it goes only once no other NLB's client rule has that CIDR.
+ */
+const legacyMtuDescription = 'kubernetes.io/rule/nlb/mtu';
+const legacyClientDescription = 'kubernetes.io/rule/nlb/client';
+
+/** Whether a range of `group` is one to revoke with the NLB's rules: theirs, or an orphan MTU. */
+function legacyRuleFilter(group: SecurityGroup, marks: ReadonlySet<string>) {
+  const clientCidrs = new Set(
+    (group.IpPermissions ?? [])
+      .flatMap((p) => p.IpRanges ?? [])
+      .filter((r) => !marks.has(r.Description ?? ''))
+      .filter((r) => (r.Description ?? '').includes(legacyClientDescription))
+      .map((r) => r.CidrIp),
+  );
+  return (p: IpPermission, r: { CidrIp?: string; Description?: string }) =>
+    marks.has(r.Description ?? '') ||
+    (p.IpProtocol === 'icmp' &&
+      r.Description === legacyMtuDescription &&
+      !clientCidrs.has(r.CidrIp));
+}
 
 /** In the node groups: the ones carrying the cluster tag, as cloud-provider-aws picks them. */
 async function revokeLegacyNodeRules(
@@ -231,10 +268,11 @@ async function revokeLegacyNodeRules(
     }),
   );
   for (const group of out.SecurityGroups ?? []) {
+    const revoked = legacyRuleFilter(group, marks);
     const perms = (group.IpPermissions ?? [])
       .map((p) => ({
         ...p,
-        IpRanges: (p.IpRanges ?? []).filter((r) => marks.has(r.Description ?? '')),
+        IpRanges: (p.IpRanges ?? []).filter((r) => revoked(p, r)),
         Ipv6Ranges: (p.Ipv6Ranges ?? []).filter((r) => marks.has(r.Description ?? '')),
         UserIdGroupPairs: [],
         PrefixListIds: [],
@@ -246,9 +284,45 @@ async function revokeLegacyNodeRules(
 }
 
 /**
+ * The name both previous owners give the Service's managed NLB security group (cloud-provider-aws
+ * copied aws-load-balancer-controller's): `k8s-<ns:8>-<name:8>-<hash:10>` of
+ * sha256(cluster, name, namespace, UID).
+ */
+export function previousManagedGroupName(
+  clusterName: string,
+  service: Readonly<V1Service>,
+): string {
+  const m = service.metadata;
+  const hash = createHash('sha256')
+    .update(clusterName)
+    .update(m?.name ?? '')
+    .update(nsOf(service))
+    .update(m?.uid ?? '')
+    .digest('hex');
+  return `${previousTargetGroupPrefix(service)}${hash.slice(0, 10)}`;
+}
+
+/** Where the previous owner's groups are: cloud-provider-aws's by name and its cluster tag. */
+function foreignGroupFilters(
+  owner: PreviousOwner,
+  clusterName: string,
+  service: Readonly<V1Service>,
+) {
+  if (owner === 'aws-load-balancer-controller') {
+    return [{ Name: 'tag:elbv2.k8s.aws/cluster', Values: [clusterName] }];
+  }
+  return [
+    { Name: 'group-name', Values: [previousManagedGroupName(clusterName, service)] },
+    { Name: `tag:${clusterTag(clusterName)}`, Values: ['owned'] },
+  ];
+}
+
+/**
  * After the NLB no longer holds them: aws-load-balancer-controller's managed frontend group for
  * the Service, and its shared backend group (with the node rules naming it) once no load
  * balancer of the account holds it, that is, once the last of its Services is migrated.
+ * Returns the groups left: in use, or cloud-provider-aws's managed one (its NLBSecurityGroupMode
+ * Managed), which kube-lbc may not delete.
  */
 export async function retireForeignGroups(
   elb: ElasticLoadBalancingV2Client,
@@ -257,12 +331,12 @@ export async function retireForeignGroups(
   clusterName: string,
   service: Readonly<V1Service>,
 ): Promise<string[]> {
-  if (owner !== 'aws-load-balancer-controller') return [];
   const out = await ec2.send(
     new DescribeSecurityGroupsCommand({
-      Filters: [{ Name: 'tag:elbv2.k8s.aws/cluster', Values: [clusterName] }],
+      Filters: foreignGroupFilters(owner, clusterName, service),
     }),
   );
+  if ((out.SecurityGroups ?? []).length === 0) return [];
   const held = new Set<string>();
   let Marker: string | undefined;
   do {
@@ -274,10 +348,17 @@ export async function retireForeignGroups(
   for (const group of out.SecurityGroups ?? []) {
     const t = fromAwsTags(group.Tags);
     const mine =
-      t['service.k8s.aws/stack'] === stackOf(service) &&
-      t['service.k8s.aws/resource'] === 'ManagedLBSecurityGroup';
-    const shared = t['elbv2.k8s.aws/resource'] === 'backend-sg';
+      owner === 'cloud-provider-aws' ||
+      (t['service.k8s.aws/stack'] === stackOf(service) &&
+        t['service.k8s.aws/resource'] === 'ManagedLBSecurityGroup');
+    const shared = owner !== 'cloud-provider-aws' && t['elbv2.k8s.aws/resource'] === 'backend-sg';
     if ((!mine && !shared) || held.has(group.GroupId!)) continue;
+    // iam-policy.json lets kube-lbc delete only groups carrying its service-uid tag: this one is
+    // detached and left, for the operator (named in the warning).
+    if (owner === 'cloud-provider-aws') {
+      left.push(group.GroupId!);
+      continue;
+    }
     await revokeRulesNaming(ec2, group.GroupId!);
     if ((await deleteSecurityGroup(ec2, group.GroupId!)) === 'in-use') left.push(group.GroupId!);
   }
@@ -308,7 +389,27 @@ async function revokeRulesNaming(ec2: EC2Client, sourceGroupId: string): Promise
   }
 }
 
-/** Drops the previous owner's own tag keys from the NLB (after the commit). */
+/**
+ * Before the commit: the NLB's listeners, modified in place, still carry only the previous
+ * owner's tags, and kube-lbc's policy changes or deletes a listener only by its cluster tag.
+ * kube-lbc's tags go on them, the previous owner's own keys off, as on a listener it made.
+ */
+export async function retagListeners(
+  elb: ElasticLoadBalancingV2Client,
+  owner: PreviousOwner,
+  lbArn: string,
+  tags: Readonly<Record<string, string>>,
+): Promise<void> {
+  const arns = (await describeListeners(elb, lbArn)).map((l) => l.ListenerArn!);
+  for (const [arn, have] of await describeTags(elb, arns)) {
+    if (Object.entries(tags).some(([k, v]) => have[k] !== v)) {
+      await elb.send(new AddTagsCommand({ ResourceArns: [arn], Tags: toAwsTags(tags) }));
+    }
+    await dropForeignTags(elb, owner, arn, have);
+  }
+}
+
+/** Drops the previous owner's own tag keys from the NLB (after the commit) or a listener. */
 export async function dropForeignTags(
   elb: ElasticLoadBalancingV2Client,
   owner: PreviousOwner,

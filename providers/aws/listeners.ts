@@ -27,8 +27,22 @@ export async function describeListeners(
   }
 }
 
+/**
+ * Every group a listener forwards to. aws-load-balancer-controller writes `ForwardConfig` alone
+ * (its WeightedTargetGroups gate, on by default), which may name several groups.
+ */
+export function forwardTargets(listener: Listener): string[] {
+  const forward = listener.DefaultActions?.find((a) => a.Type === 'forward');
+  const weighted = (forward?.ForwardConfig?.TargetGroups ?? []).map((t) => t.TargetGroupArn);
+  return [...new Set([forward?.TargetGroupArn, ...weighted])].filter(
+    (arn): arn is string => arn !== undefined,
+  );
+}
+
+/** The group a listener forwards to, when it forwards to exactly one. */
 export function forwardsTo(listener: Listener): string | undefined {
-  return listener.DefaultActions?.find((a) => a.Type === 'forward')?.TargetGroupArn;
+  const arns = forwardTargets(listener);
+  return arns.length === 1 ? arns[0] : undefined;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   dropForeignTags,
   locateNlb,
   retireForeignGroups,
+  retagListeners,
   retirePreviousOwner,
   type LocatedNlb,
   type PreviousOwner,
@@ -613,8 +614,9 @@ function locate(env: AwsEnv, service: Readonly<V1Service>): Promise<LocatedNlb |
 
 /**
  * The last step of an adoption, once kube-lbc's groups serve every listener: the previous
- * owner's target groups and rules go, the NLB keeps only kube-lbc's security groups, then
- * kube-lbc's tags (the commit), then the previous owner's own keys.
+ * owner's target groups and rules go, the NLB keeps only kube-lbc's security groups, its
+ * listeners get kube-lbc's tags, then the NLB does (the commit), then loses the previous owner's
+ * own keys.
  */
 async function finishAdoption(
   env: AwsEnv,
@@ -639,8 +641,13 @@ async function finishAdoption(
   ctx.signal.throwIfAborted();
   const left = await retireForeignGroups(elb, ec2, owner, env.clusterName, service);
   if (left.length > 0) {
-    ctx.logger.warn({ groups: left }, "previous owner's security groups still in use; left");
+    ctx.logger.warn(
+      { groups: left },
+      "previous owner's security groups left: in use, or not kube-lbc's to delete",
+    );
   }
+  ctx.signal.throwIfAborted();
+  await retagListeners(elb, owner, lb.LoadBalancerArn!, desired.tags);
   ctx.signal.throwIfAborted();
   await elb.send(
     new AddTagsCommand({

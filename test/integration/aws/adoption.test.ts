@@ -12,11 +12,22 @@ import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { InvalidServiceError } from '../../../contract/errors.js';
-import { adoptFromAnnotation, adoptedFromTag } from '../../../providers/aws/adoption.js';
+import {
+  adoptFromAnnotation,
+  adoptedFromTag,
+  previousManagedGroupName,
+} from '../../../providers/aws/adoption.js';
+import { ownershipTags } from '../../../providers/aws/tags.js';
 import { nodeSecurityGroupName, seedAccount } from '../../support/moto.js';
-import { newService, tweakAddPorts, tweakAnnotations } from '../../fixtures/builders.js';
+import {
+  newService,
+  tweakAddPorts,
+  tweakAnnotations,
+  tweakSourceRanges,
+} from '../../fixtures/builders.js';
 import { clusterName, newProvider, RecordingCalls, useAwsHarness } from './harness.js';
 import { readInventory, type Inventory } from './inventory.js';
 import {
@@ -59,7 +70,9 @@ async function assertEveryPortServed(
   for (const port of ports) {
     const l = listeners.find((x) => x.Port === port);
     assert.ok(l, `port ${port} has a listener ${when}`);
-    const tg = l.DefaultActions?.find((a) => a.Type === 'forward')?.TargetGroupArn;
+    // aws-load-balancer-controller forwards by ForwardConfig alone, kube-lbc by TargetGroupArn.
+    const forward = l.DefaultActions?.find((a) => a.Type === 'forward');
+    const tg = forward?.TargetGroupArn ?? forward?.ForwardConfig?.TargetGroups?.[0]?.TargetGroupArn;
     assert.ok(tg, `port ${port} forwards ${when}`);
     const health = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg }));
     assert.ok(
@@ -146,6 +159,18 @@ describe('aws provider: adopting an NLB in place', function () {
         }
         const adopted = await readInventory();
         assert.equal(adopted.loadBalancers[0]!.tags[adoptedFromTag], owner);
+        // Its listeners carry kube-lbc's tags alone, as listeners kube-lbc made would.
+        const listenerArns = (
+          (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: before.arn })))
+            .Listeners ?? []
+        ).map((l) => l.ListenerArn!);
+        const listenerTags = await elb.send(
+          new DescribeTagsCommand({ ResourceArns: listenerArns }),
+        );
+        for (const d of listenerTags.TagDescriptions ?? []) {
+          const tags = Object.fromEntries((d.Tags ?? []).map((t) => [t.Key!, t.Value!]));
+          assert.deepEqual(tags, ownershipTags(clusterName, service), d.ResourceArn);
+        }
 
         // Found again without the opt-in, by another process: nothing left to write.
         const plain = structuredClone(service);
@@ -175,11 +200,10 @@ describe('aws provider: adopting an NLB in place', function () {
           lbs.map(({ securityGroups: _g, ...rest }) => rest);
         assert.deepEqual(withoutGroups(a.loadBalancers), withoutGroups(f.loadBalancers));
         assert.deepEqual(a.targetGroups, f.targetGroups);
+        // Its client rules cover the health checks (no health rule then), and path MTU.
         const nodeRules = a.securityGroups.find((g) => g.name === nodeSecurityGroupName)!.ingress;
-        for (const port of [30080, 30443]) {
-          for (const from of ['0.0.0.0/0', '10.0.0.0/16']) {
-            assert.ok(nodeRules.includes(`tcp/${port} from ${from}`), `${port} from ${from}`);
-          }
+        for (const rule of ['tcp/30080', 'tcp/30443', 'icmp/3-4']) {
+          assert.ok(nodeRules.includes(`${rule} from 0.0.0.0/0`), rule);
         }
       });
 
@@ -298,6 +322,70 @@ describe('aws provider: adopting an NLB in place', function () {
       1,
       'listed again',
     );
+  });
+
+  it("revokes cloud-provider-aws's node rules for an NLB with a group, path MTU once unshared", async () => {
+    // Its NLBSecurityGroupMode Managed: the NLB holds a group of its own, so it can take
+    // kube-lbc's, and the node rules for it (client, health, path MTU) can go.
+    const service = twoPortService('cloud-provider-aws');
+    tweakSourceRanges('192.0.2.0/24', '198.51.100.0/24')(service);
+    // Another Service of cloud-provider-aws's, staying with it, shares one client CIDR.
+    const other = newService(
+      'api',
+      tweakSourceRanges('198.51.100.0/24'),
+      tweakAddPorts({ name: 'grpc', port: 9090, protocol: 'TCP', nodePort: 30990 }),
+    );
+    other.spec!.ports!.shift();
+    // Its NLB name keeps 31 of the UID's 32 hex digits: the fake UIDs differ only in the last.
+    other.metadata!.uid = '7e57ab1e-0000-4000-8000-000000000001';
+    const theirs = await buildCloudProviderAwsNlb(clusterName, h.account, other);
+    const before = await buildCloudProviderAwsNlb(clusterName, h.account, service, {
+      nlbSecurityGroupMode: 'Managed',
+    });
+    const rulesOfNodes = async () => {
+      const ec2 = new EC2Client({});
+      try {
+        const out = await ec2.send(
+          new DescribeSecurityGroupsCommand({ GroupIds: [h.account.nodeSecurityGroupId] }),
+        );
+        return out
+          .SecurityGroups![0]!.IpPermissions!.flatMap((p) =>
+            (p.IpRanges ?? []).map(
+              (r) => `${p.IpProtocol}/${p.FromPort} ${r.CidrIp} ${r.Description}`,
+            ),
+          )
+          .sort();
+      } finally {
+        ec2.destroy();
+      }
+    };
+    const mtu = 'kubernetes.io/rule/nlb/mtu';
+    assert.deepEqual(
+      (await rulesOfNodes()).filter((r) => r.startsWith('icmp/')),
+      [`icmp/3 192.0.2.0/24 ${mtu}`, `icmp/3 198.51.100.0/24 ${mtu}`],
+    );
+    const status = await h.ensureReady(service, h.nodes());
+    assert.deepEqual(status.ingress, [{ hostname: before.dnsName }]);
+    assert.ok(h.calls.operations.includes('SetSecurityGroups'));
+    const clientOf = (name: string) => `kubernetes.io/rule/nlb/client=${name}`;
+    assert.deepEqual(
+      await rulesOfNodes(),
+      [
+        `icmp/3 198.51.100.0/24 ${mtu}`,
+        `tcp/30990 198.51.100.0/24 ${clientOf(theirs.name)}`,
+        `tcp/30990 10.0.1.0/24 kubernetes.io/rule/nlb/health=${theirs.name}`,
+        `tcp/30990 10.0.2.0/24 kubernetes.io/rule/nlb/health=${theirs.name}`,
+      ].sort(),
+      "only the other NLB's rules, and the path-MTU rule its client CIDR needs",
+    );
+    // Its managed group: off the NLB, which holds kube-lbc's groups alone, and left (kube-lbc's
+    // policy deletes only its own groups).
+    const inv = await readInventory();
+    const adopted = inv.loadBalancers.find((l) => l.name === before.name)!;
+    const managed = previousManagedGroupName(clusterName, service);
+    assert.ok(!adopted.securityGroups.includes(managed));
+    assert.ok(inv.securityGroups.some((g) => g.name === managed));
+    await freshInstall(service);
   });
 
   it("adopts every Service's NLB with the cloud-config's adoptFrom", async () => {

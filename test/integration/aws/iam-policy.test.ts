@@ -5,6 +5,10 @@
  * delete), every SDK command that reaches the gate is recorded, and the policy must grant exactly
  * the IAM actions those commands need: nothing missing, nothing unused. A command the source can
  * send that no flow reached fails the test too, so a new call cannot slip past it untested.
+ *
+ * Adoption is judged call by call with the resources' tags (iam-evaluation.ts): from
+ * cloud-provider-aws iam-policy.json alone must do; from aws-load-balancer-controller, whose
+ * resources lack the cluster tag, iam-policy-adopt-albc.json must grant exactly the rest.
  */
 import type { CallOptions } from '../../../contract/cloud-calls.js';
 import assert from 'node:assert/strict';
@@ -19,9 +23,23 @@ import type { V1Service } from '@kubernetes/client-node';
 import { annotation } from '../../../providers/aws/annotations.js';
 import { revokeNodeAccess } from '../../../providers/aws/node-access.js';
 import { clusterTag } from '../../../providers/aws/tags.js';
-import { newService, tweakAddPorts, tweakSourceRanges } from '../../fixtures/builders.js';
+import {
+  newService,
+  tweakAddPorts,
+  tweakAnnotations,
+  tweakSourceRanges,
+} from '../../fixtures/builders.js';
+import { adoptFromAnnotation } from '../../../providers/aws/adoption.js';
+import { seedAccount } from '../../support/moto.js';
 import { readInventory } from './inventory.js';
 import { clusterName, newProvider, RecordingCalls, useAwsHarness } from './harness.js';
+import {
+  allowedBy,
+  IamRecordingProxy,
+  type CallContext,
+  type Statement,
+} from './iam-evaluation.js';
+import { buildCloudProviderAwsNlb, buildLoadBalancerControllerNlb } from './previous-owners.js';
 
 const iamService = { ec2: 'ec2', elb: 'elasticloadbalancing' } as const;
 
@@ -51,16 +69,8 @@ const implied: Record<string, string[]> = {
   'elasticloadbalancing:CreateListener': ['elasticloadbalancing:AddTags'],
 };
 
-interface Statement {
-  Sid: string;
-  Effect: 'Allow' | 'Deny';
-  Action: string[];
-  Resource: string | string[];
-  Condition?: Record<string, Record<string, unknown>>;
-}
-
-async function policy(): Promise<Statement[]> {
-  const text = await readFile('deploy/aws/iam-policy.json', 'utf8');
+async function policy(file = 'deploy/aws/iam-policy.json'): Promise<Statement[]> {
+  const text = await readFile(file, 'utf8');
   return JSON.parse(text.replaceAll('CLUSTER_NAME', clusterName)).Statement;
 }
 
@@ -197,6 +207,90 @@ describe('the IAM policy grants exactly what the aws provider calls', function (
       [],
       'granted but never called',
     );
+  });
+
+  /**
+   * The writes of adopting `service`'s NLB (two syncs), then of what follows the commit (a port
+   * dropped, the NLB handed back), as AWS would judge them.
+   */
+  async function adoptionCalls(service: V1Service) {
+    const proxy = new IamRecordingProxy(h.endpoint.url);
+    let adopting: CallContext[];
+    try {
+      await h.provider.close?.();
+      h.provider = await newProvider(recorder, clusterName, { endpoint: await proxy.start() });
+      await h.ensureReady(service, h.nodes());
+      await h.ensureReady(service, h.nodes());
+      adopting = proxy.calls.splice(0);
+      const fewer = structuredClone(service);
+      fewer.spec!.ports!.pop();
+      await h.ensureReady(fewer, h.nodes());
+      await h.provider.releaseLoadBalancer!(h.ctx, clusterName, fewer);
+    } finally {
+      await proxy.stop();
+    }
+    assert.ok(recorder.actions.has('elasticloadbalancing:ModifyListener'), 'it adopted');
+    assert.ok(recorder.actions.has('elasticloadbalancing:DeleteListener'), 'it dropped a port');
+    // Handed back, the NLB is the previous owner's again: not kube-lbc's to account for.
+    await h.endpoint.reset();
+    h.account = await seedAccount(clusterName);
+    h.live.clear();
+    return { adopting, committed: proxy.calls };
+  }
+  const shown = (c: CallContext) => `${c.action} on ${JSON.stringify(c.resourceTags)}`;
+  const adoptingFrom = (owner: string, annotations: Record<string, string> = {}) =>
+    newService(
+      'web',
+      tweakAddPorts({ name: 'https', port: 443, protocol: 'TCP', nodePort: 30443 }),
+      tweakSourceRanges('192.0.2.0/24'),
+      tweakAnnotations({ [adoptFromAnnotation]: owner, ...annotations }),
+    );
+
+  for (const mode of [undefined, 'Managed'] as const) {
+    it(`grants in iam-policy.json what adopting from cloud-provider-aws needs (security groups: ${mode ?? 'none'})`, async () => {
+      const service = adoptingFrom('cloud-provider-aws');
+      const options = mode ? { nlbSecurityGroupMode: mode } : {};
+      await buildCloudProviderAwsNlb(clusterName, h.account, service, options);
+      const { adopting, committed } = await adoptionCalls(service);
+      const main = await policy();
+      const denied = (calls: CallContext[]) =>
+        calls.filter((c) => allowedBy(main, c).length === 0).map(shown);
+      assert.deepEqual(denied([...adopting, ...committed]), []);
+    });
+  }
+
+  it('grants, with iam-policy-adopt-albc.json, what adopting from aws-load-balancer-controller needs beyond iam-policy.json', async () => {
+    const service = adoptingFrom('aws-load-balancer-controller', {
+      'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
+      'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internet-facing',
+      // Changed with the move: an attribute kube-lbc sets before its tags are on the NLB.
+      [annotation.crossZone]: 'true',
+    });
+    await buildLoadBalancerControllerNlb(clusterName, h.account, service);
+    const { adopting: calls, committed } = await adoptionCalls(service);
+    const main = await policy();
+    const albc = await policy('deploy/aws/iam-policy-adopt-albc.json');
+    // After the commit the adoption policy is detached (docs/migration.md): not needed then.
+    assert.deepEqual(
+      committed.filter((c) => allowedBy(main, c).length === 0).map(shown),
+      [],
+      'denied after the commit without the adoption policy',
+    );
+    assert.deepEqual(
+      calls.filter((c) => allowedBy([...main, ...albc], c).length === 0).map(shown),
+      [],
+      'denied even with the adoption policy',
+    );
+    const beyondMain = calls.filter((c) => allowedBy(main, c).length === 0);
+    assert.deepEqual(
+      [...new Set(beyondMain.map((c) => c.action))].sort(),
+      [...new Set(albc.flatMap((s) => s.Action))].sort(),
+      'the adoption policy grants exactly the actions iam-policy.json refuses here',
+    );
+    for (const s of albc) {
+      const keys = Object.values(s.Condition ?? {}).flatMap((c) => Object.keys(c));
+      assert.ok(keys.includes('aws:ResourceTag/elbv2.k8s.aws/cluster'), s.Sid);
+    }
   });
 
   it('has no wildcard action, and conditions every write on the cluster tag', async () => {

@@ -1,26 +1,36 @@
 /**
  * Builds on moto, for one Service, the NLB cloud-provider-aws or aws-load-balancer-controller
- * would have built: their names, tags, target groups, health checks and node rules, as their
- * source derives them (cloud-provider-aws pkg/providers/v1/aws_loadbalancer.go and aws.go;
- * aws-load-balancer-controller pkg/service/model_build_load_balancer.go and
- * model_build_target_group.go, with its shared backend security group). The starting point of
- * the adoption tests.
+ * would have built, call for call as their source makes it: names, tags (on the NLB, target
+ * groups and listeners), health checks, listener actions, security groups and node rules. The
+ * starting point of the adoption tests. Read from:
+ *
+ * - kubernetes/cloud-provider-aws 63ec440c3275321b55afa45480e2fdfd2b0e93c4:
+ *   pkg/providers/v1/aws_loadbalancer.go (ensureLoadBalancerv2, createListenerV2,
+ *   ensureTargetGroup, buildTargetGroupName, updateInstanceSecurityGroupsForNLB and
+ *   updateInstanceSecurityGroupForNLBMTU), pkg/providers/v1/aws.go (EnsureLoadBalancer,
+ *   buildNLBHealthCheckConfiguration, ensureNLBSecurityGroup, GetSecurityGroupNameForNLB,
+ *   createSecurityGroupRules, the NLB*RuleDescription constants), pkg/providers/v1/tags.go.
+ * - kubernetes-sigs/aws-load-balancer-controller 225f44568848eb25f13e304a5f1cc68c0cd9415d:
+ *   pkg/service/model_build_{load_balancer,managed_sg,target_group,listener}.go,
+ *   pkg/deploy/tracking/provider.go (stack/resource tags), pkg/deploy/elbv2/listener_utils.go
+ *   (ForwardConfig under WeightedTargetGroups, on by default: pkg/config/feature_gates.go),
+ *   pkg/deploy/elbv2/target_group_manager.go, pkg/networking/backend_sg_provider.go and
+ *   networking_manager.go (the rules a TargetGroupBinding's networking adds to the nodes).
  */
 import { createHash } from 'node:crypto';
-import {
-  AuthorizeSecurityGroupIngressCommand,
-  CreateSecurityGroupCommand,
-  EC2Client,
-} from '@aws-sdk/client-ec2';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  ElasticLoadBalancingV2Client,
-  RegisterTargetsCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
+import type { LoadBalancer } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { V1Service } from '@kubernetes/client-node';
 import type { SeededAccount } from '../../support/moto.js';
+import {
+  authorize,
+  cidrRule,
+  createInstanceTargetGroup,
+  createListener,
+  createNlb,
+  createSecurityGroup,
+  withClients,
+} from './nlb-builders.js';
 
 export interface PreviousNlb {
   readonly arn: string;
@@ -30,279 +40,275 @@ export interface PreviousNlb {
 }
 
 const alnum = (s: string) => s.replace(/[^A-Za-z0-9]/g, '');
-const tags = (t: Record<string, string>) =>
-  Object.entries(t).map(([Key, Value]) => ({ Key, Value }));
-const hex = (algo: string, parts: string[]) => {
+const hex = (algo: string, parts: readonly (string | number)[]) => {
   const h = createHash(algo);
-  for (const p of parts) h.update(p);
+  for (const p of parts) h.update(String(p));
   return h.digest('hex');
 };
+/** Both projects' `k8s-%.8s-%.8s-%.10s` of the sanitized namespace, name and a hash. */
+const k8sName = (service: V1Service, hash: string) =>
+  `k8s-${alnum(service.metadata!.namespace!).slice(0, 8)}-${alnum(service.metadata!.name!).slice(0, 8)}-${hash.slice(0, 10)}`;
+/** The managed NLB group's name: ALBC's buildManagedSecurityGroupName, copied by cloud-provider-aws. */
+const managedGroupName = (clusterName: string, service: V1Service) => {
+  const m = service.metadata!;
+  return k8sName(service, hex('sha256', [clusterName, m.name!, m.namespace!, m.uid!]));
+};
+const managedGroupDescription = '[k8s] Managed SecurityGroup for LoadBalancer';
+/** The Service's source ranges, else everywhere: servicehelpers and buildCIDRsFromSourceRanges. */
+const clientCidrs = (service: V1Service) =>
+  service.spec!.loadBalancerSourceRanges?.length
+    ? service.spec!.loadBalancerSourceRanges
+    : ['0.0.0.0/0'];
 
-/** cloud-provider-aws's health check for an instance target group, externalTrafficPolicy Cluster. */
-const legacyHealthCheck = { protocol: 'TCP', interval: 10, timeout: 10, healthy: 3, unhealthy: 3 };
+const previousNlb = (lb: LoadBalancer, targetGroupArns: string[]): PreviousNlb => ({
+  arn: lb.LoadBalancerArn!,
+  dnsName: lb.DNSName!,
+  name: lb.LoadBalancerName!,
+  targetGroupArns,
+});
 
 /**
- * As cloud-provider-aws's ensureLoadBalancerv2: NLB `a` + UID without dashes (32 characters),
- * no security groups, one instance target group per port named from sha1 of the cluster ID,
- * namespace, name, port, node port, protocol, target type and health check, and node group
- * rules for client traffic and health checks marked by description.
+ * buildNLBHealthCheckConfiguration for externalTrafficPolicy Cluster (probe mode ServiceNodePort,
+ * the default): TCP on the traffic port every 30 s, thresholds 3. The timeout is not sent
+ * ("currently not configurable"); the interval is in the target group's name.
  */
-export async function buildCloudProviderAwsNlb(
-  clusterName: string,
-  account: SeededAccount,
-  service: V1Service,
-): Promise<PreviousNlb> {
-  const elb = new ElasticLoadBalancingV2Client({});
-  const ec2 = new EC2Client({});
-  try {
-    const ns = service.metadata!.namespace!;
-    const svc = service.metadata!.name!;
-    const owned = {
-      [`kubernetes.io/cluster/${clusterName}`]: 'owned',
-      'kubernetes.io/service-name': `${ns}/${svc}`,
-    };
-    const name = `a${service.metadata!.uid!.replace(/-/g, '')}`.slice(0, 32);
-    const lb = (
-      await elb.send(
-        new CreateLoadBalancerCommand({
-          Name: name,
-          Type: 'network',
-          Scheme: 'internet-facing',
-          Subnets: account.publicSubnets,
-          Tags: tags(owned),
-        }),
-      )
-    ).LoadBalancers![0]!;
-    const targetGroupArns: string[] = [];
-    for (const port of service.spec!.ports!) {
-      const hc = legacyHealthCheck;
-      const uuid = hex('sha1', [
-        clusterName,
-        ns,
-        svc,
-        String(port.port),
-        String(port.nodePort),
-        'TCP',
-        'instance',
-        hc.protocol,
-        String(hc.interval),
-      ]);
-      const tg = (
-        await elb.send(
-          new CreateTargetGroupCommand({
-            Name: `k8s-${alnum(ns).slice(0, 8)}-${alnum(svc).slice(0, 8)}-${uuid.slice(0, 10)}`,
-            Protocol: 'TCP',
-            Port: port.nodePort!,
-            VpcId: account.vpcId,
-            TargetType: 'instance',
-            HealthCheckProtocol: hc.protocol as 'TCP',
-            HealthCheckPort: 'traffic-port',
-            HealthCheckIntervalSeconds: hc.interval,
-            HealthCheckTimeoutSeconds: hc.timeout,
-            HealthyThresholdCount: hc.healthy,
-            UnhealthyThresholdCount: hc.unhealthy,
-            Tags: tags(owned),
-          }),
-        )
-      ).TargetGroups![0]!;
-      targetGroupArns.push(tg.TargetGroupArn!);
-      await elb.send(
-        new RegisterTargetsCommand({
-          TargetGroupArn: tg.TargetGroupArn,
-          Targets: account.instances.map((i) => ({ Id: i.id, Port: port.nodePort! })),
-        }),
-      );
-      await elb.send(
-        new CreateListenerCommand({
-          LoadBalancerArn: lb.LoadBalancerArn,
-          Port: port.port,
-          Protocol: 'TCP',
-          DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
-        }),
-      );
-      // Clients (the Service's source ranges) and health checks (the VPC) on the node port.
-      await ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: account.nodeSecurityGroupId,
-          IpPermissions: [
-            {
-              IpProtocol: 'tcp',
-              FromPort: port.nodePort!,
-              ToPort: port.nodePort!,
-              IpRanges: [
-                { CidrIp: '0.0.0.0/0', Description: `kubernetes.io/rule/nlb/client=${name}` },
-                { CidrIp: '10.0.0.0/16', Description: `kubernetes.io/rule/nlb/health=${name}` },
-              ],
-            },
-          ],
-        }),
-      );
-    }
-    return { arn: lb.LoadBalancerArn!, dnsName: lb.DNSName!, name, targetGroupArns };
-  } finally {
-    elb.destroy();
-    ec2.destroy();
-  }
+const legacyHealthCheck = { protocol: 'TCP', port: 'traffic-port', interval: 30, threshold: 3 };
+
+export interface CloudProviderAwsOptions {
+  /** Its cloud-config's NLBSecurityGroupMode: `Managed` gives the NLB a group of its own. */
+  readonly nlbSecurityGroupMode?: 'Managed';
 }
 
 /**
- * As aws-load-balancer-controller (v2.6+, instance targets, internet-facing by annotation): NLB
- * `k8s-<ns:8>-<name:8>-<sha256(cluster, UID, scheme):10>` holding its managed frontend group and
- * the cluster's shared backend group, one target group per port named from sha256 of cluster,
- * UID, port and target settings, the stack/resource/cluster tags on each, and the node group
- * admitting the backend group on the node ports (what its TargetGroupBindings add).
+ * As cloud-provider-aws's EnsureLoadBalancer for an `nlb` Service: NLB `a` + UID without dashes
+ * (32 characters), without security groups unless NLBSecurityGroupMode is Managed; per port an
+ * instance target group named from sha1 of the cluster ID, namespace, name, port, node port,
+ * protocol, target type, health check protocol and interval, and a listener, all tagged as the
+ * NLB; then the node group rules: client (source ranges), health (the NLB's subnets, only when
+ * the client rule does not cover it) and path-MTU (ICMP 3/4 per client CIDR).
  */
-export async function buildLoadBalancerControllerNlb(
+export function buildCloudProviderAwsNlb(
+  clusterName: string,
+  account: SeededAccount,
+  service: V1Service,
+  options: CloudProviderAwsOptions = {},
+): Promise<PreviousNlb> {
+  return withClients(async ({ elb, ec2 }) => {
+    const { namespace: ns, name: svc, uid } = service.metadata!;
+    // buildTags(owned, { service-name }): no legacy KubernetesCluster tag on a current cluster.
+    const owned = {
+      'kubernetes.io/service-name': `${ns}/${svc}`,
+      [`kubernetes.io/cluster/${clusterName}`]: 'owned',
+    };
+    const name = `a${uid!.replace(/-/g, '')}`.slice(0, 32);
+    const cidrs = clientCidrs(service);
+    const ports = service.spec!.ports!;
+    let securityGroups: string[] | undefined;
+    if (options.nlbSecurityGroupMode === 'Managed') {
+      const groupId = await createSecurityGroup(
+        ec2,
+        account.vpcId,
+        managedGroupName(clusterName, service),
+        managedGroupDescription,
+        { [`kubernetes.io/cluster/${clusterName}`]: 'owned' },
+      );
+      securityGroups = [groupId];
+    }
+    const lb = await createNlb(
+      elb,
+      { name, subnets: account.publicSubnets, securityGroups },
+      owned,
+    );
+    const hc = legacyHealthCheck;
+    const targetGroupArns: string[] = [];
+    for (const port of ports) {
+      const arn = await createInstanceTargetGroup(elb, account, {
+        name: k8sName(
+          service,
+          hex('sha1', [
+            clusterName,
+            ns!,
+            svc!,
+            port.port,
+            port.nodePort!,
+            'TCP',
+            'instance',
+            hc.protocol,
+            hc.interval,
+          ]),
+        ),
+        nodePort: port.nodePort!,
+        healthCheck: {
+          HealthCheckIntervalSeconds: hc.interval,
+          HealthCheckPort: hc.port,
+          HealthCheckProtocol: hc.protocol,
+          HealthyThresholdCount: hc.threshold,
+          UnhealthyThresholdCount: hc.threshold,
+        },
+        tags: owned,
+      });
+      targetGroupArns.push(arn);
+      await createListener(
+        elb,
+        lb.LoadBalancerArn!,
+        port,
+        { Type: 'forward', TargetGroupArn: arn },
+        owned,
+      );
+    }
+    if (securityGroups) {
+      // ensureNLBSecurityGroupRules: the listener ports and ICMP 3/4 from the source ranges.
+      await authorize(ec2, securityGroups[0]!, [
+        ...ports.map((p) => cidrRule('tcp', p.port, p.port, cidrs)),
+        cidrRule('icmp', 3, 4, cidrs),
+      ]);
+    }
+    // updateInstanceSecurityGroupsForNLB: one call per rule kind, as it grants them.
+    const nodePorts = ports.map((p) => p.nodePort!);
+    // The client rule covers health checks when it is 0.0.0.0/0 on the same TCP ports (the
+    // health check here is on the traffic port).
+    const covered = cidrs.length === 1 && cidrs[0] === '0.0.0.0/0';
+    if (!covered) {
+      // getSubnetCidrs of the NLB's subnets: health checks come from its addresses there.
+      const subnetIds = (lb.AvailabilityZones ?? []).map((z) => z.SubnetId!);
+      const subnets = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: subnetIds }));
+      const subnetCidrs = (subnets.Subnets ?? []).map((n) => n.CidrBlock!);
+      await authorize(
+        ec2,
+        account.nodeSecurityGroupId,
+        nodePorts.map((p) =>
+          cidrRule('tcp', p, p, subnetCidrs, `kubernetes.io/rule/nlb/health=${name}`),
+        ),
+      );
+    }
+    await authorize(
+      ec2,
+      account.nodeSecurityGroupId,
+      nodePorts.map((p) => cidrRule('tcp', p, p, cidrs, `kubernetes.io/rule/nlb/client=${name}`)),
+    );
+    // One per client CIDR of any of its NLBs in the group: granted only where missing.
+    const node = await ec2.send(
+      new DescribeSecurityGroupsCommand({ GroupIds: [account.nodeSecurityGroupId] }),
+    );
+    const mtuCidrs = new Set(
+      (node.SecurityGroups?.[0]?.IpPermissions ?? [])
+        .filter((p) => p.IpProtocol === 'icmp')
+        .flatMap((p) => (p.IpRanges ?? []).map((r) => r.CidrIp)),
+    );
+    const missing = cidrs.filter((c) => !mtuCidrs.has(c));
+    if (missing.length > 0) {
+      await authorize(ec2, account.nodeSecurityGroupId, [
+        cidrRule('icmp', 3, 4, missing, 'kubernetes.io/rule/nlb/mtu'),
+      ]);
+    }
+    return previousNlb(lb, targetGroupArns);
+  });
+}
+
+/**
+ * As aws-load-balancer-controller (instance targets, internet-facing by annotation, NLB security
+ * groups and the shared backend group on: its defaults): NLB
+ * `k8s-<ns:8>-<name:8>-<sha256(cluster, UID, scheme):10>` holding its managed frontend group and
+ * the cluster's backend group; per port a target group named from sha256 of cluster, UID, node
+ * port, port, target type, protocol, health check protocol and interval, and a listener
+ * forwarding by ForwardConfig; each tagged with the stack, the cluster and its resource ID; and
+ * the node group admitting the backend group on the node ports (the TargetGroupBinding's
+ * networking: `from: [{securityGroup: backend}], ports: [{protocol: TCP, port: <node port>}]`).
+ */
+export function buildLoadBalancerControllerNlb(
   clusterName: string,
   account: SeededAccount,
   service: V1Service,
 ): Promise<PreviousNlb & { backendGroupId: string; frontendGroupId: string }> {
-  const elb = new ElasticLoadBalancingV2Client({});
-  const ec2 = new EC2Client({});
-  try {
-    const ns = service.metadata!.namespace!;
-    const svc = service.metadata!.name!;
-    const uid = service.metadata!.uid!;
-    const stack = {
-      'service.k8s.aws/stack': `${ns}/${svc}`,
+  return withClients(async ({ elb, ec2 }) => {
+    const { namespace: ns, name: svc, uid } = service.metadata!;
+    const tagsOf = (resource: string) => ({
       'elbv2.k8s.aws/cluster': clusterName,
-    };
-    const short = (hash: string) =>
-      `k8s-${alnum(ns).slice(0, 8)}-${alnum(svc).slice(0, 8)}-${hash.slice(0, 10)}`;
-    const name = short(hex('sha256', [clusterName, uid, 'internet-facing']));
-    const frontendGroupId = (
-      await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: name,
-          Description: '[k8s] Managed SecurityGroup for LoadBalancer',
-          VpcId: account.vpcId,
-          TagSpecifications: [
-            {
-              ResourceType: 'security-group',
-              Tags: tags({ ...stack, 'service.k8s.aws/resource': 'ManagedLBSecurityGroup' }),
-            },
-          ],
-        }),
-      )
-    ).GroupId!;
-    const backendGroupId = (
-      await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: `k8s-traffic-${alnum(clusterName).slice(0, 20)}-${hex('sha256', [clusterName]).slice(0, 10)}`,
-          Description: '[k8s] Shared Backend SecurityGroup for LoadBalancer',
-          VpcId: account.vpcId,
-          TagSpecifications: [
-            {
-              ResourceType: 'security-group',
-              Tags: tags({
-                'elbv2.k8s.aws/cluster': clusterName,
-                'elbv2.k8s.aws/resource': 'backend-sg',
-              }),
-            },
-          ],
-        }),
-      )
-    ).GroupId!;
-    const lb = (
-      await elb.send(
-        new CreateLoadBalancerCommand({
-          Name: name,
-          Type: 'network',
-          Scheme: 'internet-facing',
-          Subnets: account.publicSubnets,
-          SecurityGroups: [frontendGroupId, backendGroupId],
-          Tags: tags({ ...stack, 'service.k8s.aws/resource': 'LoadBalancer' }),
-        }),
-      )
-    ).LoadBalancers![0]!;
-    const targetGroupArns: string[] = [];
-    for (const port of service.spec!.ports!) {
-      await ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: frontendGroupId,
-          IpPermissions: [
-            {
-              IpProtocol: 'tcp',
-              FromPort: port.port,
-              ToPort: port.port,
-              IpRanges: [{ CidrIp: '0.0.0.0/0' }],
-            },
-          ],
-        }),
-      );
-      const tg = (
-        await elb.send(
-          new CreateTargetGroupCommand({
-            Name: short(
-              hex('sha256', [
-                clusterName,
-                uid,
-                String(port.port),
-                String(port.nodePort),
-                'instance',
-                'TCP',
-                'traffic-port',
-                'TCP',
-              ]),
-            ),
-            Protocol: 'TCP',
-            Port: port.nodePort!,
-            VpcId: account.vpcId,
-            TargetType: 'instance',
-            HealthCheckProtocol: 'TCP',
-            HealthCheckPort: 'traffic-port',
-            HealthCheckIntervalSeconds: 10,
-            HealthCheckTimeoutSeconds: 10,
-            HealthyThresholdCount: 3,
-            UnhealthyThresholdCount: 3,
-            Tags: tags({ ...stack, 'service.k8s.aws/resource': String(port.port) }),
-          }),
-        )
-      ).TargetGroups![0]!;
-      targetGroupArns.push(tg.TargetGroupArn!);
-      await elb.send(
-        new RegisterTargetsCommand({
-          TargetGroupArn: tg.TargetGroupArn,
-          Targets: account.instances.map((i) => ({ Id: i.id, Port: port.nodePort! })),
-        }),
-      );
-      await elb.send(
-        new CreateListenerCommand({
-          LoadBalancerArn: lb.LoadBalancerArn,
-          Port: port.port,
-          Protocol: 'TCP',
-          DefaultActions: [{ Type: 'forward', TargetGroupArn: tg.TargetGroupArn }],
-        }),
-      );
-      await ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: account.nodeSecurityGroupId,
-          IpPermissions: [
-            {
-              IpProtocol: 'tcp',
-              FromPort: port.nodePort!,
-              ToPort: port.nodePort!,
-              UserIdGroupPairs: [
-                {
-                  GroupId: backendGroupId,
-                  Description: 'elbv2.k8s.aws/targetGroupBinding=shared',
-                },
-              ],
-            },
-          ],
-        }),
-      );
-    }
-    return {
-      arn: lb.LoadBalancerArn!,
-      dnsName: lb.DNSName!,
-      name,
-      targetGroupArns,
-      backendGroupId,
+      'service.k8s.aws/stack': `${ns}/${svc}`,
+      'service.k8s.aws/resource': resource,
+    });
+    const scheme = 'internet-facing';
+    const cidrs = clientCidrs(service);
+    const ports = service.spec!.ports!;
+    const frontendGroupId = await createSecurityGroup(
+      ec2,
+      account.vpcId,
+      managedGroupName(clusterName, service),
+      managedGroupDescription,
+      tagsOf('ManagedLBSecurityGroup'),
+    );
+    await authorize(
+      ec2,
       frontendGroupId,
-    };
-  } finally {
-    elb.destroy();
-    ec2.destroy();
-  }
+      ports.flatMap((p) =>
+        cidrs.map((c) => cidrRule(p.protocol!.toLowerCase(), p.port, p.port, [c])),
+      ),
+    );
+    const backendGroupId = await createSecurityGroup(
+      ec2,
+      account.vpcId,
+      `k8s-traffic-${alnum(clusterName).slice(0, 232)}-${hex('sha256', [clusterName]).slice(0, 10)}`,
+      '[k8s] Shared Backend SecurityGroup for LoadBalancer',
+      { 'elbv2.k8s.aws/cluster': clusterName, 'elbv2.k8s.aws/resource': 'backend-sg' },
+    );
+    const lb = await createNlb(
+      elb,
+      {
+        name: k8sName(service, hex('sha256', [clusterName, uid!, scheme])),
+        subnets: account.publicSubnets,
+        securityGroups: [frontendGroupId, backendGroupId],
+        ipv4: true, // sent always (buildSDKCreateLoadBalancerInput); cloud-provider-aws never
+      },
+      tagsOf('LoadBalancer'),
+    );
+    const targetGroupArns: string[] = [];
+    for (const port of ports) {
+      const hc = { protocol: 'TCP', interval: 10 };
+      const arn = await createInstanceTargetGroup(elb, account, {
+        name: k8sName(
+          service,
+          hex('sha256', [
+            clusterName,
+            uid!,
+            port.nodePort!,
+            port.port,
+            'instance',
+            'TCP',
+            hc.protocol,
+            hc.interval,
+          ]),
+        ),
+        nodePort: port.nodePort!,
+        healthCheck: {
+          HealthCheckEnabled: true,
+          HealthCheckPort: 'traffic-port',
+          HealthCheckProtocol: hc.protocol,
+          HealthCheckIntervalSeconds: hc.interval,
+          HealthCheckTimeoutSeconds: 10,
+          HealthyThresholdCount: 3,
+          UnhealthyThresholdCount: 3,
+        },
+        tags: tagsOf(`${ns}/${svc}:${port.port}`),
+      });
+      targetGroupArns.push(arn);
+      await createListener(
+        elb,
+        lb.LoadBalancerArn!,
+        port,
+        { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: arn }] } },
+        tagsOf(String(port.port)),
+      );
+      await authorize(ec2, account.nodeSecurityGroupId, [
+        {
+          IpProtocol: 'tcp',
+          FromPort: port.nodePort!,
+          ToPort: port.nodePort!,
+          UserIdGroupPairs: [
+            { GroupId: backendGroupId, Description: 'elbv2.k8s.aws/targetGroupBinding=shared' },
+          ],
+        },
+      ]);
+    }
+    return { ...previousNlb(lb, targetGroupArns), backendGroupId, frontendGroupId };
+  });
 }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import {
   adoptFromAnnotation,
   adoptFromOf,
+  previousManagedGroupName,
   previousOwnerNames,
   previousTargetGroupPrefix,
   validateAdoptFrom,
@@ -31,6 +32,14 @@ describe('aws adoption: previous owners, by their own rules', () => {
       `k8s-teampaym-mywebapp-${hash('internal')}`,
     ]);
     assert.equal(previousTargetGroupPrefix(service), 'k8s-teampaym-mywebapp-');
+  });
+
+  it("names both owners' managed NLB group from sha256(cluster, name, namespace, UID)", () => {
+    const hash = createHash('sha256')
+      .update(`c1my-web.appteam-payments${uid}`)
+      .digest('hex')
+      .slice(0, 10);
+    assert.equal(previousManagedGroupName('c1', service), `k8s-teampaym-mywebapp-${hash}`);
   });
 
   it('takes the opt-in from the annotation first, else the cloud-config', () => {
