@@ -28,8 +28,8 @@ interface SpliceRelayAddon {
 export type NativeOutcome = 'ended' | 'error' | 'idle';
 const outcomes: readonly NativeOutcome[] = ['ended', 'error', 'idle'];
 
-/** Where the addon may be: from the source tree (providers/local/) and from dist/. */
-const candidates = [
+/** Where the addon may be, relative to this module: in the source tree (providers/local/) and in dist/. */
+export const addonPaths = [
   '../../native/splice-relay/build/Release/splice_relay.node',
   '../../../native/splice-relay/build/Release/splice_relay.node',
 ];
@@ -45,7 +45,7 @@ export interface LoadedRelay {
  * skips the build (native/splice-relay/build.mjs), skips loading an earlier build as well.
  */
 export function loadNativeRelay(
-  paths: readonly string[] = candidates,
+  paths: readonly string[] = addonPaths,
   platform: NodeJS.Platform = process.platform,
   env: NodeJS.ProcessEnv = process.env,
 ): LoadedRelay {
