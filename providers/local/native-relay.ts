@@ -6,8 +6,9 @@
  * once when it is over and the caller then destroys both sockets, which releases the backend and
  * counts the connection out as with the JavaScript relay.
  *
- * Loaded at most once; where it is not built (`make native`) or not Linux, `nativeRelay` is
- * undefined and `nativeRelayProblem` says why, and the listener relays in JavaScript.
+ * Loaded at most once; where it is not built (`make native`), is skipped (KUBE_LBC_SKIP_NATIVE=1)
+ * or not on Linux, `nativeRelay` is undefined and `nativeRelayProblem` says why, and the listener
+ * relays in JavaScript.
  */
 import { createRequire } from 'node:module';
 import type net from 'node:net';
@@ -27,17 +28,32 @@ interface SpliceRelayAddon {
 export type NativeOutcome = 'ended' | 'error' | 'idle';
 const outcomes: readonly NativeOutcome[] = ['ended', 'error', 'idle'];
 
-/** Where the addon may be: from the source tree (providers/local/) and from dist/. */
-const candidates = [
+/** Where the addon may be, relative to this module: in the source tree (providers/local/) and in dist/. */
+export const addonPaths = [
   '../../native/splice-relay/build/Release/splice_relay.node',
   '../../../native/splice-relay/build/Release/splice_relay.node',
 ];
 
-function load(): { addon?: SpliceRelayAddon; problem?: string } {
-  if (process.platform !== 'linux') return { problem: `not on Linux (${process.platform})` };
+/** The addon, or why there is none. */
+export interface LoadedRelay {
+  addon?: SpliceRelayAddon;
+  problem?: string;
+}
+
+/**
+ * Loads the first of `paths` (relative to this module) that exists. KUBE_LBC_SKIP_NATIVE=1, which
+ * skips the build (native/splice-relay/build.mjs), skips loading an earlier build as well.
+ */
+export function loadNativeRelay(
+  paths: readonly string[] = addonPaths,
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedRelay {
+  if (platform !== 'linux') return { problem: `not on Linux (${platform})` };
+  if (env.KUBE_LBC_SKIP_NATIVE === '1') return { problem: 'skipped (KUBE_LBC_SKIP_NATIVE=1)' };
   const require = createRequire(import.meta.url);
   let problem = 'not built (make native)';
-  for (const path of candidates) {
+  for (const path of paths) {
     try {
       return { addon: require(path) as SpliceRelayAddon };
     } catch (err) {
@@ -48,7 +64,7 @@ function load(): { addon?: SpliceRelayAddon; problem?: string } {
   return { problem };
 }
 
-const loaded = load();
+const loaded = loadNativeRelay();
 export const nativeRelay: SpliceRelayAddon | undefined = loaded.addon;
 /** Why `nativeRelay` is undefined. */
 export const nativeRelayProblem: string | undefined = loaded.problem;

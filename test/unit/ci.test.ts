@@ -1,4 +1,7 @@
-/** The AWS CI workflow and `make test-aws` fit together: only the AWS suites, either endpoint. */
+/**
+ * The AWS CI workflow and `make test-aws` fit together: only the AWS suites, either endpoint; and
+ * the CI entry runs every test on the machine's Node, then the quick suites on Node 22 and 24.
+ */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -31,5 +34,17 @@ describe('make test-aws and its CI workflow', () => {
     const moto = workflow.jobs.moto;
     assert.ok(moto.steps.some((s: { run?: string }) => /moto\[server\]/.test(s.run ?? '')));
     assert.ok(moto.steps.some((s: { run?: string }) => s.run === 'make test-aws'));
+  });
+});
+
+describe('.ci/run', () => {
+  it("runs make test, then make test-node-versions, and ends on the whole suite's count", () => {
+    const lines = readFileSync(`${root}.ci/run`, 'utf8').split('\n');
+    const steps = lines.filter((l) => /^make /.test(l));
+    assert.deepEqual(steps.slice(-2), [
+      'make test 2>&1 | tee .cache/make-test.log',
+      'make test-node-versions',
+    ]);
+    assert.match(lines.filter(Boolean).at(-1)!, /^grep .* \.cache\/make-test\.log \| tail -n 1$/);
   });
 });

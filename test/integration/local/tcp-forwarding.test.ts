@@ -5,10 +5,12 @@
  * proxy hold, and close idle connections.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { Balancer } from '../../../providers/local/balancer.js';
 import { canAdoptReads, readsTo } from '../../../providers/local/relay.js';
 import { nativeRelay, nativeRelayProblem } from '../../../providers/local/native-relay.js';
@@ -18,6 +20,7 @@ import { noopLogger } from '../../../contract/logger.js';
 const host = '127.243.2.1';
 const listenPort = 18090;
 const MiB = 1024 * 1024;
+const run = promisify(execFile);
 
 interface TestServer {
   readonly port: number;
@@ -305,6 +308,43 @@ describe('native relay', () => {
   it('is built on Linux (make native), so the data path relays natively by default', () => {
     if (process.platform !== 'linux') return;
     assert.ok(nativeRelay, `the native relay is ${nativeRelayProblem}`);
+  });
+
+  it('is left out with KUBE_LBC_SKIP_NATIVE=1: the data path relays in JavaScript and logs why', async () => {
+    // A process of its own: the addon is loaded once per process, when native-relay.ts loads.
+    const script = `
+      import { DataPath } from ${JSON.stringify(new URL('../../../providers/local/data-path.js', import.meta.url).href)};
+      import { createLogger } from ${JSON.stringify(new URL('../../../runtime/logger.js', import.meta.url).href)};
+      const healthCheck = { intervalMs: 1000, timeoutMs: 100, unhealthyThreshold: 1, healthyThreshold: 1 };
+      const options = { maxConnections: 1, tcpIdleTimeoutMs: 1000, udpIdleTimeoutMs: 1000, healthCheck };
+      const dataPath = new DataPath({ ...options, logger: createLogger({ destination: process.stdout }) });
+      console.log(JSON.stringify({ forwarding: dataPath.tcpForwarding }));
+      await dataPath.close();
+      try { new DataPath({ ...options, tcpRelay: 'native' }); } catch (err) { console.log(JSON.stringify({ refused: err.message })); }
+    `;
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        env: { ...process.env, KUBE_LBC_SKIP_NATIVE: '1' },
+      },
+    );
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const started = lines.find((l) => l.msg === 'TCP relay: JavaScript');
+    assert.ok(started, stdout);
+    assert.equal(started.tcpRelay, 'js');
+    assert.equal(started.native, 'skipped (KUBE_LBC_SKIP_NATIVE=1)');
+    assert.deepEqual(
+      lines.find((l) => 'forwarding' in l),
+      { forwarding: 'relay' },
+    );
+    assert.match(
+      String(lines.find((l) => 'refused' in l)?.refused),
+      /skipped \(KUBE_LBC_SKIP_NATIVE=1\)/,
+    );
   });
 });
 
