@@ -4,7 +4,6 @@
  * gate, the service controller, and leader election. `kube-lbc run` and `kube-lbc sandbox` both
  * start here.
  */
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { favourSmallHeap } from '../runtime/heap-footprint.js';
 import type { Logger } from '../contract/logger.js';
 import type { LoadBalancerProvider } from '../contract/provider.js';
@@ -20,13 +19,15 @@ import {
   type RunningHttpServers,
 } from '../runtime/http-server.js';
 import { LeaderElector } from '../runtime/leader-election.js';
-import { withLeanWrites } from '../runtime/lean-writes.js';
+import { KubeApi } from '../runtime/kube-api.js';
+import type { ClusterAccess } from '../runtime/cluster-access.js';
 import { createMetrics, registerCollected, type Metrics } from '../runtime/metrics.js';
 import { ConfigError, type Config } from './options/config.js';
 import { startServers } from './serving.js';
 
 export interface RunDeps {
-  readonly kubeConfig: KubeConfig;
+  /** The API server and credentials (`accessFromKubeConfig` turns a client-node KubeConfig into one). */
+  readonly cluster: ClusterAccess;
   readonly cloudConfig: Readonly<Record<string, unknown>>;
   readonly logger: Logger;
   readonly version: string;
@@ -52,12 +53,13 @@ export interface RunningController {
 }
 
 export async function startController(config: Config, deps: RunDeps): Promise<RunningController> {
-  const { kubeConfig, logger } = deps;
+  const { logger } = deps;
+  const api = new KubeApi(deps.cluster);
   favourSmallHeap();
   const metrics = createMetrics({ version: deps.version });
   const checks = new HealthChecks();
   const servers = await startServers(config, { registry: metrics.registry, checks, logger });
-  const informers = new ClusterInformers(kubeConfig, logger);
+  const informers = new ClusterInformers(api, logger);
   addInformerChecks(checks, informers);
 
   // Aborted by stop(): no new work, and cloud calls still waiting (a throttle pause) give up.
@@ -69,6 +71,7 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
     signal: stopping.signal,
   });
   const { controller, recorder } = newServiceController(config, deps, {
+    api,
     metrics,
     informers,
     provider,
@@ -81,7 +84,7 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
     'caches synced',
   );
 
-  const election = startElection(config, deps, { metrics, checks, controller, stopping });
+  const election = startElection(config, deps, { api, metrics, checks, controller, stopping });
   return {
     controller,
     provider,
@@ -97,6 +100,7 @@ export async function startController(config: Config, deps: RunDeps): Promise<Ru
       await recorder.flush();
       await provider.close?.();
       await servers.close();
+      api.close();
     },
   };
 }
@@ -169,9 +173,14 @@ async function startProvider(
 function newServiceController(
   config: Config,
   deps: RunDeps,
-  parts: { metrics: Metrics; informers: ClusterInformers; provider: LoadBalancerProvider },
+  parts: {
+    api: KubeApi;
+    metrics: Metrics;
+    informers: ClusterInformers;
+    provider: LoadBalancerProvider;
+  },
 ): { controller: ServiceController; recorder: ApiEventRecorder } {
-  const core = withLeanWrites(deps.kubeConfig, deps.kubeConfig.makeApiClient(CoreV1Api));
+  const core = parts.api;
   const serviceMetrics = createServiceMetrics(parts.metrics.registry);
   const recorder = new ApiEventRecorder(core, {
     logger: deps.logger,
@@ -214,6 +223,7 @@ function startElection(
   config: Config,
   deps: RunDeps,
   parts: {
+    api: KubeApi;
     metrics: Metrics;
     checks: HealthChecks;
     controller: ServiceController;
@@ -236,7 +246,7 @@ function startElection(
   }
   const le = config.leaderElection;
   const elector = new LeaderElector({
-    kubeConfig: deps.kubeConfig,
+    api: parts.api,
     namespace: le.resourceNamespace,
     name: le.resourceName,
     leaseDurationMs: le.leaseDurationMs,

@@ -4,35 +4,38 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { parse, YAMLError } from 'yaml';
-import { reuseConnections } from '../runtime/kube-client.js';
+import { delimiter, join } from 'node:path';
+import { parse } from 'yaml';
+import type { ClusterAccess } from '../runtime/cluster-access.js';
+import { fileAccess, inCluster, inClusterAccess, whereInFile } from '../runtime/kubeconfig.js';
 import { quote, truncate } from '../contract/quote.js';
 import { ConfigError } from './options/config.js';
 
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
-export function loadKubeConfig(
+/**
+ * The API server and credentials the kubeconfig gives, read without client-node (see
+ * runtime/cluster-access.ts): `--kubeconfig`, else the Pod's service account, else $KUBECONFIG,
+ * else ~/.kube/config.
+ */
+export function loadClusterAccess(
   path: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-): KubeConfig {
-  const kc = new KubeConfig();
+): ClusterAccess {
   try {
-    if (path) kc.loadFromFile(path);
-    else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) kc.loadFromCluster();
-    else if (env.KUBECONFIG) kc.loadFromDefault();
-    else if (existsSync(join(homedir(), '.kube', 'config')))
-      kc.loadFromFile(join(homedir(), '.kube', 'config'));
-    else throw new Error('not in a cluster, $KUBECONFIG unset and ~/.kube/config missing');
+    return fileOrClusterAccess(path, env);
   } catch (err) {
     throw new ConfigError([
-      `--kubeconfig: cannot load a kubeconfig${path ? ` from ${quote(path)}` : ''}: ${withoutExcerpt(err)}`,
+      `--kubeconfig: cannot load a kubeconfig${path ? ` from ${quote(path)}` : ''}: ${truncate((err as Error).message.split('\n')[0] ?? '', 200)}`,
     ]);
   }
-  if (!kc.getCurrentCluster())
-    throw new ConfigError([`--kubeconfig: no current cluster in ${path ?? 'the kubeconfig'}`]);
-  return reuseConnections(kc);
+}
+
+function fileOrClusterAccess(path: string | undefined, env: NodeJS.ProcessEnv): ClusterAccess {
+  if (path) return fileAccess([path]);
+  if (inCluster(env)) return inClusterAccess(env);
+  if (env.KUBECONFIG) return fileAccess(env.KUBECONFIG.split(delimiter).filter(Boolean));
+  const home = join(homedir(), '.kube', 'config');
+  if (existsSync(home)) return fileAccess([home]);
+  throw new Error('not in a cluster, $KUBECONFIG unset and ~/.kube/config missing');
 }
 
 /** The cloud-config file as a plain object; `{}` when no file is given. */
@@ -61,22 +64,4 @@ export function loadCloudConfig(path: string | undefined): Record<string, unknow
     throw new ConfigError([`--cloud-config: ${quote(path)} must hold a mapping of keys to values`]);
   }
   return value as Record<string, unknown>;
-}
-
-/** `line 3, column 7 (BAD_INDENT)`: the position and the parser's code, none of the file's text. */
-function whereInFile(err: unknown): string {
-  if (!(err instanceof YAMLError)) return 'unreadable';
-  const pos = err.linePos?.[0];
-  return `${pos ? `line ${pos.line}, column ${pos.col}` : 'at an unknown position'} (${err.code})`;
-}
-
-/**
- * A kubeconfig loader's message without the excerpt of the file a YAML error carries (js-yaml
- * prints the lines around it, and a kubeconfig holds tokens and keys): its reason and position.
- */
-function withoutExcerpt(err: unknown): string {
-  const e = err as { name?: string; reason?: string; mark?: { line: number; column: number } };
-  if (e.name === 'YAMLException' && e.mark)
-    return `${e.reason ?? 'invalid YAML'} at line ${e.mark.line + 1}, column ${e.mark.column + 1}`;
-  return truncate((err as Error).message.split('\n')[0] ?? '', 200);
 }

@@ -20,7 +20,8 @@ import {
 import { createProvider } from '../providers/registry.js';
 import { CloudCallGate } from '../runtime/cloud-calls.js';
 import { ReadOnlyCloudCalls } from '../runtime/read-only-calls.js';
-import { loadCloudConfig, loadKubeConfig } from './inputs.js';
+import { loadCloudConfig } from './inputs.js';
+import { loadKubeConfig } from './kubeconfig-client.js';
 
 export interface PlanOptions {
   readonly kubeconfig?: string;

@@ -8,7 +8,7 @@ import { HealthChecks } from '../runtime/http-server.js';
 import { createLogger } from '../runtime/logger.js';
 import { createMetrics, registerCollected } from '../runtime/metrics.js';
 import { Shutdown } from '../runtime/shutdown.js';
-import { loadCloudConfig, loadKubeConfig } from './inputs.js';
+import { loadCloudConfig, loadClusterAccess } from './inputs.js';
 import {
   bindAddressError,
   collectConfigErrors as collect,
@@ -37,11 +37,11 @@ export async function runProxy(opts: ProxyOptions, version: string): Promise<voi
     bindAddressError('metrics-bind-address', opts.metricsBindAddress ?? '0'),
   ].filter((e) => e !== undefined);
   // Every input is checked before the health port binds, so a taken port hides no bad key.
-  const kubeConfig = collect(errors, () => loadKubeConfig(opts.kubeconfig));
+  const cluster = collect(errors, () => loadClusterAccess(opts.kubeconfig));
   const config = collect(errors, () => loadCloudConfig(opts.cloudConfig));
   const refused = config && (await checkBuiltinConfig('local', config));
   if (refused) errors.push(`--cloud-config: ${refused}`);
-  if (errors.length || !kubeConfig || !config) throw new ConfigError(errors);
+  if (errors.length || !cluster || !config) throw new ConfigError(errors);
   const logger = createLogger({
     level: opts.logLevel as (typeof LOG_LEVELS)[number],
     format: opts.logFormat as (typeof LOG_FORMATS)[number],
@@ -58,7 +58,7 @@ export async function runProxy(opts: ProxyOptions, version: string): Promise<voi
   const shutdown = new Shutdown({ logger }).install();
   const stop = new AbortController();
   const done = runProxyAgent({
-    kubeConfig,
+    cluster,
     logger,
     signal: stop.signal,
     config,

@@ -19,7 +19,7 @@ import {
   hasCleanupFinalizer,
 } from '../controllers/service/predicates.js';
 import { isNotFound } from '../runtime/api-errors.js';
-import { loadKubeConfig } from './inputs.js';
+import { loadKubeConfig } from './kubeconfig-client.js';
 
 export interface ReleaseOptions {
   readonly kubeconfig?: string;

@@ -6,7 +6,7 @@
 import { createLogger } from '../runtime/logger.js';
 import { Shutdown } from '../runtime/shutdown.js';
 import { startController } from './controller-manager.js';
-import { loadCloudConfig, loadKubeConfig } from './inputs.js';
+import { loadCloudConfig, loadClusterAccess } from './inputs.js';
 import { quote } from '../contract/quote.js';
 import { checkBuiltinConfig } from '../providers/registry.js';
 import {
@@ -30,7 +30,7 @@ export async function runControllerManager(
 ): Promise<void> {
   const errors = unknownArguments(unknown);
   const config = collect(errors, () => buildConfig(flags));
-  const kubeConfig = collect(errors, () => loadKubeConfig(flags.kubeconfig as string | undefined));
+  const cluster = collect(errors, () => loadClusterAccess(flags.kubeconfig as string | undefined));
   const cloudConfig = collect(errors, () =>
     loadCloudConfig(flags['cloud-config'] as string | undefined),
   );
@@ -39,12 +39,12 @@ export async function runControllerManager(
     const refused = await checkBuiltinConfig(providerName, cloudConfig);
     if (refused) errors.push(`--cloud-config: ${refused}`);
   }
-  if (errors.length || !config || !kubeConfig || !cloudConfig) throw new ConfigError(errors);
+  if (errors.length || !config || !cluster || !cloudConfig) throw new ConfigError(errors);
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   logger.info(startupSummary(version, config, cloudConfig), 'starting kube-lbc');
   const shutdown = new Shutdown({ drainTimeoutMs: config.shutdownGracePeriodMs, logger }).install();
   const running = await startController(config, {
-    kubeConfig,
+    cluster,
     cloudConfig,
     logger,
     version,

@@ -9,13 +9,15 @@
 import { parseArgs } from 'node:util';
 import { ApiException, CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { configFromArgs } from '../app/options/flags.js';
-import { loadKubeConfig } from '../app/inputs.js';
+import { loadKubeConfig } from '../app/kubeconfig-client.js';
 import { startController } from '../app/controller-manager.js';
 import { sharedFakeCloud } from '../providers/fake/index.js';
 import { Informer } from '../runtime/informer.js';
 import { reuseConnections } from '../runtime/kube-client.js';
 import { noopLogger } from '../contract/logger.js';
 import { startApiServerThread } from './support/apiserver-thread.js';
+import { accessFromKubeConfig } from '../runtime/cluster-access.js';
+import { kubeApiFor } from '../runtime/kube-api.js';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -64,7 +66,7 @@ await core
   });
 const cloud = sharedFakeCloud();
 const running = await startController(config, {
-  kubeConfig,
+  cluster: accessFromKubeConfig(kubeConfig),
   cloudConfig: { latencyMs },
   logger: noopLogger,
   version: 'bench',
@@ -75,7 +77,7 @@ const leaderAfter = (performance.now() - startedAt) / 1000;
 
 // The bench watches through its own informer, as a user's `kubectl get -w` would.
 const watcher = new Informer<V1Service>({
-  kubeConfig,
+  watcher: kubeApiFor(kubeConfig),
   name: 'bench',
   path: `/api/v1/namespaces/${benchNs}/services`,
   list: () => core.listNamespacedService({ namespace: benchNs }),

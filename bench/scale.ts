@@ -18,6 +18,7 @@ import { Informer } from '../runtime/informer.js';
 import { reuseConnections } from '../runtime/kube-client.js';
 import { startApiServerProcess } from './support/apiserver-process.js';
 import { startControllerProcess, type ControllerStats } from './support/controller-process.js';
+import { kubeApiFor } from '../runtime/kube-api.js';
 
 const { values } = parseArgs({
   options: {
@@ -131,7 +132,7 @@ const setup = (performance.now() - setupStart) / 1000;
 
 // The bench's own watch, in this process: Ready means the ingress is in the API.
 const watcher = new Informer<V1Service>({
-  kubeConfig,
+  watcher: kubeApiFor(kubeConfig),
   name: 'bench',
   path: '/api/v1/namespaces/bench/services',
   list: () => core.listNamespacedService({ namespace: 'bench' }),

@@ -2,7 +2,8 @@
  * Reading Kubernetes API errors, in one place: the HTTP status of a client-node `ApiException`
  * found anywhere in the cause chain (callers wrap errors as `new Error('...', { cause })`).
  */
-import { ApiException } from '@kubernetes/client-node';
+// Alone, not through the package's index: that loads the whole generated API (see kube-api.ts).
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
 import { findCause } from '../contract/errors.js';
 
 /** The API server's HTTP status for `err`, if an API answer is behind it. */

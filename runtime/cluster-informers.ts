@@ -3,8 +3,9 @@
  * providers read them through the ClusterView, and the local provider's proxy agent serves from
  * them. One place, so all three list and watch the same way.
  */
-import { CoreV1Api, type KubeConfig, type V1Node, type V1Service } from '@kubernetes/client-node';
+import type { V1Node, V1Service } from '@kubernetes/client-node';
 import type { ClusterView } from '../contract/provider.js';
+import type { CoreCalls, Watcher } from './kube-api.js';
 import { Informer, stripManagedFields } from './informer.js';
 import { internServiceStrings } from './intern.js';
 import { listInPages } from './paged-list.js';
@@ -29,10 +30,14 @@ export class ClusterInformers {
   readonly services: Informer<V1Service>;
   readonly nodes: Informer<V1Node>;
 
-  constructor(kubeConfig: KubeConfig, logger: Logger = noopLogger) {
-    const core = kubeConfig.makeApiClient(CoreV1Api);
+  /** `api` lists and watches: a `KubeApi`. */
+  constructor(
+    api: Pick<CoreCalls, 'listServiceForAllNamespaces' | 'listNode'> & Watcher,
+    logger: Logger = noopLogger,
+  ) {
+    const core = api;
     this.services = new Informer<V1Service>({
-      kubeConfig,
+      watcher: api,
       name: 'services',
       path: '/api/v1/services',
       list: () => listInPages((page) => core.listServiceForAllNamespaces(page), trimService),
@@ -40,7 +45,7 @@ export class ClusterInformers {
       logger,
     });
     this.nodes = new Informer<V1Node>({
-      kubeConfig,
+      watcher: api,
       name: 'nodes',
       path: '/api/v1/nodes',
       list: () => listInPages((page) => core.listNode(page), stripNodeImages),

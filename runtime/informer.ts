@@ -1,5 +1,5 @@
 /**
- * A shared informer over `@kubernetes/client-node`'s ListWatch, with what it lacks: it stops for
+ * A shared informer over a ListWatch (client-node's, rebuilt in list-watch.ts), with what it lacks: it stops for
  * good on any error but a 410 (we restart it with backoff, resuming from the last
  * resourceVersion); it hands update callbacks only the new object (we keep the last-seen one so
  * handlers can compare old with new, as client-go's UpdateFunc does); and a watch on a connection
@@ -8,15 +8,10 @@
  * `silenceMs` is ended here and started again from the last resourceVersion (a 410 then relists).
  * ListWatch itself takes a bookmark's version and calls no handler for it.
  */
-import {
-  ListWatch,
-  type Watch,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { backoffDelay } from './backoff.js';
-import { watchFor } from './kube-client.js';
+import type { Watcher } from './kube-api.js';
+import { ListWatch } from './list-watch.js';
 import { noopLogger, type Logger } from '../contract/logger.js';
 import { realTimers, type Timers } from './timers.js';
 
@@ -27,7 +22,8 @@ export interface InformerHandlers<T> {
 }
 
 export interface InformerOptions<T extends KubernetesObject> {
-  kubeConfig: KubeConfig;
+  /** Opens the watches (a `KubeApi`). */
+  watcher: Watcher;
   /** Watch path, e.g. `/api/v1/services`. */
   path: string;
   list: () => Promise<KubernetesListObject<T>>;
@@ -106,7 +102,7 @@ export class Informer<T extends KubernetesObject> {
     };
     this.#lw = new ListWatch<T>(
       options.path,
-      guardedWatch(watchFor(options.kubeConfig), established, guard),
+      guardedWatch(options.watcher, established, guard),
       transform
         ? async () => {
             const list = await options.list();
@@ -114,7 +110,6 @@ export class Informer<T extends KubernetesObject> {
             return list;
           }
         : options.list,
-      false,
     );
     this.#lw.on('add', (obj) => this.#onAdd(obj));
     this.#lw.on('update', (obj) => this.#onUpdate(obj));
@@ -241,7 +236,7 @@ interface WatchGuard {
  * 410. `established` is told when the server accepted a watch (Watch reports a refused one
  * through `done` before it returns).
  */
-function guardedWatch(watch: Watch, established: () => void, guard: WatchGuard): Watch {
+function guardedWatch(watch: Watcher, established: () => void, guard: WatchGuard): Watcher {
   const inner = watch.watch.bind(watch);
   const { timers, silenceMs } = guard;
   const wrapped = async (
@@ -290,5 +285,5 @@ function guardedWatch(watch: Watch, established: () => void, guard: WatchGuard):
     }
     return controller;
   };
-  return Object.assign(Object.create(watch) as Watch, { watch: wrapped });
+  return { watch: wrapped };
 }

@@ -7,12 +7,9 @@
  * Expiry is judged the way client-go judges it: by when *this* replica last saw the record change,
  * on its own clock, never by comparing the `renewTime` written by another machine with ours.
  */
-import {
-  CoordinationV1Api,
-  V1MicroTime,
-  type KubeConfig,
-  type V1LeaseSpec,
-} from '@kubernetes/client-node';
+import type { V1LeaseSpec } from '@kubernetes/client-node';
+// Alone, not through the package's index: that loads the whole generated API (see kube-api.ts).
+import { V1MicroTime } from '@kubernetes/client-node/dist/types.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { errorMessage } from '../contract/errors.js';
@@ -30,9 +27,8 @@ export interface LeaderMetrics {
 }
 
 export interface LeaderElectionOptions {
-  /** Where the Lease lives: give one of the two. */
-  kubeConfig?: KubeConfig;
-  api?: LeaseApi;
+  /** The Lease calls: a `KubeApi` (or client-node's `CoordinationV1Api`). */
+  api: LeaseApi;
   namespace: string;
   name: string;
   /** Unique per replica. @default defaultIdentity() */
@@ -94,10 +90,7 @@ export function validateLeaderElectionTimings(t: {
 export class LeaderElector {
   readonly identity: string;
   readonly #o: Required<
-    Omit<
-      LeaderElectionOptions,
-      'kubeConfig' | 'api' | 'onStoppedLeading' | 'onNewLeader' | 'metrics'
-    >
+    Omit<LeaderElectionOptions, 'api' | 'onStoppedLeading' | 'onNewLeader' | 'metrics'>
   > &
     Pick<LeaderElectionOptions, 'onStoppedLeading' | 'onNewLeader' | 'metrics'>;
   readonly #lock: LeaseLock;
@@ -122,9 +115,6 @@ export class LeaderElector {
     };
     const errors = validateLeaderElectionTimings(timings);
     if (errors.length > 0) throw new TypeError(`leader election: ${errors.join('; ')}`);
-    if (!options.api && !options.kubeConfig) {
-      throw new TypeError('leader election: give `api` or `kubeConfig`');
-    }
     this.identity = options.identity ?? defaultIdentity();
     this.#o = {
       ...options,
@@ -135,8 +125,7 @@ export class LeaderElector {
       sleep: options.sleep ?? abortableSleep,
       random: options.random ?? Math.random,
     };
-    const api: LeaseApi = options.api ?? options.kubeConfig!.makeApiClient(CoordinationV1Api);
-    this.#lock = new LeaseLock(api, options.namespace, options.name);
+    this.#lock = new LeaseLock(options.api, options.namespace, options.name);
     this.#log = this.#o.logger.child({ lease: `${options.namespace}/${options.name}` });
   }
 

@@ -19,6 +19,7 @@ import { createLogger } from '../runtime/logger.js';
 import { startApiServer, type ApiServer } from './apiserver/index.js';
 import { DemoBackends } from './backends.js';
 import { demoFor, type DemoNode } from './demos/index.js';
+import { accessFromKubeConfig } from '../runtime/cluster-access.js';
 
 export interface SandboxOptions {
   readonly provider: string;
@@ -80,7 +81,7 @@ export async function runSandbox(options: SandboxOptions): Promise<number | unde
   try {
     for (const n of demo.nodes) await core.createNode({ body: sandboxNode(n) });
     const running = await startController(config, {
-      kubeConfig,
+      cluster: accessFromKubeConfig(kubeConfig),
       cloudConfig: demo.cloudConfig,
       logger,
       version: options.version,

@@ -11,6 +11,7 @@ import { sharedFakeCloud } from '../../providers/fake/index.js';
 import { reuseConnections } from '../../runtime/kube-client.js';
 import { noopLogger } from '../../contract/logger.js';
 import { kubeConfigFor } from '../../sandbox/apiserver/kubeconfig.js';
+import { accessFromKubeConfig } from '../../runtime/cluster-access.js';
 
 export interface ControllerStats {
   /** Cloud calls by method since the start, and UpdateHosts calls by Service. */
@@ -51,7 +52,7 @@ setInterval(() => {
 }, 50).unref();
 const startedAt = Date.now();
 const running = await startController(config, {
-  kubeConfig: reuseConnections(kubeConfigFor(url)),
+  cluster: accessFromKubeConfig(kubeConfigFor(url)),
   cloudConfig: { latencyMs },
   logger: noopLogger,
   version: 'bench',

@@ -5,7 +5,8 @@
  * is never worked on by two workers at once.
  */
 import { setMaxListeners } from 'node:events';
-import type { CoreV1Api, V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1Node, V1Service } from '@kubernetes/client-node';
+import type { CoreCalls } from '../../runtime/kube-api.js';
 import type { LoadBalancerProvider } from '../../contract/provider.js';
 import type { BackoffOptions } from '../../runtime/backoff.js';
 import type { ClusterInformers } from '../../runtime/cluster-informers.js';
@@ -40,7 +41,8 @@ export interface ServiceControllerConfig {
 }
 
 export interface ServiceControllerDeps {
-  readonly api: CoreV1Api;
+  /** Service reads and writes: a `KubeApi` (or client-node's `CoreV1Api`). */
+  readonly api: CoreCalls;
   readonly informers: ClusterInformers;
   readonly provider: LoadBalancerProvider;
   readonly config: ServiceControllerConfig;

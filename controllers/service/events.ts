@@ -9,12 +9,11 @@
  * Services converged 25% slower). When the backlog is full the newest Event is dropped, as
  * client-go drops it, and counted.
  */
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Api,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
+// The two helpers alone, not the package's index: that loads the whole generated API.
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
+import type { CoreCalls } from '../../runtime/kube-api.js';
 import PQueue from 'p-queue';
 import { noopLogger, type Logger } from '../../contract/logger.js';
 import { boundMessage } from '../../contract/quote.js';
@@ -38,8 +37,11 @@ interface Seen {
   firstAt: number;
 }
 
+/** The Event writes: a `KubeApi`, or client-node's `CoreV1Api`. */
+export type EventWriteApi = Pick<CoreCalls, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
+
 export class ApiEventRecorder implements EventRecorder {
-  readonly #api: CoreV1Api;
+  readonly #api: EventWriteApi;
   readonly #component: string;
   readonly #logger: Logger;
   readonly #now: () => number;
@@ -50,7 +52,7 @@ export class ApiEventRecorder implements EventRecorder {
   #dropping = false;
 
   constructor(
-    api: CoreV1Api,
+    api: EventWriteApi,
     options: {
       component?: string;
       logger?: Logger;

@@ -4,12 +4,10 @@
  * every port in use cluster-wide from the cache, and let the API server be the judge: a port taken
  * meanwhile comes back as 422 and we pick another.
  */
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Api,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { CoreV1Api, V1Service } from '@kubernetes/client-node';
+// The two helpers alone, not the package's index: that loads the whole generated API.
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import { isInvalid } from '../../runtime/api-errors.js';
 
 export interface NodePortRange {

@@ -4,14 +4,15 @@
  * off after the last cloud call; status is patched through the /status subresource only when it
  * changed; NotFound once the finalizer is gone is success. Plus a `LoadBalancerReady` condition so a user sees why a Service is `<pending>`.
  */
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Api,
-  type V1Condition,
-  type V1LoadBalancerIngress,
-  type V1Service,
+import type {
+  CoreV1Api,
+  V1Condition,
+  V1LoadBalancerIngress,
+  V1Service,
 } from '@kubernetes/client-node';
+// The two helpers alone, not the package's index: that loads the whole generated API.
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import { isNotFound } from '../../runtime/api-errors.js';
 import { LOAD_BALANCER_CLEANUP_FINALIZER } from './predicates.js';
 import { boundMessage } from '../../contract/quote.js';

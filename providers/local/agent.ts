@@ -5,8 +5,9 @@
  * same data path the in-process mode uses. Addresses are bound where the node holds them; the
  * agent retries binding on a timer, so it picks an address up once (say) keepalived moves it here.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterAccess } from '../../runtime/cluster-access.js';
 import { ClusterInformers } from '../../runtime/cluster-informers.js';
+import { KubeApi } from '../../runtime/kube-api.js';
 import type { HealthChecks } from '../../runtime/http-server.js';
 import type { Logger } from '../../contract/logger.js';
 import type { MetricFamily } from '../../contract/metrics.js';
@@ -17,7 +18,8 @@ import { DataPath } from './data-path.js';
 import { dataPathMetrics } from './metrics.js';
 
 export interface ProxyAgentOptions {
-  readonly kubeConfig: KubeConfig;
+  /** The API server the caches list and watch (unused when `informers` is given). */
+  readonly cluster?: ClusterAccess;
   readonly logger: Logger;
   /** Aborting stops the watches and closes every listener; the returned promise then resolves. */
   readonly signal: AbortSignal;
@@ -34,8 +36,13 @@ export interface ProxyAgentOptions {
   readonly checks?: HealthChecks;
   /** Given, once, what reads the data path's metrics, for the agent's `/metrics`. */
   readonly registerMetrics?: (collect: () => readonly MetricFamily[]) => void;
-  /** The caches to serve from. @default new ones over `kubeConfig` */
+  /** The caches to serve from. @default new ones over `cluster` */
   readonly informers?: ClusterInformers;
+}
+
+function ownInformers(options: ProxyAgentOptions, logger: Logger): ClusterInformers {
+  if (!options.cluster) throw new TypeError('proxy agent: give `cluster` or `informers`');
+  return new ClusterInformers(new KubeApi(options.cluster), logger);
 }
 
 export async function runProxyAgent(options: ProxyAgentOptions): Promise<void> {
@@ -44,7 +51,7 @@ export async function runProxyAgent(options: ProxyAgentOptions): Promise<void> {
   const pool = new AddressPool(config.addresses);
   const dataPath = new DataPath({ ...config, logger });
   options.registerMetrics?.(() => dataPathMetrics(dataPath));
-  const informers = options.informers ?? new ClusterInformers(options.kubeConfig, logger);
+  const informers = options.informers ?? ownInformers(options, logger);
   const { services, nodes } = informers;
   options.checks?.addHealthCheck('informers', () => {
     if (options.signal.aborted) return 'stopping';

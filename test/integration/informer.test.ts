@@ -3,6 +3,7 @@ import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { Informer, stripManagedFields } from '../../runtime/informer.js';
 import { startApiServer, type ApiServer } from '../../sandbox/apiserver/index.js';
 import { FakeClock } from '../unit/runtime/fake-clock.js';
+import { kubeApiFor } from '../../runtime/kube-api.js';
 
 /** Waits until the informer's cache satisfies `check`, re-checking on each of its events. */
 function cacheUntil(
@@ -48,7 +49,7 @@ describe('Informer', () => {
     core = api.kubeConfig().makeApiClient(CoreV1Api);
     await core.createNamespacedService({ namespace: 'default', body: svc('before') });
     informer = new Informer<V1Service>({
-      kubeConfig: api.kubeConfig(),
+      watcher: kubeApiFor(api.kubeConfig()),
       name: 'services',
       path: '/api/v1/services',
       list: () => core.listServiceForAllNamespaces(),
@@ -111,7 +112,7 @@ describe('Informer', () => {
     });
     await informer.stop();
     informer = new Informer<V1Service>({
-      kubeConfig: api.kubeConfig(),
+      watcher: kubeApiFor(api.kubeConfig()),
       name: 'services',
       path: '/api/v1/services',
       list: () => core.listServiceForAllNamespaces(),
@@ -140,7 +141,7 @@ describe('Informer', () => {
     const SILENCE_MS = 90_000;
     const silenceInformer = (server: ApiServer) =>
       new Informer<V1Service>({
-        kubeConfig: server.kubeConfig(),
+        watcher: kubeApiFor(server.kubeConfig()),
         name: 'services',
         path: '/api/v1/services',
         list: () => server.kubeConfig().makeApiClient(CoreV1Api).listServiceForAllNamespaces(),
@@ -263,7 +264,7 @@ describe('Informer', () => {
   it('backs off further on each consecutive failed restart, and starts over once a watch is established', async () => {
     const delays: number[] = [];
     const counting = new Informer<V1Service>({
-      kubeConfig: api.kubeConfig(),
+      watcher: kubeApiFor(api.kubeConfig()),
       name: 'services',
       path: '/api/v1/services',
       list: () => core.listServiceForAllNamespaces(),

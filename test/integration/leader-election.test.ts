@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { LeaderElector } from '../../runtime/leader-election.js';
 import { startApiServer, type ApiServer } from '../../sandbox/apiserver/index.js';
+import { kubeApiFor } from '../../runtime/kube-api.js';
 
 const namespace = 'kube-lbc-system';
 const leaseMs = 1500;
@@ -39,7 +40,7 @@ function replica(api: ApiServer, identity: string): Replica {
     aborted: new Promise((resolve) => (aborted = resolve)),
     sawA: new Promise((resolve) => (sawA = resolve)),
     elector: new LeaderElector({
-      kubeConfig: api.kubeConfig(),
+      api: kubeApiFor(api.kubeConfig()),
       namespace,
       name: 'kube-lbc',
       identity,

@@ -44,8 +44,8 @@ import {
 import type { BackoffOptions } from '../../runtime/backoff.js';
 import { CloudCallGate } from '../../runtime/cloud-calls.js';
 import { reuseConnections } from '../../runtime/kube-client.js';
-import { withLeanWrites } from '../../runtime/lean-writes.js';
 import { noopLogger, type Logger } from '../../contract/logger.js';
+import { kubeApiFor } from '../../runtime/kube-api.js';
 
 export interface SyncRecord {
   readonly operation: SyncOperation;
@@ -277,7 +277,9 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   };
   const config = { ...defaultTestConfig, ...options.config };
   const logger = options.logger ?? noopLogger;
-  const informers = new ClusterInformers(kubeConfig, logger);
+  // The controller's client as kube-lbc run makes it (app/controller-manager.ts).
+  const kubeApi = kubeApiFor(kubeConfig);
+  const informers = new ClusterInformers(kubeApi, logger);
   const cloud = options.cloud ?? createFakeCloud();
   const cloudCalls = options.cloudCalls ?? new CloudCallGate();
   const factory =
@@ -290,8 +292,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     cluster: informers.view(),
   });
   cloudCalls.configure(provider.callBudgets);
-  // The controller's writes as kube-lbc run sends them (app/controller-manager.ts).
-  const writes = withLeanWrites(kubeConfig, core);
+  const writes = kubeApi;
   const recorder = new ApiEventRecorder(writes, { logger });
   const controller = new ServiceController({
     api: writes,

@@ -19,6 +19,8 @@ import {
   tweakIngressIP,
 } from '../../fixtures/builders.js';
 import { startBackends, whoAnswers, type NamedBackend } from './helpers.js';
+import { accessFromKubeConfig } from '../../../runtime/cluster-access.js';
+import { kubeApiFor } from '../../../runtime/kube-api.js';
 
 describe('local proxy agent sync', () => {
   const pool = new AddressPool([
@@ -131,12 +133,12 @@ describe('local proxy agent health', () => {
   afterEach(async () => api.close());
 
   it('fails /healthz once an informer stops while the agent still serves, so the kubelet restarts it', async () => {
-    const informers = new ClusterInformers(api.kubeConfig());
+    const informers = new ClusterInformers(kubeApiFor(api.kubeConfig()));
     const checks = new HealthChecks();
     const abort = new AbortController();
     const passes = new EventEmitter();
     const agent = runProxyAgent({
-      kubeConfig: api.kubeConfig(),
+      cluster: accessFromKubeConfig(api.kubeConfig()),
       logger: noopLogger,
       signal: abort.signal,
       config: { addresses: ['127.243.201.0/28'] },

@@ -11,6 +11,7 @@ import { noopLogger } from '../../../contract/logger.js';
 import { newNode, newService, tweakNodeAddress } from '../../fixtures/builders.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
 import { startBackends, whoAnswers, type NamedBackend } from './helpers.js';
+import { accessFromKubeConfig } from '../../../runtime/cluster-access.js';
 
 const servicePort = 18084;
 const nodes = [
@@ -79,7 +80,7 @@ describe('local provider in a cluster', () => {
     const abort = new AbortController();
     const passes = new EventEmitter();
     const agent = runProxyAgent({
-      kubeConfig: cluster.kubeConfig,
+      cluster: accessFromKubeConfig(cluster.kubeConfig),
       logger: noopLogger,
       signal: abort.signal,
       config,

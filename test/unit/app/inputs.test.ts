@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../app/options/config.js';
-import { loadCloudConfig, loadKubeConfig } from '../../../app/inputs.js';
+import { loadCloudConfig, loadClusterAccess } from '../../../app/inputs.js';
+import { loadKubeConfig } from '../../../app/kubeconfig-client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-inputs-'));
 const SECRET = 'AKIAS3CR3TVALUE';
@@ -38,14 +39,20 @@ describe('reading the files the flags name', () => {
     });
   }
 
-  it('names the line and column of a malformed kubeconfig, never its content', () => {
-    const path = join(dir, 'kubeconfig');
-    writeFileSync(
-      path,
-      `apiVersion: v1\nusers:\n- name: u\n  user:\n    token: ${SECRET}\n   bad: [\n`,
-    );
-    const message = errorsOf(() => loadKubeConfig(path));
-    assert.match(message, /^--kubeconfig: .* at line 6, column 4$/);
-    assert.ok(!message.includes(SECRET), message);
-  });
+  for (const [name, load, position] of [
+    ['kube-lbc run', loadClusterAccess, /line 6, column \d+ \([A-Z_]+\)$/],
+    ['the generated client', loadKubeConfig, /at line 6, column 4$/],
+  ] as const) {
+    it(`names the line and column of a malformed kubeconfig, never its content (${name})`, () => {
+      const path = join(dir, 'kubeconfig');
+      writeFileSync(
+        path,
+        `apiVersion: v1\nusers:\n- name: u\n  user:\n    token: ${SECRET}\n   bad: [\n`,
+      );
+      const message = errorsOf(() => load(path));
+      assert.match(message, /^--kubeconfig: cannot load a kubeconfig from ".*": /);
+      assert.match(message, position);
+      assert.ok(!message.includes(SECRET), message);
+    });
+  }
 });

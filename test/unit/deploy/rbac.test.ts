@@ -14,6 +14,8 @@ import { startApiServer, type AuditRecord } from '../../../sandbox/apiserver/ind
 import { newNode, newService } from '../../fixtures/builders.js';
 import { startTestCluster, type TestCluster } from '../../support/cluster.js';
 import { hasKubectl, kustomize, type Manifest } from './render.js';
+import { accessFromKubeConfig } from '../../../runtime/cluster-access.js';
+import { kubeApiFor } from '../../../runtime/kube-api.js';
 
 interface Rule {
   apiGroups: string[];
@@ -95,7 +97,7 @@ describe('RBAC covers exactly what the code calls', function () {
     let leading!: () => void;
     const led = new Promise<void>((resolve) => (leading = resolve));
     const elector = new LeaderElector({
-      kubeConfig: cluster.kubeConfig,
+      api: kubeApiFor(cluster.kubeConfig),
       namespace,
       name: 'kube-lbc',
       leaseDurationMs: 1500,
@@ -207,7 +209,7 @@ describe('RBAC covers exactly what the code calls', function () {
         });
       });
       const agent = runProxyAgent({
-        kubeConfig: api.kubeConfig(),
+        cluster: accessFromKubeConfig(api.kubeConfig()),
         logger: noopLogger,
         signal: stop.signal,
         config: { addresses: ['127.241.0.0/28'], mode: 'controller' },

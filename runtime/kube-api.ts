@@ -1,0 +1,353 @@
+/**
+ * The Kubernetes API calls the controller makes, sent as JSON over one HTTP/2 connection (or a
+ * keep-alive HTTP/1.1 agent where the server offers no h2, such as the API emulator's plain
+ * `http:`), without client-node's generated client.
+ *
+ * The generated client costs twice: loading it (every model and API group) is 57 MiB of resident
+ * memory, and each call walks its body and answer through the serializer's type map, more than
+ * half a call's CPU on kube-apiserver 1.20. These methods have the generated ones' names and
+ * parameters, so a `CoreV1Api` still fits wherever a `KubeApi` is taken (tests pass one); answers
+ * are the server's JSON as it is, timestamps as RFC 3339 strings, which every reader here takes.
+ * Failures are client-node's own `ApiException` (its module is loaded alone), so `apiStatus` reads
+ * both clients' errors alike.
+ */
+import http, { STATUS_CODES } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import type {
+  CoreV1Api,
+  CoordinationV1Api,
+  CoreV1Event as V1Event,
+  V1Lease,
+  V1Service,
+} from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import {
+  accessFromKubeConfig,
+  type ClusterAccess,
+  type Credentials,
+  type KubeConfigLike,
+} from './cluster-access.js';
+import { Http2Sessions, abortError, closeStream, readAll } from './http2-sessions.js';
+
+/** The calls this client answers: the generated clients' methods of the same names fit it. */
+export type CoreCalls = Pick<
+  CoreV1Api,
+  | 'listServiceForAllNamespaces'
+  | 'listNode'
+  | 'readNamespacedService'
+  | 'patchNamespacedService'
+  | 'patchNamespacedServiceStatus'
+  | 'createNamespacedEvent'
+  | 'patchNamespacedEvent'
+>;
+export type LeaseCalls = Pick<
+  CoordinationV1Api,
+  'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'
+>;
+
+/** As client-node's `Watch.watch`: `callback` per event, `done` once (null: the server ended it). */
+export interface Watcher {
+  watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+    done: (err: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+  ): Promise<AbortController>;
+}
+
+interface Middleware {
+  pre(ctx: HeaderSink): unknown;
+}
+/** The generated client's per-call options; only middleware setting headers is honoured here. */
+type CallOptions = { middleware?: readonly Middleware[] } | undefined;
+interface HeaderSink {
+  setHeaderParam(name: string, value: string): void;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+interface ListParams {
+  limit?: number;
+  _continue?: string;
+  resourceVersion?: string;
+}
+
+interface Response {
+  status: number;
+  headers: Record<string, string>;
+  body: Readable;
+  close(): void;
+}
+
+export class KubeApi implements CoreCalls, LeaseCalls, Watcher {
+  readonly #access: ClusterAccess;
+  readonly #sessions: Http2Sessions;
+  readonly #agents = new WeakMap<object, http.Agent>();
+  readonly #plainAgent = new http.Agent({ keepAlive: true });
+
+  constructor(access: ClusterAccess, sessions = new Http2Sessions()) {
+    this.#access = access;
+    this.#sessions = sessions;
+  }
+
+  /** The API server's URL. */
+  get server(): string {
+    return this.#access.server;
+  }
+
+  /** How many HTTP/2 connections were opened so far (tests, benchmarks). */
+  get sessionsOpened(): number {
+    return this.#sessions.sessionsOpened;
+  }
+
+  /** Closes every connection; calls in flight fail. */
+  close(): void {
+    this.#sessions.close();
+    this.#plainAgent.destroy();
+  }
+
+  listServiceForAllNamespaces(params: ListParams = {}): Promise<any> {
+    return this.#call('GET', '/api/v1/services', listQuery(params));
+  }
+
+  listNode(params: ListParams = {}): Promise<any> {
+    return this.#call('GET', '/api/v1/nodes', listQuery(params));
+  }
+
+  readNamespacedService(p: { name: string; namespace: string }): Promise<V1Service> {
+    return this.#call('GET', namespaced(p.namespace, 'services', p.name));
+  }
+
+  patchNamespacedService(
+    p: { name: string; namespace: string; body: object },
+    options?: CallOptions,
+  ): Promise<V1Service> {
+    return this.#call('PATCH', namespaced(p.namespace, 'services', p.name), {}, p.body, options);
+  }
+
+  patchNamespacedServiceStatus(
+    p: { name: string; namespace: string; body: object },
+    options?: CallOptions,
+  ): Promise<V1Service> {
+    const path = `${namespaced(p.namespace, 'services', p.name)}/status`;
+    return this.#call('PATCH', path, {}, p.body, options);
+  }
+
+  createNamespacedEvent(p: { namespace: string; body: V1Event }): Promise<V1Event> {
+    return this.#call('POST', namespaced(p.namespace, 'events'), {}, p.body);
+  }
+
+  patchNamespacedEvent(
+    p: { name: string; namespace: string; body: object },
+    options?: CallOptions,
+  ): Promise<V1Event> {
+    return this.#call('PATCH', namespaced(p.namespace, 'events', p.name), {}, p.body, options);
+  }
+
+  readNamespacedLease(p: { name: string; namespace: string }): Promise<V1Lease> {
+    return this.#call('GET', leasePath(p.namespace, p.name));
+  }
+
+  createNamespacedLease(p: { namespace: string; body: V1Lease }): Promise<V1Lease> {
+    return this.#call('POST', leasePath(p.namespace), {}, p.body);
+  }
+
+  replaceNamespacedLease(p: { name: string; namespace: string; body: V1Lease }): Promise<V1Lease> {
+    return this.#call('PUT', leasePath(p.namespace, p.name), {}, p.body);
+  }
+
+  async watch(
+    path: string,
+    queryParams: Query,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+    done: (err: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+  ): Promise<AbortController> {
+    const controller = new AbortController();
+    let res: Response;
+    try {
+      res = await this.#send('GET', path, { ...queryParams, watch: true }, undefined, undefined);
+    } catch (err) {
+      done(err);
+      return controller;
+    }
+    let finished = false;
+    const finish = (err: unknown) => {
+      if (finished) return;
+      finished = true;
+      res.close();
+      done(err);
+    };
+    controller.signal.addEventListener('abort', () => finish(abortError()));
+    if (res.status !== 200) {
+      const err = new Error(STATUS_CODES[res.status] ?? 'Internal Server Error');
+      (err as Error & { statusCode: number }).statusCode = res.status;
+      finish(err);
+      return controller;
+    }
+    readLines(res.body, (line) => {
+      // As client-node's Watch: a line that does not parse, or a handler that throws, is skipped.
+      try {
+        const data = JSON.parse(line);
+        callback(data.type, data.object, data);
+      } catch {
+        // ignored
+      }
+    });
+    res.body.once('end', () => finish(null));
+    res.body.once('close', () => finish(null));
+    res.body.once('error', finish);
+    return controller;
+  }
+
+  async #call<T>(
+    method: string,
+    path: string,
+    query: Query = {},
+    body?: unknown,
+    options?: CallOptions,
+  ): Promise<T> {
+    const res = await this.#send(method, path, query, body, options);
+    const text = (await readAll(res.body)).toString('utf8');
+    if (res.status >= 200 && res.status <= 299) return JSON.parse(text) as T;
+    // As the generated client: no body on a 401, the raw text otherwise.
+    if (res.status === 401) throw new ApiException(401, 'Unauthorized', undefined, res.headers);
+    throw new ApiException(res.status, 'Unknown API Status Code!', text, res.headers);
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    query: Query,
+    body: unknown,
+    options: CallOptions,
+  ): Promise<Response> {
+    const url = new URL(this.#access.server + path);
+    for (const [k, v] of Object.entries(query))
+      if (v !== undefined) url.searchParams.set(k, `${v}`);
+    const credentials = await this.#access.credentials();
+    const headers: Record<string, string> = { accept: 'application/json', ...credentials.headers };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    await applyMiddleware(options, headers);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const started = await this.#sessions.start({
+      url,
+      method,
+      headers,
+      body: payload,
+      tls: credentials.tls,
+    });
+    if (started) {
+      const { stream } = started;
+      return {
+        status: Number(started.headers[':status']),
+        headers: flatHeaders(started.headers),
+        body: stream,
+        close: () => closeStream(stream),
+      };
+    }
+    return this.#sendHttp1(url, method, headers, payload, credentials);
+  }
+
+  #sendHttp1(
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    payload: string | undefined,
+    credentials: Credentials,
+  ): Promise<Response> {
+    const secure = url.protocol === 'https:';
+    const agent = secure ? this.#httpsAgent(credentials) : this.#plainAgent;
+    const send = secure ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      const req = send(url, { method, headers, agent }, (res) => {
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: flatHeaders(res.headers),
+          body: res,
+          close: () => res.destroy(),
+        });
+      });
+      req.once('error', reject);
+      req.end(payload);
+    });
+  }
+
+  #httpsAgent(credentials: Credentials): http.Agent {
+    let agent = this.#agents.get(credentials.tls);
+    if (!agent) {
+      agent = new https.Agent({ ...credentials.tls.options, keepAlive: true });
+      this.#agents.set(credentials.tls, agent);
+    }
+    return agent;
+  }
+}
+
+/** Runs the generated client's header middleware (`setHeaderOptions`) onto `headers`. */
+async function applyMiddleware(
+  options: CallOptions,
+  headers: Record<string, string>,
+): Promise<void> {
+  if (!options?.middleware?.length) return;
+  const sink: HeaderSink = {
+    setHeaderParam: (name, value) => void (headers[name.toLowerCase()] = value),
+  };
+  for (const m of options.middleware) {
+    const out = m.pre(sink) as { toPromise?: () => Promise<unknown> } | Promise<unknown>;
+    await ('toPromise' in out && out.toPromise ? out.toPromise() : out);
+  }
+}
+
+function flatHeaders(headers: Record<string, string | string[] | number | undefined>) {
+  const plain: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.startsWith(':') || value === undefined) continue;
+    plain[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return plain;
+}
+
+function listQuery(p: ListParams): Query {
+  return { limit: p.limit, continue: p._continue, resourceVersion: p.resourceVersion };
+}
+
+function namespaced(namespace: string, resource: string, name?: string): string {
+  const base = `/api/v1/namespaces/${enc(namespace)}/${resource}`;
+  return name === undefined ? base : `${base}/${enc(name)}`;
+}
+
+function leasePath(namespace: string, name?: string): string {
+  const base = `/apis/coordination.k8s.io/v1/namespaces/${enc(namespace)}/leases`;
+  return name === undefined ? base : `${base}/${enc(name)}`;
+}
+
+function enc(part: string | undefined): string {
+  if (part === undefined || part === '') throw new Error('a required name or namespace is missing');
+  return encodeURIComponent(part);
+}
+
+function readLines(body: Readable, onLine: (line: string) => void): void {
+  let partial = '';
+  body.setEncoding('utf8');
+  body.on('data', (chunk: string) => {
+    let nl = chunk.indexOf('\n');
+    if (nl < 0) {
+      partial += chunk;
+      return;
+    }
+    const text = partial + chunk;
+    let start = 0;
+    nl += partial.length;
+    partial = '';
+    while (nl >= 0) {
+      if (nl > start) onLine(text.slice(start, nl));
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    partial = text.slice(start);
+  });
+}
+
+/** A `KubeApi` over a client-node `KubeConfig` (tests, and the commands that hold one). */
+export function kubeApiFor(kc: KubeConfigLike): KubeApi {
+  return new KubeApi(accessFromKubeConfig(kc));
+}
