@@ -107,11 +107,11 @@ export class KubeApi implements CoreCalls, LeaseCalls, Watcher {
   }
 
   listServiceForAllNamespaces(params: ListParams = {}): Promise<any> {
-    return this.#call('GET', '/api/v1/services', listQuery(params));
+    return this.#call('GET', '/api/v1/services', listQuery(params)).then(withContinueToken);
   }
 
   listNode(params: ListParams = {}): Promise<any> {
-    return this.#call('GET', '/api/v1/nodes', listQuery(params));
+    return this.#call('GET', '/api/v1/nodes', listQuery(params)).then(withContinueToken);
   }
 
   readNamespacedService(p: { name: string; namespace: string }): Promise<V1Service> {
@@ -304,6 +304,17 @@ function flatHeaders(headers: Record<string, string | string[] | number | undefi
     plain[name] = Array.isArray(value) ? value.join(', ') : String(value);
   }
   return plain;
+}
+
+/**
+ * The server names a list's continue token `metadata.continue`; the generated client, and so every
+ * caller written against it (`listInPages`), reads it as `_continue`. Without this a paged list
+ * stopped after its first page: the informers saw 500 Services of a bigger cluster.
+ */
+function withContinueToken(list: any): any {
+  const token = list?.metadata?.continue;
+  if (token) list.metadata._continue = token;
+  return list;
 }
 
 function listQuery(p: ListParams): Query {

@@ -8,10 +8,8 @@ import { runInNewContext } from 'node:vm';
 import { configFromArgs } from '../../app/options/flags.js';
 import { startController } from '../../app/controller-manager.js';
 import { sharedFakeCloud } from '../../providers/fake/index.js';
-import { reuseConnections } from '../../runtime/kube-client.js';
 import { noopLogger } from '../../contract/logger.js';
-import { kubeConfigFor } from '../../sandbox/apiserver/kubeconfig.js';
-import { accessFromKubeConfig } from '../../runtime/cluster-access.js';
+import { staticAccess } from '../../runtime/cluster-access.js';
 
 export interface ControllerStats {
   /** Cloud calls by method since the start, and UpdateHosts calls by Service. */
@@ -52,7 +50,8 @@ setInterval(() => {
 }, 50).unref();
 const startedAt = Date.now();
 const running = await startController(config, {
-  cluster: accessFromKubeConfig(kubeConfigFor(url)),
+  // As `kube-lbc run` reaches a server: without client-node's KubeConfig (and its generated API).
+  cluster: staticAccess({ server: url }, {}),
   cloudConfig: { latencyMs },
   logger: noopLogger,
   version: 'bench',

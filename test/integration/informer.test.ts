@@ -4,6 +4,7 @@ import { Informer, stripManagedFields } from '../../runtime/informer.js';
 import { startApiServer, type ApiServer } from '../../sandbox/apiserver/index.js';
 import { FakeClock } from '../unit/runtime/fake-clock.js';
 import { kubeApiFor } from '../../runtime/kube-api.js';
+import { listInPages } from '../../runtime/paged-list.js';
 
 /** Waits until the informer's cache satisfies `check`, re-checking on each of its events. */
 function cacheUntil(
@@ -301,5 +302,32 @@ describe('Informer', () => {
     api.faults.failNext({ verb: 'list', resource: 'services' }, { code: 500 }, 2);
     await informer.start();
     assert.ok(informer.get('default/before'));
+  });
+
+  it('lists every page through the run path’s client, not just the first', async () => {
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) {
+      await core.createNamespacedService({ namespace: 'default', body: svc(name) });
+    }
+    const kube = kubeApiFor(api.kubeConfig());
+    try {
+      const pages: number[] = [];
+      const list = await listInPages(
+        async (page) => {
+          const answer = await kube.listServiceForAllNamespaces(page ?? {});
+          pages.push(answer.items.length);
+          return answer;
+        },
+        (s) => s,
+        3,
+      );
+      // Seven made here and `kubernetes` in `default`, as a real server has: pages of 3, 3 and 2.
+      assert.deepEqual(pages, [3, 3, 2]);
+      const names = list.items.map((s: V1Service) => s.metadata!.name);
+      for (const name of ['a', 'b', 'before', 'c', 'd', 'e', 'f'])
+        assert.ok(names.includes(name), name);
+      assert.equal(new Set(names).size, 8);
+    } finally {
+      kube.close();
+    }
   });
 });
