@@ -29,6 +29,7 @@ import {
   type KubeConfigLike,
 } from './cluster-access.js';
 import { Http2Sessions, abortError, closeStream, readAll } from './http2-sessions.js';
+import { readLines } from './read-lines.js';
 
 /** The calls this client answers: the generated clients' methods of the same names fit it. */
 export type CoreCalls = Pick<
@@ -334,28 +335,6 @@ function leasePath(namespace: string, name?: string): string {
 function enc(part: string | undefined): string {
   if (part === undefined || part === '') throw new Error('a required name or namespace is missing');
   return encodeURIComponent(part);
-}
-
-function readLines(body: Readable, onLine: (line: string) => void): void {
-  let partial = '';
-  body.setEncoding('utf8');
-  body.on('data', (chunk: string) => {
-    let nl = chunk.indexOf('\n');
-    if (nl < 0) {
-      partial += chunk;
-      return;
-    }
-    const text = partial + chunk;
-    let start = 0;
-    nl += partial.length;
-    partial = '';
-    while (nl >= 0) {
-      if (nl > start) onLine(text.slice(start, nl));
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
-    }
-    partial = text.slice(start);
-  });
 }
 
 /** A `KubeApi` over a client-node `KubeConfig` (tests, and the commands that hold one). */

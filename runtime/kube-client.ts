@@ -12,7 +12,6 @@
  * HTTP/1.1 path over the keep-alive agents.
  */
 import { STATUS_CODES, type Agent } from 'node:http';
-import type { ClientHttp2Stream } from 'node:http2';
 import {
   createConfiguration,
   HttpMethod,
@@ -25,6 +24,7 @@ import {
 } from '@kubernetes/client-node';
 import { IsomorphicFetchHttpLibrary } from '@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js';
 import { Http2Transport } from './http2-transport.js';
+import { readLines } from './read-lines.js';
 
 type CreateAgent = (cluster: unknown, agentOptions: Record<string, unknown>) => Agent;
 type ApiConstructor<T extends ApiType> = new (config: Configuration) => T;
@@ -161,28 +161,4 @@ class MultiplexedWatch extends Watch {
     body.once('error', finish);
     return controller;
   }
-}
-
-function readLines(body: ClientHttp2Stream, onLine: (line: string) => void): void {
-  let partial = '';
-  body.setEncoding('utf8');
-  body.on('data', (chunk: string) => {
-    let start = 0;
-    let nl = chunk.indexOf('\n');
-    if (nl < 0) {
-      partial += chunk;
-      return;
-    }
-    let text = partial + chunk;
-    start = 0;
-    nl += partial.length;
-    partial = '';
-    while (nl >= 0) {
-      if (nl > start) onLine(text.slice(start, nl));
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
-    }
-    partial = text.slice(start);
-    text = '';
-  });
 }

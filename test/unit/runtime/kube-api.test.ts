@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
 import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import { isConflict, isNotFound } from '../../../runtime/api-errors.js';
 import { staticAccess } from '../../../runtime/cluster-access.js';
 import { KubeApi } from '../../../runtime/kube-api.js';
+import { selfSigned } from '../../fixtures/self-signed.js';
 
 interface Seen {
   version: string;
@@ -26,38 +23,6 @@ type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void
 const service = {
   metadata: { name: 'web', resourceVersion: '7', creationTimestamp: '2025-01-01T00:00:00Z' },
 };
-
-function selfSigned(): { key: Buffer; cert: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-api-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-days',
-        '1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 for (const transport of ['HTTP/1.1', 'HTTP/2 over TLS'] as const) {
   describe(`KubeApi over ${transport}`, () => {
