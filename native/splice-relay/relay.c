@@ -220,9 +220,12 @@ static int move(struct relay *r, struct conn *c, struct dir *d, bool *more) {
       continue;
     }
     c->last_ms = r->now;
-    /* Short: the kernel had no more. Unless the peer's end is known to be queued behind it,
-     * the next edge will say when there is. */
-    if (n < SCRATCH && !d->from->rdhup) d->from->readable = false;
+    /* A short recv: the kernel had no more. Unless the peer's end is known to be queued behind
+     * it, the next edge will say when there is. A short splice proves nothing: it stops when
+     * the pipe's 16 slots are full, one per segment queued, so a socket holding many small
+     * segments answers a few KiB while more waits, and no edge would come for what already
+     * arrived (a backend done sending stalled until the idle timeout). Only EAGAIN tells. */
+    if (!d->splice && n < SCRATCH && !d->from->rdhup) d->from->readable = false;
     if (d->splice) {
       d->in_pipe = (size_t)n;
       continue;

@@ -5,10 +5,13 @@
  * proxy hold, and close idle connections.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Balancer } from '../../../providers/local/balancer.js';
@@ -52,6 +55,63 @@ async function serve(
 
 /** Echoes, and ends its side after the client ended its own. */
 const echoServer = () => serve((socket) => socket.pipe(socket));
+
+/**
+ * A backend that answers each connection as a web server does a static file: a short header,
+ * then the file by sendfile(2), and the connection kept open (keep-alive). Python, because Node
+ * has no sendfile: its segments carry the file's page-cache pages, 4 KiB each, where a Node
+ * write's carry 32 KiB ones, and a splice of such a queue stops at its 16 pipe slots short of
+ * 64 KiB. nginx answered 256 KiB this way through the native relay at 55 requests/s.
+ */
+async function sendfileServer(file: string): Promise<TestServer> {
+  const script = `
+import socket, sys
+srv = socket.socket()
+srv.bind((sys.argv[2], 0))
+srv.listen(16)
+print(srv.getsockname()[1], flush=True)
+while True:
+    conn, _ = srv.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    conn.sendall(b"header\\n")
+    with open(sys.argv[1], "rb") as f:
+        conn.sendfile(f)
+    while conn.recv(65536):
+        pass
+    conn.close()
+`;
+  const child = spawn('python3', ['-c', script, file, host], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return {
+    port: Number(line.toString().trim()),
+    async close() {
+      child.kill();
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    },
+  };
+}
+
+/** Reads `length` bytes; rejects naming how far it got if they have not come by `limitMs`. */
+async function readExactly(socket: net.Socket, length: number, limitMs: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`stalled: ${got} of ${length} bytes after ${limitMs} ms`)),
+      limitMs,
+    );
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      got += chunk.length;
+      if (got >= length) {
+        clearTimeout(timer);
+        resolve(Buffer.concat(chunks));
+      }
+    });
+  });
+}
 
 /**
  * A backend that writes `chunks` in order as fast as the socket takes them, then ends; `paced`
@@ -220,6 +280,24 @@ for (const forwarding of ['native', 'relay', 'pipe'] as const) {
       // Kernel socket buffers on four sockets take a few MiB; no unbounded queue anywhere.
       assert.ok(source.state.sent < 48 * MiB, `backend got ${source.state.sent} bytes out`);
       assert.ok(source.isSent(await readToEnd(socket.resume())), 'every byte, in order');
+    });
+
+    it('carries files a backend sends by sendfile(2) and keeps the connection open', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-sendfile-'));
+      const file = join(dir, 'body');
+      const body = bytes(13, 4 * MiB);
+      writeFileSync(file, body);
+      backend = await sendfileServer(file);
+      listener = await openListener(backend.port, forwarding);
+      // Several connections, each a fresh queue of small-page segments.
+      for (let i = 0; i < 4; i++) {
+        const socket = dial();
+        const got = await readExactly(socket, 'header\n'.length + body.length, 10_000);
+        socket.destroy();
+        assert.equal(got.subarray(0, 7).toString(), 'header\n');
+        assert.ok(got.subarray(7).equals(body), `connection ${i}: every byte, in order`);
+      }
+      rmSync(dir, { recursive: true });
     });
 
     it('carries 64 MiB each way at once, intact, and counts the bytes', async () => {
