@@ -5,6 +5,7 @@
  * in their own process, so the balancer's event loop does nothing but forward.
  *
  *   npx tsx bench/local-balancer.ts [--seconds 3] [--connections 50] [--rounds 3] [--pipe]
+ *                                   [--backend-server node|nginx]
  *
  * Two rows for the local balancer, in one process: `local native` (the data path's default where
  * `make native` built the native relay; the row is left out, saying so, where it is not) and
@@ -15,7 +16,10 @@
  * haproxy, direct, ...), and the table shows medians. It also shows each proxy's CPU time per
  * request, which contention from other processes distorts far less than requests per second.
  *
- * Needs `haproxy` and `wrk` (Debian packages). Binds 127.0.0.1 only.
+ * `--backend-server nginx` serves the same two bodies from nginx (one worker) instead of Node, so
+ * the tail is not set by a backend's event loop and garbage collector.
+ *
+ * Needs `haproxy` and `wrk` (and `nginx` for that option; Debian packages). Binds 127.0.0.1 only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -38,6 +42,7 @@ const { values: args } = parseArgs({
     backends: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
     pipe: { type: 'boolean', default: false },
+    'backend-server': { type: 'string', default: 'node' },
   },
 });
 const rounds = Number(args.rounds);
@@ -45,6 +50,10 @@ const seconds = Number(args.seconds);
 const connections = Number(args.connections);
 const backendCount = Number(args.backends);
 const host = '127.0.0.1';
+const backendServer = args['backend-server'];
+if (backendServer !== 'node' && backendServer !== 'nginx') {
+  throw new Error(`--backend-server: "${backendServer}" is neither node nor nginx`);
+}
 
 /** The backends: keep-alive HTTP servers, `/` a tiny body, `/big` 256 KiB. */
 const backendScript = `
@@ -75,6 +84,56 @@ async function freePort(): Promise<number> {
 }
 
 async function startBackends(): Promise<{ child: ChildProcess; ports: number[] }> {
+  return backendServer === 'nginx' ? startNginxBackends() : startNodeBackends();
+}
+
+/** The same bodies from nginx: one worker, keep-alive, `/big` a static file sent by sendfile. */
+async function startNginxBackends(): Promise<{ child: ChildProcess; ports: number[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-bench-nginx-'));
+  writeFileSync(join(dir, 'big'), Buffer.alloc(256 * 1024, 120));
+  const ports: number[] = [];
+  for (let i = 0; i < backendCount; i++) ports.push(await freePort());
+  const servers = ports
+    .map(
+      (port) => `  server {
+    listen ${host}:${port} backlog=1024;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    location = / { default_type text/plain; return 200 "ok\\n"; }
+    location = /big { default_type text/plain; alias ${dir}/big; }
+  }`,
+    )
+    .join('\n');
+  const conf = `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  client_body_temp_path ${dir};
+  proxy_temp_path ${dir};
+  fastcgi_temp_path ${dir};
+  uwsgi_temp_path ${dir};
+  scgi_temp_path ${dir};
+${servers}
+}
+`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    for (const port of ports) await waitForPort(port);
+  } catch (err) {
+    child.kill();
+    throw err;
+  }
+  return { child, ports };
+}
+
+async function startNodeBackends(): Promise<{ child: ChildProcess; ports: number[] }> {
   const child = spawn(process.execPath, ['-e', backendScript, String(backendCount)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -238,7 +297,7 @@ async function main(): Promise<void> {
     ];
     console.log(
       `wrk -t2 -c${connections} -d${seconds}s x ${rounds} interleaved rounds (medians), ` +
-        `${backendCount} Node HTTP backends in one process, keep-alive, ${host}; load ${loadavg()[0]!.toFixed(1)}`,
+        `${backendCount} ${backendServer === 'nginx' ? 'nginx (one worker)' : 'Node'} HTTP backends in one process, keep-alive, ${host}; load ${loadavg()[0]!.toFixed(1)}`,
     );
     for (const workload of workloads) {
       const runs = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
