@@ -13,20 +13,24 @@ export interface LoggerOptions {
   destination?: NodeJS.WritableStream;
 }
 
-const SECRET_KEYS = [
+/** Field names that could carry a credential: their values never reach the log, at any depth. */
+const SECRET_KEYS = new Set([
   'secretAccessKey',
   'sessionToken',
   'token',
   'password',
   'credentials',
   'authorization',
-];
-/** pino matches redact paths level by level: top level, one and two levels down. */
-const redactPaths = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+]);
+const REDACTED = '[redacted]';
 
 /**
  * A pino logger writing JSON lines. Secrets never reach it: credentials live in the SDKs' own
- * chains, and the redact list below catches the field names that could carry one.
+ * chains, and every logged object is walked once (`bounded`) to censor the field names that
+ * could carry one and to cut every string short. pino's own `redact` did the censoring in a
+ * second pass, over wildcard paths two levels deep: without it a line costs 2.9 us instead of
+ * 13-15 (a Service's line, to a null stream, Node 20), and a secret is censored at any depth
+ * the walk reaches.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   // Asynchronous writes to stderr, flushed on exit by pino: each line written synchronously was
@@ -38,7 +42,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'info',
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: redactPaths, censor: '[redacted]' },
       // Values logged come from Services, cloud-configs and plugins: no one of them may fill the
       // log (a 200 KB annotation once made 4.4 MB of lines), so every string is cut short.
       formatters: {
@@ -55,16 +58,31 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     options.format === 'text' ? textStream(destination) : (destination as pino.DestinationStream),
   );
+  // pino formats a child's bindings once, when the child is made, but gives them no formatter
+  // of ours: they pass the same walk here. Children inherit this method from their parent.
+  const child = base.child;
+  base.child = function (this: pino.Logger, bindings, childOptions) {
+    return child.call(this, bounded(bindings, 0) as pino.Bindings, childOptions);
+  } as typeof base.child;
   return base as unknown as Logger;
 }
 
-/** A copy of a log field with every string cut to `MESSAGE_LIMIT`, lists to 100 entries. */
+/**
+ * A copy of a log field with every string cut to `MESSAGE_LIMIT`, lists to 100 entries, and the
+ * value of every secret-named key censored; nothing below five levels is kept.
+ */
 function bounded(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return truncate(value, MESSAGE_LIMIT);
-  if (typeof value !== 'object' || value === null || depth > 4) return value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth > 4) return '[too deep]';
   if (value instanceof Error) return value;
   if (Array.isArray(value)) return value.slice(0, 100).map((v) => bounded(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, bounded(v, depth + 1)]));
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    copy[key] = SECRET_KEYS.has(key) && v !== undefined ? REDACTED : bounded(v, depth + 1);
+  }
+  return copy;
 }
 
 /**

@@ -32,6 +32,26 @@ describe('createLogger', () => {
     for (const secret of ['t0p', 'p1', 'k2'])
       assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
   });
+
+  it('censors a credential four levels down, in a list and in a child logger\'s bindings', () => {
+    const { lines, destination } = capture();
+    createLogger({ destination })
+      .child({ credentials: { accessKeyId: 'AKIA-bound' } })
+      .info(
+        {
+          a: { b: { c: { sessionToken: 's3cr3t' } } },
+          list: [{ authorization: 'Bearer xyz' }],
+          deep: { l1: { l2: { l3: { l4: { l5: { token: 'far-down' } } } } } },
+          kept: { name: 'web' },
+        },
+        'x',
+      );
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['AKIA-bound', 's3cr3t', 'Bearer xyz', 'far-down'])
+      assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+    assert.deepEqual(lines[0]!.kept, { name: 'web' }, 'other fields are kept as they are');
+    assert.equal((lines[0]!.credentials as unknown) ?? undefined, '[redacted]');
+  });
 });
 
 describe('createLogger with values users wrote', () => {
