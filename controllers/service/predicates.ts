@@ -124,15 +124,46 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return keys.every((k) => Object.hasOwn(y, k) && sameJson(x[k], y[k]));
 }
 
-/** JSON with object keys sorted: a server may hand the same object back with keys reordered. */
+/**
+ * JSON with object keys sorted: a server may hand the same object back with keys reordered.
+ * Written out by hand rather than through a `JSON.stringify` replacer, which copied and sorted
+ * every object into a new one (a Service's fingerprint is taken on every ensure).
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
-            a < b ? -1 : a > b ? 1 : 0,
-          ),
-        )
-      : v,
-  );
+  return encodeCanonical(value) as string;
+}
+
+/** As `JSON.stringify` (toJSON, finite numbers, members that have no JSON left out), keys sorted. */
+function encodeCanonical(value: unknown): string | undefined {
+  let v = value;
+  if (
+    v !== null &&
+    typeof v === 'object' &&
+    typeof (v as { toJSON?: unknown }).toJSON === 'function'
+  )
+    v = (v as { toJSON(): unknown }).toJSON();
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return Number.isFinite(v) ? String(v) : 'null';
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'null';
+      if (Array.isArray(v)) return `[${v.map((x) => encodeCanonical(x) ?? 'null').join(',')}]`;
+      const record = v as Record<string, unknown>;
+      let out = '';
+      for (const key of Object.keys(record).sort()) {
+        const member = encodeCanonical(record[key]);
+        if (member === undefined) continue;
+        out += `${out ? ',' : ''}${JSON.stringify(key)}:${member}`;
+      }
+      return `{${out}}`;
+    }
+    case 'bigint':
+      return JSON.stringify(v); // throws, as JSON.stringify does
+    default:
+      return undefined; // undefined, functions and symbols
+  }
 }

@@ -184,6 +184,33 @@ describe('predicates', () => {
   });
 });
 
+describe('canonicalJson', () => {
+  /** The reading it must keep: JSON.stringify over copies with their keys sorted. */
+  const reference = (value: unknown) =>
+    JSON.stringify(value, (_key, v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+        ? Object.fromEntries(Object.entries(v as object).sort(([a], [b]) => (a < b ? -1 : 1)))
+        : v,
+    );
+  it('writes what JSON.stringify writes, with the keys of every object sorted', () => {
+    const values: unknown[] = [
+      { b: 1, a: { d: [3, undefined, () => 1, { z: 'é"\\n', y: null }], c: -0 } },
+      { n: [NaN, Infinity, -1.5e-7, 1e21], t: new Date('2025-01-01T00:00:00Z'), u: undefined },
+      { s: Symbol('x'), f: () => 2, ok: true, no: false },
+      { toJSON: () => ({ y: 1, x: 2 }) },
+      ['b', 'a', [], {}],
+      { '': 1, a: 2, A: 3, ä: 4 },
+      'text',
+      12,
+      null,
+    ];
+    for (const value of values) assert.equal(canonicalJson(value), reference(value));
+    assert.equal(canonicalJson({ b: 1, a: 2 }), '{"a":2,"b":1}');
+    // Sorted as strings, where a JavaScript object puts integer-like keys first whatever it is given.
+    assert.equal(canonicalJson({ b: 1, '10': 2, '9': 3, '': 4 }), '{"":4,"10":2,"9":3,"b":1}');
+  });
+});
+
 describe('sameJson', () => {
   it('reads two values as their canonical JSON does', () => {
     const values: unknown[] = [
