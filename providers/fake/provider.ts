@@ -102,7 +102,7 @@ export class FakeProvider implements LoadBalancerProvider {
     let lb = published ? await this.#describe(clusterName, service) : undefined;
     if (!lb) {
       ctx.signal.throwIfAborted();
-      ctx.logger.info({ loadBalancer: name }, 'creating load balancer');
+      ctx.logger.debug({ loadBalancer: name }, 'creating load balancer');
       const requestedIP = this.capabilities.requestedIP ? service.spec?.loadBalancerIP : undefined;
       const spec = {
         name,
@@ -130,7 +130,7 @@ export class FakeProvider implements LoadBalancerProvider {
     }
     if (!sameListeners(lb, wanted)) {
       ctx.signal.throwIfAborted();
-      ctx.logger.info({ loadBalancer: name }, 'updating load balancer listeners');
+      ctx.logger.debug({ loadBalancer: name }, 'updating load balancer listeners');
       await this.#calls.call(
         'default',
         'UpdateLoadBalancer',
@@ -214,7 +214,7 @@ export class FakeProvider implements LoadBalancerProvider {
         () => this.#cloud.deleteLoadBalancer(name, namespacedName(service)),
         setToValue,
       );
-      ctx.logger.info({ loadBalancer: name }, 'deleted load balancer');
+      ctx.logger.debug({ loadBalancer: name }, 'deleted load balancer');
     } catch (err) {
       // Never made, or deleted first by another replica or a retry whose answer was lost.
       if (!findCause(err, CloudError)?.notFound) throw err;
@@ -281,7 +281,7 @@ export class FakeProvider implements LoadBalancerProvider {
   ): Promise<void> {
     if (sameList(lb.nodes, nodes)) return;
     ctx.signal.throwIfAborted();
-    ctx.logger.info({ loadBalancer: name, nodes: nodes.length }, 'updating load balancer hosts');
+    ctx.logger.debug({ loadBalancer: name, nodes: nodes.length }, 'updating load balancer hosts');
     await this.#calls.call(
       'default',
       'UpdateHosts',
