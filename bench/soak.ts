@@ -10,7 +10,11 @@
  * calls and retries per Service, peak RSS and CPU. Bounded: every wave gives up at its limit.
  *
  *   npx tsx bench/soak.ts [--services 1000] [--nodes 100] [--aws-services 200] [--outage-s 30]
- *                         [--wave-limit-s 150] [--skip-aws] [--skip-fake] [--dist]
+ *                         [--wave-limit-s 150] [--aws-wave-limit-s 600] [--skip-aws] [--skip-fake]
+ *                         [--dist]
+ *
+ * The AWS phase has a limit of its own: moto and the AWS-shaped budgets make 200 NLBs in about
+ * 330 s without faults, so the fake phase's 150 s would cut every wave off unconverged.
  */
 import { awsSoakCloud, fakeSoakCloud } from '../test/soak/clouds.js';
 import { formatPhase } from '../test/soak/report.js';
@@ -27,6 +31,7 @@ const nodes = flag('nodes', 100);
 const awsServices = flag('aws-services', 200);
 const outageMs = flag('outage-s', 30) * 1000;
 const waveTimeoutMs = flag('wave-limit-s', 150) * 1000;
+const awsWaveTimeoutMs = flag('aws-wave-limit-s', 600) * 1000;
 const log = (line: string) => console.error(line);
 // `make soak` builds first and runs the replicas from dist/, sparing each start a compile.
 const replicaBin = args.includes('--dist') ? ('dist' as const) : ('tsx' as const);
@@ -85,7 +90,13 @@ if (!args.includes('--skip-aws')) {
           faults: { unavailableRate, lostAnswerRate },
         });
     await both(
-      { name: 'aws', services: awsServices, outageMs, waveTimeoutMs, cloud: aws(0, 0) },
+      {
+        name: 'aws',
+        services: awsServices,
+        outageMs,
+        waveTimeoutMs: awsWaveTimeoutMs,
+        cloud: aws(0, 0),
+      },
       aws(0.05, 0.03),
     );
   } finally {
