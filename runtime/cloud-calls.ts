@@ -271,7 +271,9 @@ export class CloudCallGate implements CloudCalls {
       const settle = (finish: () => void) => {
         if (settled) return;
         settled = true;
-        timer.abort();
+        // With a reason of our own: abort() without one builds a DOMException, stack and all,
+        // once per cloud call (1% of the controller's CPU converging 200 Services).
+        timer.abort(SETTLED);
         this.#lastProgress = this.#options.now();
         finish();
       };
@@ -384,6 +386,9 @@ export class CloudCallGate implements CloudCalls {
     return state;
   }
 }
+
+/** Why an attempt's deadline timer is stopped: the attempt settled first. */
+const SETTLED = Symbol('settled');
 
 function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
