@@ -33,7 +33,7 @@ describe('createLogger', () => {
       assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
   });
 
-  it('censors a credential four levels down, in a list and in a child logger\'s bindings', () => {
+  it("censors a credential four levels down, in a list and in a child logger's bindings", () => {
     const { lines, destination } = capture();
     createLogger({ destination })
       .child({ credentials: { accessKeyId: 'AKIA-bound' } })
