@@ -42,6 +42,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'info',
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Errors are serialized inside `bounded`, so their fields are censored and cut short too;
+      // pino's own pass over `err` would take the plain result for an Error and retype it.
+      serializers: { err: (err: unknown) => err },
       // Values logged come from Services, cloud-configs and plugins: no one of them may fill the
       // log (a 200 KB annotation once made 4.4 MB of lines), so every string is cut short.
       formatters: {
@@ -69,13 +72,14 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /**
  * A copy of a log field with every string cut to `MESSAGE_LIMIT`, lists to 100 entries, and the
- * value of every secret-named key censored; nothing below five levels is kept.
+ * value of every secret-named key censored; nothing below five levels is kept. An Error becomes
+ * pino's serialized form (type, message, stack, its own fields, its cause) and is walked as well.
  */
 function bounded(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return truncate(value, MESSAGE_LIMIT);
   if (typeof value !== 'object' || value === null) return value;
   if (depth > 4) return '[too deep]';
-  if (value instanceof Error) return value;
+  if (value instanceof Error) return bounded({ ...pino.stdSerializers.err(value) }, depth);
   if (Array.isArray(value)) return value.slice(0, 100).map((v) => bounded(v, depth + 1));
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {

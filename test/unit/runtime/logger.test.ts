@@ -54,6 +54,37 @@ describe('createLogger', () => {
   });
 });
 
+describe('createLogger with errors', () => {
+  it('writes an Error as type, message and stack, censoring its fields and its cause', () => {
+    const { lines, destination } = capture();
+    const cause = Object.assign(new Error('inner'), { password: 'p4ss' });
+    const err = Object.assign(new TypeError('outer', { cause }), {
+      code: 'E_X',
+      request: { headers: { authorization: 'Bearer leak' } },
+    });
+    const logger = createLogger({ destination });
+    logger.error({ err }, 'failed');
+    logger.error({ service: 'default/web', failure: err }, 'failed too');
+    for (const line of lines) {
+      const text = JSON.stringify(line);
+      for (const secret of ['p4ss', 'Bearer leak'])
+        assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
+    }
+    const written = lines[0]!.err as Record<string, unknown>;
+    assert.equal(written.type, 'TypeError');
+    assert.equal(written.message, 'outer: inner', "pino's reading: the cause's message joined on");
+    assert.equal(written.code, 'E_X');
+    assert.match(String(written.stack), /^TypeError: outer/);
+    assert.equal((lines[1]!.failure as Record<string, unknown>).type, 'TypeError');
+  });
+
+  it('cuts an Error message as it cuts any string', () => {
+    const { lines, destination } = capture();
+    createLogger({ destination }).error({ err: new Error('x'.repeat(200_000)) }, 'failed');
+    assert.ok(JSON.stringify(lines[0]).length < 20_000, 'a 200 KB message is not a 200 KB line');
+  });
+});
+
 describe('createLogger with values users wrote', () => {
   it('keeps a text line one line: a newline in a value or the message cannot forge another', () => {
     const chunks: string[] = [];
