@@ -5,6 +5,7 @@ import { startApiServer, type ApiServer } from '../../sandbox/apiserver/index.js
 import { FakeClock } from '../unit/runtime/fake-clock.js';
 import { kubeApiFor } from '../../runtime/kube-api.js';
 import { listInPages } from '../../runtime/paged-list.js';
+import { until } from '../support/until.js';
 
 /** Waits until the informer's cache satisfies `check`, re-checking on each of its events. */
 function cacheUntil(
@@ -23,15 +24,6 @@ function cacheUntil(
     informer.addHandlers({ add: attempt, update: attempt, delete: attempt });
     attempt();
   });
-}
-
-/** Re-checks `check` on every turn of the event loop until it holds (fails after 10 s). */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const limit = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > limit) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 const svc = (name: string): V1Service => ({

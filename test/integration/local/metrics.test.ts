@@ -13,6 +13,7 @@ import { dataPathMetrics, poolMetrics } from '../../../providers/local/metrics.j
 import type { TcpListener } from '../../../providers/local/tcp-proxy.js';
 import type { VirtualServiceSpec } from '../../../providers/local/virtual-service.js';
 import { registerCollected } from '../../../runtime/metrics.js';
+import { until } from '../../support/until.js';
 import { closeAll, connect, echo, startBackends, type NamedBackend } from './helpers.js';
 
 const vip = '127.243.150.1';
@@ -49,21 +50,6 @@ async function scrape(registry: Registry, name: string): Promise<string[]> {
   return (await registry.metrics())
     .split('\n')
     .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-}
-
-/** Scrapes on every turn of the event loop until `done` holds for the lines (fails after 10 s). */
-async function scrapeUntil(
-  registry: Registry,
-  name: string,
-  done: (lines: string[]) => boolean,
-): Promise<string[]> {
-  const limit = Date.now() + 10_000;
-  for (;;) {
-    const lines = await scrape(registry, name);
-    if (done(lines)) return lines;
-    if (Date.now() > limit) assert.fail(`${name} never got there:\n${lines.join('\n')}`);
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 describe('local data-path metrics', function () {
@@ -111,10 +97,14 @@ describe('local data-path metrics', function () {
       `kube_lbc_local_bytes_total{service="default/metered",listener="${listener}",direction="${dir}"} ${n}`;
     // The native relay's thread publishes a count just after its send returns, so the client
     // can hold the echo a moment before the live counter does: wait for it (it must not pass 19).
-    const live = await scrapeUntil(registry, 'kube_lbc_local_bytes_total', (lines) =>
-      lines.includes(bytes('out', 19)),
+    await until(
+      async () => (await scrape(registry, 'kube_lbc_local_bytes_total')).includes(bytes('out', 19)),
+      'the live count of 19 bytes out',
     );
-    assert.deepEqual(live, [bytes('in', 5), bytes('out', 19)]);
+    assert.deepEqual(await scrape(registry, 'kube_lbc_local_bytes_total'), [
+      bytes('in', 5),
+      bytes('out', 19),
+    ]);
     const tcp = dataPath.listener('uid-m', vip, vport, 'TCP') as TcpListener;
     await closeAll(a.socket, b.socket);
     while (tcp.connections > 0) await once(tcp, 'closed');
