@@ -286,18 +286,22 @@ for (const forwarding of ['native', 'relay', 'pipe'] as const) {
       const dir = mkdtempSync(join(tmpdir(), 'kube-lbc-sendfile-'));
       const file = join(dir, 'body');
       const body = bytes(13, 4 * MiB);
-      writeFileSync(file, body);
-      backend = await sendfileServer(file);
-      listener = await openListener(backend.port, forwarding);
-      // Several connections, each a fresh queue of small-page segments.
-      for (let i = 0; i < 4; i++) {
-        const socket = dial();
-        const got = await readExactly(socket, 'header\n'.length + body.length, 10_000);
-        socket.destroy();
-        assert.equal(got.subarray(0, 7).toString(), 'header\n');
-        assert.ok(got.subarray(7).equals(body), `connection ${i}: every byte, in order`);
+      try {
+        writeFileSync(file, body);
+        backend = await sendfileServer(file);
+        listener = await openListener(backend.port, forwarding);
+        // Several connections, each a fresh queue of small-page segments.
+        for (let i = 0; i < 4; i++) {
+          const socket = dial();
+          const got = await readExactly(socket, 'header\n'.length + body.length, 10_000).finally(
+            () => socket.destroy(),
+          );
+          assert.equal(got.subarray(0, 7).toString(), 'header\n');
+          assert.ok(got.subarray(7).equals(body), `connection ${i}: every byte, in order`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true });
       }
-      rmSync(dir, { recursive: true });
     });
 
     it('carries 64 MiB each way at once, intact, and counts the bytes', async () => {
