@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import type { TlsIdentity } from './http2-sessions.js';
+import type { TlsIdentity } from './tls-connect.js';
 
 export interface Credentials {
   /** The connection's TLS options; the same object while they are unchanged (see TlsIdentity). */

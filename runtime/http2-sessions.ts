@@ -1,8 +1,9 @@
 /**
  * API calls and watches over one HTTP/2 connection per API server and set of TLS credentials, as
  * client-go makes them, for requests given as plain values (method, URL, headers, body, TLS).
- * `KubeApi` (the controller's client) and `Http2Transport` (the generated client's adapter) both
- * send through it.
+ * `Http2Transport` (the generated client's adapter, for the commands and benches that use
+ * client-node) sends through it; the controller's own `KubeApi` uses `Http1Connections`, whose calls
+ * cost a third of the CPU.
  *
  * A multiplexed connection that dies silently (no FIN) would stall every call at once, so the
  * session is pinged every `pingIntervalMs` and closed when a ping goes unanswered for
@@ -12,9 +13,9 @@
  * the call as a dropped HTTP/1.1 connection would.
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
-import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
-import tls, { type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
+import { connectTls, type TlsIdentity } from './tls-connect.js';
 
 export interface Http2SessionsOptions {
   /** @default 30000 */
@@ -23,13 +24,7 @@ export interface Http2SessionsOptions {
   readonly pingTimeoutMs?: number;
 }
 
-/**
- * The TLS credentials of a connection. Their identity is the connection's: the same object reuses
- * a session, a new one (a rotated client certificate) opens another.
- */
-export interface TlsIdentity {
-  readonly options: ConnectionOptions;
-}
+export type { TlsIdentity } from './tls-connect.js';
 
 export interface PlainRequest {
   readonly url: URL;
@@ -54,25 +49,6 @@ const CONNECTION_HEADERS = new Set([
   'upgrade',
   'host',
 ]);
-
-// The TLS settings a connection takes from its credentials.
-const TLS_KEYS = [
-  'ca',
-  'cert',
-  'key',
-  'pfx',
-  'passphrase',
-  'rejectUnauthorized',
-  'servername',
-  'ciphers',
-  'honorCipherOrder',
-  'ecdhCurve',
-  'crl',
-  'dhparam',
-  'secureOptions',
-  'secureProtocol',
-  'sessionIdContext',
-] as const;
 
 // Flow-control windows as client-go's transport sets them (4 MiB a stream, more for the
 // connection), so a large list or a burst of watch events is not paced by window updates.
@@ -221,19 +197,7 @@ export class Http2Sessions {
   }
 
   async #connect(url: URL, options: ConnectionOptions): Promise<ClientHttp2Session | undefined> {
-    const tlsOptions: ConnectionOptions = {};
-    for (const key of TLS_KEYS) {
-      const value = (options as Record<string, unknown>)[key];
-      if (value !== undefined) (tlsOptions as Record<string, unknown>)[key] = value;
-    }
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const socket = tls.connect({
-      ...tlsOptions,
-      host,
-      port: Number(url.port || 443),
-      servername: tlsOptions.servername ?? (isIP(host) ? undefined : host),
-      ALPNProtocols: ['h2', 'http/1.1'],
-    });
+    const socket = connectTls(url, options, ['h2', 'http/1.1']);
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', () => {
         socket.off('error', reject);

@@ -1,7 +1,7 @@
 /**
- * The Kubernetes API calls the controller makes, sent as JSON over one HTTP/2 connection (or a
- * keep-alive HTTP/1.1 agent where the server offers no h2, such as the API emulator's plain
- * `http:`), without client-node's generated client.
+ * The Kubernetes API calls the controller makes, sent as JSON over a few keep-alive HTTP/1.1
+ * connections (`Http1Connections`: the cheapest way found to make a call from Node), without
+ * client-node's generated client.
  *
  * The generated client costs twice: loading it (every model and API group) is 57 MiB of resident
  * memory, and each call walks its body and answer through the serializer's type map, more than
@@ -11,9 +11,7 @@
  * Failures are client-node's own `ApiException` (its module is loaded alone), so `apiStatus` reads
  * both clients' errors alike.
  */
-import http, { STATUS_CODES } from 'node:http';
-import https from 'node:https';
-import type { Readable } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
 import type {
   CoreV1Api,
   CoordinationV1Api,
@@ -22,13 +20,13 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import { accessFromKubeConfig, type ClusterAccess, type KubeConfigLike } from './cluster-access.js';
 import {
-  accessFromKubeConfig,
-  type ClusterAccess,
-  type Credentials,
-  type KubeConfigLike,
-} from './cluster-access.js';
-import { Http2Sessions, abortError, closeStream, readAll } from './http2-sessions.js';
+  Http1Connections,
+  abortError,
+  type Http1Request,
+  type Http1Stream,
+} from './http1-connections.js';
 import { readLines } from './read-lines.js';
 
 /** The calls this client answers: the generated clients' methods of the same names fit it. */
@@ -73,22 +71,13 @@ interface ListParams {
   resourceVersion?: string;
 }
 
-interface Response {
-  status: number;
-  headers: Record<string, string>;
-  body: Readable;
-  close(): void;
-}
-
 export class KubeApi implements CoreCalls, LeaseCalls, Watcher {
   readonly #access: ClusterAccess;
-  readonly #sessions: Http2Sessions;
-  readonly #agents = new WeakMap<object, http.Agent>();
-  readonly #plainAgent = new http.Agent({ keepAlive: true });
+  readonly #connections: Http1Connections;
 
-  constructor(access: ClusterAccess, sessions = new Http2Sessions()) {
+  constructor(access: ClusterAccess, connections = new Http1Connections()) {
     this.#access = access;
-    this.#sessions = sessions;
+    this.#connections = connections;
   }
 
   /** The API server's URL. */
@@ -96,15 +85,14 @@ export class KubeApi implements CoreCalls, LeaseCalls, Watcher {
     return this.#access.server;
   }
 
-  /** How many HTTP/2 connections were opened so far (tests, benchmarks). */
-  get sessionsOpened(): number {
-    return this.#sessions.sessionsOpened;
+  /** How many connections were opened so far (tests, benchmarks). */
+  get connectionsOpened(): number {
+    return this.#connections.connectionsOpened;
   }
 
   /** Closes every connection; calls in flight fail. */
   close(): void {
-    this.#sessions.close();
-    this.#plainAgent.destroy();
+    this.#connections.close();
   }
 
   listServiceForAllNamespaces(params: ListParams = {}): Promise<any> {
@@ -164,9 +152,16 @@ export class KubeApi implements CoreCalls, LeaseCalls, Watcher {
     done: (err: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
   ): Promise<AbortController> {
     const controller = new AbortController();
-    let res: Response;
+    let res: Http1Stream;
     try {
-      res = await this.#send('GET', path, { ...queryParams, watch: true }, undefined, undefined);
+      const request = await this.#request(
+        'GET',
+        path,
+        { ...queryParams, watch: true },
+        undefined,
+        undefined,
+      );
+      res = await this.#connections.stream(request);
     } catch (err) {
       done(err);
       return controller;
@@ -207,21 +202,23 @@ export class KubeApi implements CoreCalls, LeaseCalls, Watcher {
     body?: unknown,
     options?: CallOptions,
   ): Promise<T> {
-    const res = await this.#send(method, path, query, body, options);
-    const text = (await readAll(res.body)).toString('utf8');
+    const res = await this.#connections.call(
+      await this.#request(method, path, query, body, options),
+    );
+    const text = res.body.toString('utf8');
     if (res.status >= 200 && res.status <= 299) return JSON.parse(text) as T;
     // As the generated client: no body on a 401, the raw text otherwise.
     if (res.status === 401) throw new ApiException(401, 'Unauthorized', undefined, res.headers);
     throw new ApiException(res.status, 'Unknown API Status Code!', text, res.headers);
   }
 
-  async #send(
+  async #request(
     method: string,
     path: string,
     query: Query,
     body: unknown,
     options: CallOptions,
-  ): Promise<Response> {
+  ): Promise<Http1Request> {
     const url = new URL(this.#access.server + path);
     for (const [k, v] of Object.entries(query))
       if (v !== undefined) url.searchParams.set(k, `${v}`);
@@ -230,56 +227,7 @@ export class KubeApi implements CoreCalls, LeaseCalls, Watcher {
     if (body !== undefined) headers['content-type'] = 'application/json';
     await applyMiddleware(options, headers);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const started = await this.#sessions.start({
-      url,
-      method,
-      headers,
-      body: payload,
-      tls: credentials.tls,
-    });
-    if (started) {
-      const { stream } = started;
-      return {
-        status: Number(started.headers[':status']),
-        headers: flatHeaders(started.headers),
-        body: stream,
-        close: () => closeStream(stream),
-      };
-    }
-    return this.#sendHttp1(url, method, headers, payload, credentials);
-  }
-
-  #sendHttp1(
-    url: URL,
-    method: string,
-    headers: Record<string, string>,
-    payload: string | undefined,
-    credentials: Credentials,
-  ): Promise<Response> {
-    const secure = url.protocol === 'https:';
-    const agent = secure ? this.#httpsAgent(credentials) : this.#plainAgent;
-    const send = secure ? https.request : http.request;
-    return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, agent }, (res) => {
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: flatHeaders(res.headers),
-          body: res,
-          close: () => res.destroy(),
-        });
-      });
-      req.once('error', reject);
-      req.end(payload);
-    });
-  }
-
-  #httpsAgent(credentials: Credentials): http.Agent {
-    let agent = this.#agents.get(credentials.tls);
-    if (!agent) {
-      agent = new https.Agent({ ...credentials.tls.options, keepAlive: true });
-      this.#agents.set(credentials.tls, agent);
-    }
-    return agent;
+    return { url, method, headers, body: payload, tls: credentials.tls };
   }
 }
 
@@ -296,15 +244,6 @@ async function applyMiddleware(
     const out = m.pre(sink) as { toPromise?: () => Promise<unknown> } | Promise<unknown>;
     await ('toPromise' in out && out.toPromise ? out.toPromise() : out);
   }
-}
-
-function flatHeaders(headers: Record<string, string | string[] | number | undefined>) {
-  const plain: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith(':') || value === undefined) continue;
-    plain[name] = Array.isArray(value) ? value.join(', ') : String(value);
-  }
-  return plain;
 }
 
 /**
