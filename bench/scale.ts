@@ -205,7 +205,7 @@ console.log(
     .join(', ')})`,
 );
 console.log(
-  `one Node joining      ${joinCalls.map(([m, n]) => `${m} ${n}`).join(', ') || 'no calls'}; UpdateHosts per Service: min ${Math.min(...perService, 0)} max ${Math.max(...perService, 0)}, over ${perService.filter((n) => n > 0).length} Services; last call ${((settledAt - joinedAt) / 1000).toFixed(1)} s after the join`,
+  `one Node joining      ${joinCalls.map(([m, n]) => `${m} ${n}`).join(', ') || 'no calls'}; UpdateHosts per Service: min ${perService.length ? Math.min(...perService) : 0} max ${Math.max(...perService, 0)}, over ${perService.filter((n) => n > 0).length} Services; last call ${((settledAt - joinedAt) / 1000).toFixed(1)} s after the join`,
 );
 
 await watcher.stop();
