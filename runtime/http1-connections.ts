@@ -109,10 +109,6 @@ class Connection {
     );
   }
 
-  get busy(): boolean {
-    return this.#exchange !== undefined;
-  }
-
   /** Writes the request; the exchange hears the response. */
   send(
     request: Http1Request,
@@ -120,6 +116,11 @@ class Connection {
     exchange: Exchange,
     responseTimeoutMs: number,
   ): void {
+    if (this.closed) {
+      // Closed as it was handed over: the request was never written.
+      queueMicrotask(() => exchange.onError(new Error('connection closed')));
+      return;
+    }
     this.#exchange = exchange;
     this.#parser = new ResponseParser(
       {
@@ -170,6 +171,8 @@ class Connection {
 }
 
 class Pool {
+  /** Every open connection, busy or idle. */
+  readonly all = new Set<Connection>();
   readonly idle: Connection[] = [];
   readonly waiting: Array<(c: Connection | undefined) => void> = [];
   open = 0;
@@ -264,6 +267,10 @@ export class Http1Connections {
     const bytes = serialize(request);
     const pool = this.#pool(request.url, request.tls);
     const connection = await this.#acquire(pool, request, fresh);
+    if (request.signal?.aborted) {
+      this.#release(pool, connection);
+      throw abortError();
+    }
     const reused = connection.served > 0;
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -319,6 +326,10 @@ export class Http1Connections {
       const next = await new Promise<Connection | undefined>((resolve) =>
         pool.waiting.push(resolve),
       );
+      if (this.#closed) {
+        next?.destroy();
+        throw new Error('connections closed');
+      }
       if (next) return next;
       // A connection closed and left room for a new one.
     }
@@ -326,10 +337,12 @@ export class Http1Connections {
     try {
       const connection = await this.#connect(request.url, request.tls, () => {
         pool.open--;
+        pool.all.delete(connection);
         const at = pool.idle.indexOf(connection);
         if (at >= 0) pool.idle.splice(at, 1);
         pool.waiting.shift()?.(undefined);
       });
+      pool.all.add(connection);
       return connection;
     } catch (err) {
       pool.open--;
@@ -348,10 +361,13 @@ export class Http1Connections {
     pool.idle.push(connection);
   }
 
+  /** Closes the idle connections, the busy ones as their calls end; `now`: the busy ones too. */
   #drain(pool: Pool, now: boolean): void {
     pool.draining = true;
     for (const c of pool.idle.splice(0)) c.destroy();
-    if (now) for (const wake of pool.waiting.splice(0)) wake(undefined);
+    if (!now) return;
+    for (const c of pool.all) c.destroy(new Error('connections closed'));
+    for (const wake of pool.waiting.splice(0)) wake(undefined);
   }
 
   #connect(

@@ -170,6 +170,47 @@ describe('Http1Connections', () => {
     await server.close();
   });
 
+  it('fails the calls in flight and those waiting when closed, and opens nothing after', async () => {
+    const server = await rawServer(() => undefined);
+    const c = open({ maxConnections: 1 });
+    const inFlight = c.call(request(server.url));
+    const waiting = c.call(request(server.url));
+    await until(() => server.sockets.length === 1, 'the first request at the server');
+    c.close();
+    await assert.rejects(inFlight, /connections closed/);
+    await assert.rejects(waiting, /connections closed/);
+    await assert.rejects(c.call(request(server.url)), /connections closed/);
+    assert.equal(c.connectionsOpened, 1);
+    await server.close();
+  });
+
+  it('does not send a call aborted while it waited for a connection', async () => {
+    const heads: string[] = [];
+    let first: Socket | undefined;
+    const server = await rawServer((socket, head) => {
+      heads.push(head);
+      first ??= socket;
+      if (heads.length > 1) socket.write(ok());
+    });
+    const c = open({ maxConnections: 1 });
+    const held = c.call(request(`${server.url}/held`));
+    const abort = new AbortController();
+    const aborted = c.call(request(`${server.url}/aborted`, { signal: abort.signal }));
+    await until(() => heads.length === 1, 'the first request at the server');
+    abort.abort();
+    first!.write(ok());
+    await held;
+    await assert.rejects(aborted, { name: 'AbortError' });
+    // The connection went back to the pool unused by the aborted call.
+    await c.call(request(`${server.url}/next`));
+    assert.deepEqual(
+      heads.map((h) => h.split(' ')[1]),
+      ['/held', '/next'],
+    );
+    assert.equal(c.connectionsOpened, 1);
+    await server.close();
+  });
+
   it('refuses a header value that would write headers of its own', async () => {
     const server = await rawServer((socket) => socket.write(ok()));
     const c = open();
