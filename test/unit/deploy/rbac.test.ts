@@ -126,6 +126,22 @@ describe('RBAC covers exactly what the code calls', function () {
       'ingress',
     );
 
+    // A Service the API server gave no NodePorts (allocateLoadBalancerNodePorts: false): kube-lbc
+    // allocates them with a patch of the Service itself.
+    const bare = fresh(newService('bare'));
+    bare.spec!.allocateLoadBalancerNodePorts = false;
+    for (const port of bare.spec!.ports!) delete port.nodePort;
+    await core.createNamespacedService({ namespace: 'default', body: bare });
+    mine.push({ verb: 'create', resource: 'services', namespace: 'default' });
+    await cluster.until(
+      () => cluster!.cached('default', 'bare')?.status?.loadBalancer?.ingress?.length,
+      'ingress for the Service without NodePorts',
+    );
+    assert.ok(cluster.cached('default', 'bare')!.spec!.ports!.every((p) => p.nodePort));
+    await core.deleteNamespacedService({ name: 'bare', namespace: 'default' });
+    mine.push({ verb: 'delete', resource: 'services', namespace: 'default', name: 'bare' });
+    await cluster.until(() => !cluster!.cached('default', 'bare'), 'that Service gone');
+
     const current = await core.readNamespacedService({ name: 'web', namespace: 'default' });
     mine.push({ verb: 'get', resource: 'services', namespace: 'default', name: 'web' });
     current.spec!.ports = [{ name: 'http', port: 81, targetPort: 8080 as never, protocol: 'TCP' }];

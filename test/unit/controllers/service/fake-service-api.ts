@@ -49,11 +49,7 @@ export class FakeServiceApi implements ServiceWriteApi {
     const key = keyOf(param.namespace, param.name);
     const svc = structuredClone(this.#mustGet(key, param.body.metadata?.resourceVersion));
     const { metadata, spec } = param.body as V1Service;
-    if (metadata?.finalizers !== undefined) {
-      const adding = (metadata.finalizers ?? []).includes(LOAD_BALANCER_CLEANUP_FINALIZER);
-      this.writes.push(adding ? 'add finalizer' : 'remove finalizer');
-      svc.metadata!.finalizers = metadata.finalizers ?? undefined;
-    }
+    this.#patchFinalizers(svc, metadata);
     if (spec?.ports) {
       this.writes.push('allocate NodePorts');
       svc.spec!.ports = spec.ports;
@@ -65,8 +61,12 @@ export class FakeServiceApi implements ServiceWriteApi {
     param: CoreV1ApiPatchNamespacedServiceStatusRequest,
   ): Promise<V1Service> {
     const key = keyOf(param.namespace, param.name);
-    const svc = structuredClone(this.#mustGet(key));
-    const { loadBalancer, conditions } = (param.body as V1Service).status ?? {};
+    const { metadata, status } = param.body as V1Service;
+    const svc = structuredClone(this.#mustGet(key, metadata?.resourceVersion));
+    // As the real status strategy: metadata is written too, only the spec is left as it was.
+    this.#patchFinalizers(svc, metadata);
+    if (!status) return this.#store(key, svc);
+    const { loadBalancer, conditions } = status;
     if (loadBalancer)
       svc.status = { ...svc.status, loadBalancer: loadBalancer.ingress ? loadBalancer : {} };
     for (const c of (conditions ?? []) as ConditionPatch[]) {
@@ -75,6 +75,13 @@ export class FakeServiceApi implements ServiceWriteApi {
     }
     this.writes.push(statusLabel(svc));
     return this.#store(key, svc);
+  }
+
+  #patchFinalizers(svc: V1Service, metadata: V1Service['metadata']): void {
+    if (metadata?.finalizers === undefined) return;
+    const adding = (metadata.finalizers ?? []).includes(LOAD_BALANCER_CLEANUP_FINALIZER);
+    this.writes.push(adding ? 'add finalizer' : 'remove finalizer');
+    svc.metadata!.finalizers = metadata.finalizers ?? undefined;
   }
 
   #mustGet(key: string, resourceVersion?: string): V1Service {

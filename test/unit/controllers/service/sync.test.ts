@@ -385,15 +385,16 @@ describe('ServiceSyncer.sync while the finalizer patch fails', () => {
   it('writes no status, and deletes what the cloud call made once the Service is gone', async () => {
     const { syncer, api, cloud } = newSyncer();
     api.put(newService('web', sameUid));
-    const patch = api.patchNamespacedService.bind(api);
-    api.patchNamespacedService = async () => {
+    const patch = api.patchNamespacedServiceStatus.bind(api);
+    api.patchNamespacedServiceStatus = async (param) => {
+      if ((param.body as V1Service).metadata?.finalizers === undefined) return patch(param);
       throw new ApiException(409, 'services "web": the object has been modified', {}, {});
     };
     await assert.rejects(syncer.sync(KEY), /409/);
     assert.deepEqual(api.writes, [], 'no status on a Service without our finalizer');
     assert.equal(cloud.exists, true, 'made by the cloud call that ran beside the patch');
 
-    api.patchNamespacedService = patch;
+    api.patchNamespacedServiceStatus = patch;
     api.remove(KEY);
     cloud.calls.length = 0;
     await syncer.sync(KEY);
