@@ -15,6 +15,7 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
+import type { Http1Request } from './http1-connections.js';
 import { connectTls, type TlsIdentity } from './tls-connect.js';
 
 export interface Http2SessionsOptions {
@@ -26,14 +27,8 @@ export interface Http2SessionsOptions {
 
 export type { TlsIdentity } from './tls-connect.js';
 
-export interface PlainRequest {
-  readonly url: URL;
-  readonly method: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string | Buffer;
-  readonly signal?: AbortSignal;
-  readonly tls: TlsIdentity;
-}
+/** The same plain request both clients take. */
+export type PlainRequest = Http1Request;
 
 export interface StartedStream {
   readonly stream: ClientHttp2Stream;
