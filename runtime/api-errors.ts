@@ -25,3 +25,10 @@ export function isConflict(err: unknown): boolean {
 export function isInvalid(err: unknown): boolean {
   return apiStatus(err) === 422;
 }
+
+/** What a call stopped by its caller fails with, as fetch names it: the HTTP clients share it. */
+export function abortError(): Error {
+  const err = new Error('The user aborted a request.');
+  err.name = 'AbortError';
+  return err;
+}

@@ -18,6 +18,7 @@
  */
 import net, { type Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { abortError } from './api-errors.js';
 import { connectTls, type TlsIdentity } from './tls-connect.js';
 import { ResponseParser, type ResponseHead } from './http1-parser.js';
 
@@ -410,10 +411,4 @@ function serialize(request: Http1Request): string | Buffer {
 
 function unwrap(err: unknown): unknown {
   return err instanceof StaleConnectionError ? err.cause : err;
-}
-
-export function abortError(): Error {
-  const err = new Error('The user aborted a request.');
-  err.name = 'AbortError';
-  return err;
 }

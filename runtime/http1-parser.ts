@@ -58,16 +58,6 @@ export class ResponseParser {
     this.#noBody = options.noBody ?? false;
   }
 
-  /** Whether the response has ended; bytes after it belong to no request and are an error. */
-  get done(): boolean {
-    return this.#state === State.Done;
-  }
-
-  /** Whether the body runs to the end of the connection (no length, not chunked). */
-  get endsWithConnection(): boolean {
-    return this.#state === State.UntilClose;
-  }
-
   /** Feeds bytes as they arrived; throws MalformedResponseError on what is not HTTP/1.1. */
   push(chunk: Buffer): void {
     let data = this.#pending ? Buffer.concat([this.#pending, chunk]) : chunk;

@@ -15,6 +15,7 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
+import { abortError } from './api-errors.js';
 import type { Http1Request } from './http1-connections.js';
 import { connectTls, type TlsIdentity } from './tls-connect.js';
 
@@ -278,10 +279,4 @@ export function readAll(stream: Readable): Promise<Buffer> {
 
 export function closeStream(stream: ClientHttp2Stream): void {
   if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
-}
-
-export function abortError(): Error {
-  const err = new Error('The user aborted a request.');
-  err.name = 'AbortError';
-  return err;
 }

@@ -21,12 +21,8 @@ import type {
 } from '@kubernetes/client-node';
 import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
 import { accessFromKubeConfig, type ClusterAccess, type KubeConfigLike } from './cluster-access.js';
-import {
-  Http1Connections,
-  abortError,
-  type Http1Request,
-  type Http1Stream,
-} from './http1-connections.js';
+import { abortError } from './api-errors.js';
+import { Http1Connections, type Http1Request, type Http1Stream } from './http1-connections.js';
 import { readLines } from './read-lines.js';
 
 /** The calls this client answers: the generated clients' methods of the same names fit it. */

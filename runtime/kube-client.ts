@@ -23,6 +23,7 @@ import {
   type KubeConfig,
 } from '@kubernetes/client-node';
 import { IsomorphicFetchHttpLibrary } from '@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js';
+import { abortError } from './api-errors.js';
 import { Http2Transport } from './http2-transport.js';
 import { readLines } from './read-lines.js';
 
@@ -136,11 +137,7 @@ class MultiplexedWatch extends Watch {
       opened.close();
       done(err);
     };
-    controller.signal.addEventListener('abort', () => {
-      const err = new Error('The user aborted a request.');
-      err.name = 'AbortError';
-      finish(err);
-    });
+    controller.signal.addEventListener('abort', () => finish(abortError()));
     if (opened.status !== 200) {
       const err = new Error(STATUS_CODES[opened.status] ?? 'Internal Server Error');
       (err as Error & { statusCode: number }).statusCode = opened.status;
